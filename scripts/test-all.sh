@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds and runs every test: unit tests (release and ASan+UBSan builds),
+# end-to-end tests against the real binary with real clients, and each
+# libFuzzer target for a bounded time. Fails if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+scripts/install-deps.sh --test
+
+step() { echo; echo "=== $*"; }
+
+step "release build"
+cmake --preset release >/dev/null
+cmake --build --preset release
+
+step "unit tests (release)"
+ctest --preset release --timeout 300 -j2
+
+step "end-to-end tests (real binary, real clients)"
+VOLLEY_BIN="$PWD/build/release/volley" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+step "ASan + UBSan build and unit tests"
+cmake --preset asan >/dev/null
+cmake --build --preset asan --target unit_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --preset asan --timeout 600 -j2
+
+step "fuzz targets (${FUZZ_SECONDS}s each)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+for t in build/fuzz/fuzz_*; do
+  [[ -x "$t" ]] || continue
+  name=$(basename "$t")
+  corpus="build/fuzz/corpus-$name"
+  mkdir -p "$corpus"
+  [[ -d "fuzz/corpus/$name" ]] && cp -n fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null || true
+  echo "--- $name"
+  "$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>&1 | tail -n 12
+done
+
+step "all tests passed"

@@ -1,0 +1,97 @@
+// volley: the command line (SPEC section 7). Every subcommand takes --config;
+// without it, ./volley.toml is used when present, else the built-in
+// development default (SPEC section 1).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "app/server.hpp"
+#include "app/user_command.hpp"
+#include "config/config.hpp"
+
+namespace {
+
+using volley::config::Config;
+
+// Resolves which configuration a subcommand uses; prints the reason and
+// returns false when the file is bad.
+bool load_config(const std::string& path, Config& out, const char* command) {
+  std::string chosen = path;
+  if (chosen.empty() && std::filesystem::exists("volley.toml")) chosen = "volley.toml";
+  if (chosen.empty()) {
+    out = volley::config::development_default();
+    return true;
+  }
+  auto loaded = volley::config::load_file(chosen);
+  if (!loaded) {
+    std::cerr << "volley: " << command << ": " << loaded.error().message << "\n";
+    return false;
+  }
+  out = std::move(loaded.value());
+  return true;
+}
+
+void print_development_banner(const Config& cfg) {
+  std::cerr << "volley: no config file; running the development instance (data in " << cfg.server.data_dir
+            << ", local domain " << (cfg.local_domains.empty() ? "" : cfg.local_domains.front()) << ")\n";
+  for (const auto& l : cfg.listeners) std::cerr << "volley:   " << l.name << " on " << l.address << "\n";
+  std::cerr << "volley: add a mailbox user with: volley user add alice@"
+            << (cfg.local_domains.empty() ? "localhost.test" : cfg.local_domains.front())
+            << "   (password read from stdin, or prompted)\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Volley mail server"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "volley 0.1.0");
+
+  std::string config_path;
+  auto* serve = app.add_subcommand("serve", "Run the mail server");
+  serve->add_option("--config,-c", config_path, "Configuration file (default ./volley.toml, else development default)");
+
+  auto* check = app.add_subcommand("check-config", "Validate the configuration and exit");
+  check->add_option("--config,-c", config_path, "Configuration file");
+
+  auto* user = app.add_subcommand("user", "Manage mailbox users");
+  user->require_subcommand(1);
+  std::string address;
+  for (const char* action : {"add", "del", "passwd"}) {
+    auto* sub = user->add_subcommand(action);
+    sub->add_option("address", address, "user@domain")->required();
+    sub->add_option("--config,-c", config_path, "Configuration file");
+  }
+  auto* list = user->add_subcommand("list", "List users");
+  list->add_option("--config,-c", config_path, "Configuration file");
+  user->add_option("--config,-c", config_path, "Configuration file");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  Config cfg;
+  if (*serve) {
+    if (!load_config(config_path, cfg, "serve")) return 1;
+    if (cfg.source_path.empty()) print_development_banner(cfg);
+    return volley::app::run_server(std::move(cfg));
+  }
+  if (*check) {
+    if (!load_config(config_path, cfg, "check-config")) return 1;
+    std::cout << "volley: configuration OK ("
+              << (cfg.source_path.empty() ? std::string("built-in development default") : cfg.source_path) << ", "
+              << cfg.listeners.size() << " listeners, " << cfg.local_domains.size() << " local domains)\n";
+    return 0;
+  }
+  if (*user) {
+    if (!load_config(config_path, cfg, "user")) return 1;
+    std::string action = user->get_subcommands().front()->get_name();
+    return volley::app::run_user_command(action, address, cfg.server.data_dir, std::cin, std::cout, std::cerr,
+                                         ::isatty(STDIN_FILENO) == 1);
+  }
+  return 1;
+}

@@ -1,0 +1,34 @@
+#include "app/recipient_directory.hpp"
+
+#include <algorithm>
+
+#include "util/strings.hpp"
+
+namespace volley::app {
+
+bool RecipientDirectory::is_local_domain(const std::string& domain_lower) const {
+  return std::find(cfg_.local_domains.begin(), cfg_.local_domains.end(), domain_lower) != cfg_.local_domains.end();
+}
+
+std::vector<std::string> RecipientDirectory::local_targets(const std::string& address_lower) const {
+  if (auto it = cfg_.aliases.find(address_lower); it != cfg_.aliases.end()) return it->second;
+  if (users_.exists(address_lower)) return {address_lower};
+  // RFC 5321 4.5.1: every local domain accepts postmaster; without an alias
+  // it is a mailbox of its own.
+  auto at = address_lower.rfind('@');
+  if (at != std::string::npos && address_lower.compare(0, at, "postmaster") == 0 && at == 10) return {address_lower};
+  return {};
+}
+
+std::string RecipientDirectory::postmaster() const {
+  if (cfg_.local_domains.empty()) return "postmaster@" + to_lower(cfg_.server.hostname);
+  return "postmaster@" + cfg_.local_domains.front();
+}
+
+bool RecipientDirectory::relay_allowed(const net::IpAddress& client) const {
+  for (const auto& net : cfg_.relay_networks)
+    if (net.contains(client)) return true;
+  return false;
+}
+
+}  // namespace volley::app

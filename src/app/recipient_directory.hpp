@@ -1,0 +1,24 @@
+// smtp::Directory backed by one configuration snapshot (local domains,
+// aliases, relay networks) and the live user store.
+#pragma once
+
+#include "auth/user_store.hpp"
+#include "config/config.hpp"
+#include "smtp/session.hpp"
+
+namespace volley::app {
+
+class RecipientDirectory final : public smtp::Directory {
+ public:
+  RecipientDirectory(const config::Config& cfg, auth::UserStore& users) : cfg_(cfg), users_(users) {}
+  bool is_local_domain(const std::string& domain_lower) const override;
+  std::vector<std::string> local_targets(const std::string& address_lower) const override;
+  std::string postmaster() const override;
+  bool relay_allowed(const net::IpAddress& client) const override;
+
+ private:
+  const config::Config& cfg_;
+  auth::UserStore& users_;
+};
+
+}  // namespace volley::app

@@ -1,0 +1,57 @@
+#include "app/runtime.hpp"
+
+namespace volley::app {
+
+auth::AuthThrottle::Settings throttle_settings(const config::Limits& l) {
+  auth::AuthThrottle::Settings s;
+  s.base_delay = l.auth_failure_delay;
+  s.max_delay = l.auth_failure_max_delay;
+  s.window = l.auth_failure_window;
+  return s;
+}
+
+Runtime::Runtime(std::unique_ptr<queue::Spool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg)
+    : spool_(std::move(spool)),
+      users_(std::move(users)),
+      throttle_(throttle_settings(cfg.limits)),
+      limiter_(cfg.limits.max_connections, cfg.limits.max_connections_per_ip) {}
+
+std::shared_ptr<const Snapshot> Runtime::snapshot() const {
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+void Runtime::set_snapshot(std::shared_ptr<const Snapshot> s) {
+  limiter_.set_limits(s->cfg.limits.max_connections, s->cfg.limits.max_connections_per_ip);
+  throttle_.update_settings(throttle_settings(s->cfg.limits));
+  std::lock_guard lock(mu_);
+  snapshot_ = std::move(s);
+}
+
+void Runtime::begin_drain() {
+  draining_ = true;
+  std::vector<std::shared_ptr<DrainTarget>> live;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [raw, weak] : connections_)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live) c->request_drain();
+}
+
+void Runtime::register_connection(const std::shared_ptr<DrainTarget>& c) {
+  std::lock_guard lock(mu_);
+  connections_[c.get()] = c;
+}
+
+void Runtime::unregister_connection(DrainTarget* c) {
+  std::lock_guard lock(mu_);
+  connections_.erase(c);
+}
+
+size_t Runtime::connection_count() const {
+  std::lock_guard lock(mu_);
+  return connections_.size();
+}
+
+}  // namespace volley::app

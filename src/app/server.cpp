@@ -1,0 +1,237 @@
+#include "app/server.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "net/asio_compat.hpp"
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "app/listener.hpp"
+#include "app/runtime.hpp"
+#include "net/self_signed.hpp"
+#include "net/tls_context.hpp"
+#include "queue/file_spool.hpp"
+#include "util/log.hpp"
+
+namespace volley::app {
+namespace {
+
+bool needs_tls(const config::Config& cfg) {
+  for (const auto& l : cfg.listeners)
+    if (l.tls != config::TlsMode::None) return true;
+  return false;
+}
+
+void apply_log_settings(const config::Config& cfg) {
+  log::set_format(cfg.log.format == config::LogFormat::Json ? log::Format::Json : log::Format::KeyValue);
+  const std::string& lv = cfg.log.level;
+  log::set_level(lv == "debug" ? log::Level::Debug : lv == "warn" ? log::Level::Warn
+                 : lv == "error" ? log::Level::Error : log::Level::Info);
+}
+
+// Builds a snapshot: the TLS context (configured or self-signed files) and
+// the recipient directory over the live user store.
+Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, auth::UserStore& users) {
+  auto snap = std::make_shared<Snapshot>();
+  if (needs_tls(cfg)) {
+    std::string cert = cfg.tls.cert, key = cfg.tls.key;
+    if (cert.empty()) {
+      auto paths = net::ensure_self_signed(cfg.server.data_dir, cfg.server.hostname);
+      if (!paths) return paths.error();
+      if (paths->generated) log::info("tls.self_signed_created").kv("cert", paths->cert).kv("key", paths->key);
+      cert = paths->cert;
+      key = paths->key;
+    }
+    auto ctx = net::make_server_tls_context(cert, key, cfg.tls.min_version);
+    if (!ctx) return ctx.error();
+    snap->tls = std::move(ctx.value());
+  }
+  snap->cfg = std::move(cfg);
+  snap->directory = std::make_unique<RecipientDirectory>(snap->cfg, users);
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+const char* role_name(config::SmtpRole r) { return r == config::SmtpRole::Submission ? "submission" : "mx"; }
+const char* tls_name(config::TlsMode t) {
+  switch (t) {
+    case config::TlsMode::None: return "none";
+    case config::TlsMode::StartTls: return "starttls";
+    case config::TlsMode::Implicit: return "implicit";
+  }
+  return "none";
+}
+
+class Server {
+ public:
+  explicit Server(config::Config cfg) : cfg_(std::move(cfg)), contexts_(thread_count(cfg_)) {}
+  int run();
+
+ private:
+  static unsigned thread_count(const config::Config& c) {
+    if (c.server.threads > 0) return c.server.threads;
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+  }
+  void reload();
+  void begin_shutdown();
+  asio::awaitable<void> wait_for_drain();
+
+  config::Config cfg_;
+  IoContexts contexts_;
+  std::shared_ptr<Runtime> rt_;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  bool shutting_down_ = false;
+};
+
+int Server::run() {
+  if (::mkdir(cfg_.server.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    log::error("server.start_failed").kv("reason", "cannot create data_dir " + cfg_.server.data_dir + ": " + std::strerror(errno));
+    return 1;
+  }
+  auto users = auth::UserStore::open(auth::user_db_path(cfg_.server.data_dir));
+  if (!users) {
+    log::error("server.start_failed").kv("reason", users.error().message);
+    return 1;
+  }
+  auto spool = queue::FileSpool::open(cfg_.server.data_dir);
+  if (!spool) {
+    log::error("server.start_failed").kv("reason", spool.error().message);
+    return 1;
+  }
+  rt_ = std::make_shared<Runtime>(std::move(spool.value()), std::move(users.value()), cfg_);
+  auto snap = build_snapshot(cfg_, rt_->users());
+  if (!snap) {
+    log::error("server.start_failed").kv("reason", snap.error().message);
+    return 1;
+  }
+  rt_->set_snapshot(snap.value());
+
+  for (const auto& l : cfg_.listeners) {
+    if (l.protocol != config::Protocol::Smtp) {
+      log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
+      continue;
+    }
+    auto acc = open_acceptor(contexts_.at(0), l);
+    if (!acc) {
+      log::error("server.start_failed").kv("reason", acc.error().message);
+      return 1;
+    }
+    log::info("listener.started").kv("listener", l.name).kv("address", l.address).kv("role", role_name(l.role)).kv("tls", tls_name(l.tls));
+    asio::co_spawn(contexts_.at(0), accept_loop(*acc.value(), l, rt_, contexts_), asio::detached);
+    acceptors_.push_back(std::move(acc.value()));
+  }
+
+  asio::signal_set signals(contexts_.at(0), SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+    } else {
+      log::info("server.signal").kv("signal", sig == SIGTERM ? "TERM" : "INT");
+      begin_shutdown();
+    }
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+
+  log::info("server.started")
+      .kv("hostname", cfg_.server.hostname)
+      .kv("data_dir", cfg_.server.data_dir)
+      .kv("threads", static_cast<uint64_t>(contexts_.size()))
+      .kv("config", cfg_.source_path.empty() ? std::string("built-in development default") : cfg_.source_path);
+
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < contexts_.size(); ++i) {
+    threads.emplace_back([this, i] {
+      auto guard = asio::make_work_guard(contexts_.at(i));
+      contexts_.at(i).run();
+    });
+  }
+  {
+    auto guard = asio::make_work_guard(contexts_.at(0));
+    contexts_.at(0).run();
+  }
+  for (auto& t : threads) t.join();
+  rt_->spool().shutdown();
+  log::info("server.stopped");
+  return 0;
+}
+
+void Server::begin_shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  // Stop accepting, tell idle sessions to leave, let transactions finish.
+  for (auto& a : acceptors_) {
+    asio::error_code ec;
+    a->close(ec);
+  }
+  rt_->begin_drain();
+  log::info("server.draining").kv("connections", static_cast<uint64_t>(rt_->limiter().active()));
+  asio::co_spawn(contexts_.at(0), wait_for_drain(), asio::detached);
+}
+
+asio::awaitable<void> Server::wait_for_drain() {
+  auto deadline = std::chrono::steady_clock::now() + cfg_.server.shutdown_timeout;
+  asio::steady_timer t(contexts_.at(0));
+  while (rt_->limiter().active() > 0 && std::chrono::steady_clock::now() < deadline) {
+    t.expires_after(std::chrono::milliseconds(20));
+    co_await t.async_wait(as_tuple(asio::use_awaitable));
+  }
+  if (rt_->limiter().active() > 0)
+    log::warn("server.drain_timeout").kv("connections_dropped", static_cast<uint64_t>(rt_->limiter().active()));
+  for (size_t i = 0; i < contexts_.size(); ++i) contexts_.at(i).stop();
+}
+
+void Server::reload() {
+  config::Config next;
+  if (cfg_.source_path.empty()) {
+    next = cfg_;  // built-in default: nothing to re-read but the certificate
+  } else {
+    auto loaded = config::load_file(cfg_.source_path);
+    if (!loaded) {
+      log::error("config.reload_failed").kv("reason", loaded.error().message).kv("action", "keeping the running configuration");
+      return;
+    }
+    next = std::move(loaded.value());
+  }
+  if (next.server.data_dir != cfg_.server.data_dir) {
+    log::warn("config.reload_ignored").kv("key", "server.data_dir").kv("reason", "needs a restart");
+    next.server.data_dir = cfg_.server.data_dir;
+  }
+  bool listeners_changed = next.listeners.size() != cfg_.listeners.size();
+  for (size_t i = 0; !listeners_changed && i < next.listeners.size(); ++i) {
+    const auto &a = next.listeners[i], &b = cfg_.listeners[i];
+    listeners_changed = a.address != b.address || a.role != b.role || a.tls != b.tls || a.protocol != b.protocol ||
+                        a.require_tls_for_auth != b.require_tls_for_auth || a.name != b.name;
+  }
+  if (listeners_changed) {
+    log::warn("config.reload_ignored").kv("key", "listener").kv("reason", "listener changes need a restart");
+    next.listeners = cfg_.listeners;
+  }
+  auto snap = build_snapshot(next, rt_->users());
+  if (!snap) {
+    log::error("config.reload_failed").kv("reason", snap.error().message).kv("action", "keeping the running configuration");
+    return;
+  }
+  apply_log_settings(next);
+  rt_->set_snapshot(snap.value());
+  cfg_ = std::move(next);
+  log::info("config.reloaded").kv("local_domains", static_cast<uint64_t>(cfg_.local_domains.size())).kv("aliases", static_cast<uint64_t>(cfg_.aliases.size()));
+}
+
+}  // namespace
+
+int run_server(config::Config cfg) {
+  ::signal(SIGPIPE, SIG_IGN);
+  apply_log_settings(cfg);
+  Server server(std::move(cfg));
+  return server.run();
+}
+
+}  // namespace volley::app

@@ -1,0 +1,215 @@
+#include "app/user_command.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <istream>
+#include <iterator>
+#include <memory>
+#include <ostream>
+#include <vector>
+
+#include "auth/user_store.hpp"
+#include "util/result.hpp"
+#include "util/strings.hpp"
+
+namespace volley::app {
+namespace {
+
+using auth::UserStore;
+
+// ---- password input -------------------------------------------------------
+
+// Terminal state to put back if a signal kills us while echo is off;
+// otherwise Ctrl-C at the prompt would leave the user's shell silent.
+struct termios g_saved_termios;
+constexpr int kRestoreSignals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
+
+extern "C" void restore_echo_and_reraise(int sig) {
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);  // async-signal-safe
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// Disables echo on fd 0 for its lifetime.
+class EchoOff {
+ public:
+  EchoOff() {
+    if (::tcgetattr(STDIN_FILENO, &g_saved_termios) != 0) return;
+    struct sigaction sa {};
+    sa.sa_handler = restore_echo_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < std::size(kRestoreSignals); ++i) ::sigaction(kRestoreSignals[i], &sa, &old_[i]);
+    struct termios quiet = g_saved_termios;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;  // still echo the newline so the next prompt starts on its own line
+    active_ = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    if (!active_) restore_handlers();
+  }
+  ~EchoOff() {
+    if (!active_) return;
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);
+    restore_handlers();
+  }
+  EchoOff(const EchoOff&) = delete;
+  EchoOff& operator=(const EchoOff&) = delete;
+  bool active() const { return active_; }
+
+ private:
+  void restore_handlers() {
+    for (size_t i = 0; i < std::size(kRestoreSignals); ++i) ::sigaction(kRestoreSignals[i], &old_[i], nullptr);
+  }
+  struct sigaction old_[std::size(kRestoreSignals)] {};
+  bool active_ = false;
+};
+
+// One line without its terminator (\n, and a \r before it from Windows tools).
+Result<std::string> read_line(std::istream& in) {
+  std::string line;
+  if (!std::getline(in, line)) return make_error("no password given on standard input");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return make_error("empty password");
+  return line;
+}
+
+Result<std::string> prompt_hidden(std::istream& in, std::ostream& err, const char* prompt) {
+  // Echo goes off before the prompt appears, so fast typing is never shown.
+  EchoOff echo_off;
+  if (!echo_off.active()) return make_error("cannot disable terminal echo");
+  err << prompt << std::flush;
+  return read_line(in);
+}
+
+Result<std::string> read_password(std::istream& in, std::ostream& err, bool tty) {
+  if (!tty) return read_line(in);
+  auto first = prompt_hidden(in, err, "Password: ");
+  if (!first) return first;
+  auto second = prompt_hidden(in, err, "Repeat password: ");
+  if (!second) return second;
+  if (*first != *second) return make_error("passwords do not match");
+  return first;
+}
+
+// ---- actions --------------------------------------------------------------
+
+struct Io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  bool tty;
+};
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+int fail(const Io& io, const std::string& action, const std::string& reason) {
+  io.err << "volley: user " << action << ": " << reason << "\n";
+  return 1;
+}
+
+int do_add(UserStore& store, const std::string& addr, const Io& io) {
+  // Checked before prompting so nobody types a password for nothing; add()
+  // re-checks atomically.
+  if (store.exists(addr)) return fail(io, "add", "user " + addr + " already exists");
+  auto password = read_password(io.in, io.err, io.tty);
+  if (!password) return fail(io, "add", password.error().message);
+  if (auto r = store.add(addr, *password); !r) return fail(io, "add", r.error().message);
+  io.out << "added " << addr << "\n";
+  return 0;
+}
+
+int do_passwd(UserStore& store, const std::string& addr, const Io& io) {
+  if (!store.exists(addr)) return fail(io, "passwd", "no such user " + addr);
+  auto password = read_password(io.in, io.err, io.tty);
+  if (!password) return fail(io, "passwd", password.error().message);
+  if (auto r = store.set_password(addr, *password); !r) return fail(io, "passwd", r.error().message);
+  io.out << "password changed for " << addr << "\n";
+  return 0;
+}
+
+int do_del(UserStore& store, const std::string& addr, const Io& io) {
+  if (auto r = store.remove(addr); !r) return fail(io, "del", r.error().message);
+  io.out << "deleted " << addr << "\n";
+  return 0;
+}
+
+// Empty filter: everyone. "user@domain": that user. "domain": its users.
+bool matches(const std::string& address, const std::string& filter) {
+  if (filter.empty()) return true;
+  if (filter.find('@') != std::string::npos) return address == filter;
+  return address.size() > filter.size() && address.ends_with(filter) &&
+         address[address.size() - filter.size() - 1] == '@';
+}
+
+int do_list(UserStore* store, const std::string& filter, const Io& io) {
+  std::vector<auth::UserRecord> users;
+  if (store) {
+    auto r = store->list();
+    if (!r) return fail(io, "list", r.error().message);
+    users = std::move(*r);
+  }
+  bool any = false;
+  for (const auto& u : users) {
+    if (!matches(u.address, filter)) continue;
+    any = true;
+    io.out << u.address;
+    if (u.quota_bytes != 0) io.out << " quota=" << u.quota_bytes;
+    io.out << "\n";
+  }
+  if (!any && filter.find('@') != std::string::npos) return fail(io, "list", "no such user " + filter);
+  return 0;
+}
+
+// The argument of `list` may be a domain, which normalize_address rejects.
+Result<std::string> list_filter(const std::string& arg) {
+  std::string a = to_lower(trim(arg));
+  if (a.empty() || a.find('@') == std::string::npos) return a;
+  return auth::normalize_address(a);
+}
+
+bool known_action(const std::string& a) { return a == "add" || a == "del" || a == "passwd" || a == "list"; }
+
+}  // namespace
+
+int run_user_command(const std::string& action, const std::string& address, const std::string& data_dir,
+                     std::istream& in, std::ostream& out, std::ostream& err, bool stdin_is_tty) {
+  Io io{in, out, err, stdin_is_tty};
+  if (!known_action(action)) {
+    err << "volley: user: unknown action \"" << printable(action, 40) << "\" (expected add, del, passwd or list)\n";
+    return 1;
+  }
+
+  std::string target;
+  if (action == "list") {
+    auto f = list_filter(address);
+    if (!f) return fail(io, action, f.error().message);
+    target = *f;
+  } else {
+    if (trim(address).empty()) return fail(io, action, "missing USER@DOMAIN");
+    auto a = auth::normalize_address(address);
+    if (!a) return fail(io, action, a.error().message);
+    target = *a;
+  }
+
+  // Only `add` creates the data directory and database: a mistyped data_dir
+  // given to list/del/passwd must not leave an empty database behind.
+  std::string path = auth::user_db_path(data_dir);
+  std::unique_ptr<UserStore> store;
+  if (action == "add" || file_exists(path)) {
+    auto opened = UserStore::open(path);
+    if (!opened) return fail(io, action, opened.error().message);
+    store = std::move(*opened);
+  }
+
+  if (action == "list") return do_list(store.get(), target, io);
+  if (!store) return fail(io, action, "no such user " + target);
+  if (action == "add") return do_add(*store, target, io);
+  if (action == "passwd") return do_passwd(*store, target, io);
+  return do_del(*store, target, io);
+}
+
+}  // namespace volley::app

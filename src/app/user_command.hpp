@@ -1,0 +1,19 @@
+// `volley user add|del|passwd|list [USER@DOMAIN]`: mailbox user administration
+// against data_dir/users.db. Works while the server runs (the store is SQLite
+// in WAL mode and the server reads it on every login).
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+namespace volley::app {
+
+// add/passwd read the password: one line from `in` when stdin is not a
+// terminal (scripts), otherwise prompted twice on `err` with echo disabled on
+// fd 0. list takes an optional USER@DOMAIN (that user only) or DOMAIN filter.
+// Returns the process exit code: 0 success, 1 failure, with a one-line
+// "volley: user ACTION: reason" on `err`.
+int run_user_command(const std::string& action, const std::string& address, const std::string& data_dir,
+                     std::istream& in, std::ostream& out, std::ostream& err, bool stdin_is_tty);
+
+}  // namespace volley::app

@@ -1,0 +1,61 @@
+// Mailbox users in SQLite (data_dir/users.db). Every call reads the database,
+// so changes made by `volley user ...` in another process are seen by the
+// running server at once, without a restart or reload. Thread-safe (one
+// connection guarded by a mutex; SQLite in WAL mode so the CLI can write while
+// the server reads).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+struct sqlite3;
+
+namespace volley::auth {
+
+struct UserRecord {
+  std::string address;       // lowercased user@domain
+  std::string password_hash; // "$y$..."
+  uint64_t quota_bytes = 0;  // 0 = none
+  int64_t created_at = 0;    // unix seconds
+};
+
+class UserStore {
+ public:
+  // Opens (creating if needed, mode 0600) the database at `path`; creates the
+  // schema. Fails with a readable reason.
+  static Result<std::unique_ptr<UserStore>> open(const std::string& path);
+  ~UserStore();
+  UserStore(const UserStore&) = delete;
+  UserStore& operator=(const UserStore&) = delete;
+
+  // Address is normalised (trimmed, lowercased) and must be user@domain.
+  Result<void> add(const std::string& address, std::string_view password);  // error if exists
+  Result<void> remove(const std::string& address);                           // error if missing
+  Result<void> set_password(const std::string& address, std::string_view password);  // error if missing
+  Result<std::vector<UserRecord>> list();
+  // Lookup; nullopt when there is no such user (or on a database error, logged).
+  std::optional<UserRecord> find(const std::string& address);
+  bool exists(const std::string& address) { return find(address).has_value(); }
+
+ private:
+  explicit UserStore(sqlite3* db);
+  std::mutex mu_;
+  sqlite3* db_;
+};
+
+// The conventional path under a data directory.
+std::string user_db_path(const std::string& data_dir);
+
+// The normalisation every UserStore call applies: trims, lowercases (ASCII)
+// and checks user@domain (one '@', both sides non-empty, no whitespace or
+// control bytes, <= 254 bytes). Error "invalid address ..." otherwise.
+Result<std::string> normalize_address(std::string_view address);
+
+}  // namespace volley::auth

@@ -1,0 +1,127 @@
+// volley.toml (SPEC section 2). The key names are a contract with operators:
+// add keys, never rename or drop them. Every key has a default; unknown keys
+// and bad values are refused with the key, the file line and the reason.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "net/cidr.hpp"
+#include "util/result.hpp"
+
+namespace volley::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class Protocol { Smtp, Pop3, Imap, Http };
+enum class SmtpRole { Mx, Submission };
+enum class TlsMode { None, StartTls, Implicit };
+enum class LogFormat { KeyValue, Json };
+
+struct ServerSection {
+  std::string hostname;            // default: gethostname()
+  std::string data_dir = "/var/lib/volley";
+  unsigned threads = 0;            // 0 = one per core
+  Duration shutdown_timeout = std::chrono::seconds(30);  // SIGTERM drain bound
+};
+
+struct LogSection {
+  LogFormat format = LogFormat::KeyValue;  // [log] format = "kv" | "json"
+  std::string level = "info";              // debug | info | warn | error
+};
+
+struct Listener {
+  std::string name;                // default: "<protocol>-<port>"
+  std::string address;             // as written: "0.0.0.0:25", "[::1]:587"
+  std::string host;                // "0.0.0.0", "::1"
+  uint16_t port = 0;
+  Protocol protocol = Protocol::Smtp;
+  SmtpRole role = SmtpRole::Mx;
+  TlsMode tls = TlsMode::None;
+  bool require_tls_for_auth = true;
+};
+
+struct TlsSection {
+  std::string cert;                // empty = self-signed under data_dir/tls/ (generated on first start)
+  std::string key;
+  std::string min_version = "1.2"; // "1.2" | "1.3"
+};
+
+struct Limits {
+  uint64_t max_message_size = 50ull * 1024 * 1024;
+  uint32_t max_recipients = 1000;
+  uint32_t max_connections = 20000;
+  uint32_t max_connections_per_ip = 100;
+  uint32_t max_auth_failures = 5;
+  Duration command_timeout = std::chrono::minutes(5);
+  Duration data_timeout = std::chrono::minutes(10);
+  // Added keys (not in SPEC's example; documented in docs/configuration.md):
+  uint64_t max_line_length = 64 * 1024;       // longest message line accepted in DATA/BDAT
+  uint32_t max_errors = 20;                   // protocol errors per connection before 421 and close
+  Duration auth_failure_delay = std::chrono::seconds(1);  // base delay before a 535, grows per failure from the IP
+  Duration auth_failure_max_delay = std::chrono::seconds(10);
+  Duration auth_failure_window = std::chrono::minutes(15);  // how long an IP's failures are remembered
+};
+
+struct QueueSection {
+  std::vector<Duration> retry_schedule = {std::chrono::minutes(1), std::chrono::minutes(5),
+                                          std::chrono::minutes(15), std::chrono::hours(1),
+                                          std::chrono::hours(4)};
+  Duration max_age = std::chrono::hours(24 * 5);
+};
+
+struct ShapingRule {
+  std::string match;
+  uint32_t max_connections = 0;    // 0 = inherit default
+  std::string max_rate;            // "3000/h" as written; "" = unlimited
+  uint64_t rate_count = 0;
+  Duration rate_period{0};
+};
+
+struct DeliverySection {
+  std::string resolver;            // "" = system resolver; "127.0.0.1:5353"
+  uint16_t mx_port = 25;
+  std::string smarthost;           // "host:port"
+  std::string smarthost_user, smarthost_password;
+  std::string tls = "opportunistic";  // opportunistic | required | none
+  std::vector<std::string> source_addresses;
+  uint32_t max_connections = 2000;
+  uint32_t default_max_connections_per_domain = 20;
+  uint32_t default_max_messages_per_connection = 100;
+  std::vector<ShapingRule> shaping;
+};
+
+struct DkimKey {
+  std::string domain, selector, key, algorithm = "rsa-sha256";
+};
+
+struct Config {
+  std::string source_path;         // file it was loaded from; "" for the built-in default
+  ServerSection server;
+  LogSection log;
+  std::vector<Listener> listeners;
+  TlsSection tls;
+  Limits limits;
+  std::vector<std::string> local_domains;                     // lowercased, no trailing dot
+  std::map<std::string, std::vector<std::string>> aliases;    // lowercased "user@domain" -> targets
+  std::vector<net::Cidr> relay_networks;
+  QueueSection queue;
+  DeliverySection delivery;
+  std::vector<DkimKey> dkim;
+};
+
+// Parses and validates a file. Error messages read
+//   "volley.toml:12: limits.max_recipients: expected a positive integer, got \"x\""
+// (file:line: key: reason), one error (the first found).
+Result<Config> load_file(const std::string& path);
+// Same, from text (tests); `name` stands for the file name in messages.
+Result<Config> load_string(std::string_view toml_text, const std::string& name = "volley.toml");
+// SPEC section 1 development instance: data ./volley-data, SMTP (mx,
+// starttls) on 127.0.0.1:2525, submission (starttls, AUTH) on 127.0.0.1:2587,
+// domain localhost.test, self-signed certificate.
+Config development_default();
+
+}  // namespace volley::config

@@ -1,0 +1,220 @@
+// The SMTP server session (RFC 5321 and extensions) as a state machine with
+// no I/O. The connection loop feeds it bytes and carries out the Actions it
+// asks for (read more, start TLS, check a password, commit a message, close);
+// tests drive it the same way over an in-memory dialogue.
+//
+// Shape (OpenSMTPD's smtp_session.c): the state changes only through
+// enter_state(); each command first checks (answering the error and stopping)
+// then proceeds. Replies for pipelined commands accumulate in the output and
+// are flushed by the loop before it blocks on a read (RFC 2920).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/sasl.hpp"
+#include "config/config.hpp"
+#include "net/cidr.hpp"
+#include "queue/spool.hpp"
+#include "smtp/command.hpp"
+#include "smtp/data_reader.hpp"
+#include "smtp/reply.hpp"
+
+namespace volley::smtp {
+
+// Recipient and relay policy, backed by the configuration snapshot and the
+// user store. Implementations must be cheap: they run on an I/O thread.
+class Directory {
+ public:
+  virtual ~Directory() = default;
+  virtual bool is_local_domain(const std::string& domain_lower) const = 0;
+  // For an address in a local domain (lowercased): where mail for it goes
+  // (alias targets, or the address itself when it is a user or a domain's
+  // postmaster). Empty: no such user.
+  virtual std::vector<std::string> local_targets(const std::string& address_lower) const = 0;
+  // "postmaster@<first local domain>": where RCPT TO:<Postmaster> goes.
+  virtual std::string postmaster() const = 0;
+  virtual bool relay_allowed(const net::IpAddress& client) const = 0;
+};
+
+struct SessionSettings {
+  std::string hostname;
+  std::string listener_name;
+  config::SmtpRole role = config::SmtpRole::Mx;
+  config::TlsMode tls_mode = config::TlsMode::None;
+  bool require_tls_for_auth = true;
+  config::Limits limits;
+};
+
+struct ClientInfo {
+  std::string ip;  // text form, for logs and headers
+  net::IpAddress address;
+  uint16_t port = 0;
+};
+
+struct TlsInfo {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;
+};
+
+// Longest command line we buffer at all (RFC 4954 4: an AUTH line may be 12288
+// octets). Anything longer is answered 500 5.5.2 and skipped to its end.
+inline constexpr size_t kMaxAuthLine = 12288;
+// RFC 5321 4.5.3.1.4: 512 octets including CRLF for ordinary commands.
+inline constexpr size_t kMaxCommandLine = 512;
+// MAIL/RCPT lines grow with ESMTP parameters (SIZE, BODY, SMTPUTF8, RET,
+// ENVID<=100, NOTIFY, ORCPT<=500, AUTH): allow them room.
+inline constexpr size_t kMaxEnvelopeLine = 2048;
+// Hops allowed before a message is treated as looping (Postfix hopcount_limit).
+inline constexpr size_t kMaxReceivedHeaders = 50;
+
+class Session {
+ public:
+  enum class Action {
+    Read,          // flush output, then read more input and call receive()
+    StartTls,      // flush output, do the TLS handshake, call tls_started() (or close on failure)
+    Authenticate,  // check auth_request(), wait the throttle delay on failure, call auth_result()
+    Commit,        // hand take_commit() to the spool, call commit_result()
+    Close,         // flush output, close the connection
+  };
+
+  enum class State {
+    Fresh,       // greeted, no HELO/EHLO yet
+    Ready,       // HELO/EHLO done, no transaction
+    Mail,        // MAIL accepted, no recipient yet
+    Rcpt,        // at least one recipient accepted
+    Data,        // reading DATA content
+    Bdat,        // reading a BDAT chunk
+    BdatSkip,    // consuming a refused BDAT chunk
+    SaslPlain,   // waiting for the PLAIN response line
+    SaslUser,    // waiting for the LOGIN user name line
+    SaslPass,    // waiting for the LOGIN password line
+    WaitTls,
+    WaitAuth,
+    WaitCommit,
+    Closed,
+  };
+
+  Session(SessionSettings settings, ClientInfo client, const Directory& directory);
+  ~Session();
+
+  // Emits the 220 greeting. For implicit TLS call tls_started() first.
+  void start();
+  void receive(std::string_view bytes);
+  Action next();
+
+  bool has_output() const { return !out_.empty(); }
+  std::string take_output();
+
+  // Results of actions.
+  void tls_started(const TlsInfo& info);
+  const auth::Credentials& auth_request() const { return pending_auth_; }
+  void auth_result(bool ok);
+  unsigned auth_failures() const { return auth_failures_; }
+  std::shared_ptr<queue::Message> take_commit();
+  void commit_result(const queue::CommitResult& result);
+
+  // Events from the loop.
+  void timed_out();       // 421 4.4.2 and close
+  void shutting_down();   // 421 4.3.2 and close
+  void connection_lost(); // the peer went away: abandon any transaction (nothing is kept)
+
+  // No transaction under way and nothing buffered: safe to close for a drain.
+  bool idle() const;
+  State state() const { return state_; }
+  std::chrono::milliseconds timeout() const;
+  // Counts completed requests (command lines, message bodies); the loop
+  // restarts its per-request deadline when this changes.
+  uint64_t progress() const { return progress_; }
+  bool tls_active() const { return tls_active_; }
+  const std::string& auth_user() const { return auth_user_; }
+  const ClientInfo& client() const { return client_; }
+
+ private:
+  struct Transaction;
+  using Handler = void (Session::*)(std::string_view argument);
+  struct VerbPolicy {
+    Verb verb;
+    Handler handler;
+    size_t max_line;  // including CRLF
+  };
+  static const VerbPolicy kVerbs[];
+
+  void enter_state(State s);
+  void reply(const Reply& r);
+  void reply(int code, std::string enhanced, std::string text) { reply(Reply(code, std::move(enhanced), std::move(text))); }
+  void error(int code, std::string enhanced, std::string text);  // a client error: counted
+  void close_with(int code, std::string enhanced, std::string text);
+  void reset_transaction();
+
+  bool process_line();  // false: need more input
+  void dispatch(std::string_view line);
+  void sasl_line(std::string_view line);
+
+  void do_helo(std::string_view arg);
+  void do_ehlo(std::string_view arg);
+  void do_mail(std::string_view arg);
+  void do_rcpt(std::string_view arg);
+  void do_data(std::string_view arg);
+  void do_bdat(std::string_view arg);
+  void do_rset(std::string_view arg);
+  void do_noop(std::string_view arg);
+  void do_vrfy(std::string_view arg);
+  void do_expn(std::string_view arg);
+  void do_help(std::string_view arg);
+  void do_quit(std::string_view arg);
+  void do_starttls(std::string_view arg);
+  void do_auth(std::string_view arg);
+
+  bool helo_common(std::string_view arg, bool esmtp);
+  bool auth_offered() const;
+  void request_auth(auth::Credentials creds);
+  void sasl_failure(auth::SaslError e);
+
+  bool feed_data();         // Data state
+  bool feed_bdat();         // Bdat / BdatSkip state
+  void finish_message(Verdict verdict, uint64_t size);
+  void refuse_message(const Reply& r, uint64_t size);
+  void log_transaction(const Reply& r, uint64_t size);
+
+  SessionSettings settings_;
+  ClientInfo client_;
+  const Directory& directory_;
+
+  State state_ = State::Fresh;
+  std::string in_;
+  size_t in_pos_ = 0;        // consumed prefix of in_
+  std::string out_;
+  bool discarding_line_ = false;
+  bool close_after_flush_ = false;
+  uint64_t progress_ = 0;
+  unsigned errors_ = 0;
+
+  std::string helo_;
+  bool esmtp_ = false;
+  bool tls_active_ = false;
+  TlsInfo tls_;
+  bool authenticated_ = false;
+  std::string auth_user_;
+  unsigned auth_failures_ = 0;
+  auth::Credentials pending_auth_;
+  std::string sasl_user_;  // LOGIN: user name between the two steps
+
+  std::unique_ptr<Transaction> tx_;
+  uint64_t skip_remaining_ = 0;
+  std::optional<Reply> skip_reply_;
+  State skip_return_state_ = State::Ready;
+  bool last_chunk_ = false;
+  std::shared_ptr<queue::Message> pending_commit_;
+  std::string committed_id_;
+  uint64_t commit_size_ = 0;
+};
+
+const char* state_name(Session::State s);
+
+}  // namespace volley::smtp

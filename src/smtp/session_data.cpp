@@ -1,0 +1,216 @@
+// Message content: DATA and BDAT (RFC 5321 4.1.1.4, RFC 3030), building the
+// message handed to the spool (trace headers added), and the final reply.
+#include <ctime>
+
+#include "queue/queue_id.hpp"
+#include "smtp/headers.hpp"
+#include "smtp/received.hpp"
+#include "smtp/session.hpp"
+#include "smtp/session_transaction.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace volley::smtp {
+namespace {
+const char* dsn_ret_name(DsnRet r) {
+  switch (r) {
+    case DsnRet::Full: return "FULL";
+    case DsnRet::Headers: return "HDRS";
+    case DsnRet::Unspecified: break;
+  }
+  return "";
+}
+
+Reply verdict_reply(Verdict v, uint64_t max_line) {
+  switch (v) {
+    case Verdict::TooBig: return Reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    case Verdict::LineTooLong:
+      return Reply(552, "5.3.4", "Message has a line longer than " + std::to_string(max_line) + " octets");
+    case Verdict::BareCarriageReturn:
+      return Reply(550, "5.6.0", "Message contains bare CR characters; lines must end with CRLF (RFC 5321 2.3.8)");
+    case Verdict::NulByte: return Reply(550, "5.6.0", "Message contains NUL characters");
+    case Verdict::Ok: break;
+  }
+  return Reply(250, "2.0.0", "Ok");
+}
+}  // namespace
+
+void Session::do_data(std::string_view arg) {
+  if (!arg.empty()) return error(501, "5.5.4", "Syntax: DATA");
+  if (!tx_) return error(503, "5.5.1", "Need MAIL command first");
+  if (tx_->bdat_started) return error(503, "5.5.1", "DATA not allowed after BDAT");
+  if (state_ != State::Rcpt) return error(554, "5.5.1", "No valid recipients");
+  tx_->data.emplace(ContentLimits{settings_.limits.max_message_size, settings_.limits.max_line_length});
+  enter_state(State::Data);
+  reply(354, "", "End data with <CR><LF>.<CR><LF>");
+}
+
+bool Session::feed_data() {
+  std::string_view pending(in_);
+  pending.remove_prefix(in_pos_);
+  if (pending.empty()) return false;
+  in_pos_ += tx_->data->feed(pending);
+  if (!tx_->data->done()) return false;
+  ++progress_;
+  finish_message(tx_->data->verdict(), tx_->data->size());
+  return true;
+}
+
+void Session::do_bdat(std::string_view arg) {
+  auto parsed = parse_bdat(arg);
+  if (!parsed.ok) {
+    // Without a valid size we cannot know where the chunk ends: the dialogue
+    // is lost, so close (RFC 3030 leaves no other safe choice).
+    return close_with(501, "5.5.4", "Syntax: BDAT size [LAST]; closing connection");
+  }
+  const BdatCommand& b = parsed.value;
+  auto skip = [&](Reply r) {
+    // The chunk must be read even when refused, to stay in step.
+    if (r.code >= 500) ++errors_;
+    skip_remaining_ = b.size;
+    skip_reply_ = std::move(r);
+    skip_return_state_ = state_;
+    enter_state(State::BdatSkip);
+  };
+  if (!tx_) return skip(Reply(503, "5.5.1", "Need MAIL command first"));
+  if (state_ != State::Rcpt) return skip(Reply(554, "5.5.1", "No valid recipients"));
+  if (!tx_->bdat_started) {
+    tx_->chunks.emplace(ContentLimits{settings_.limits.max_message_size, settings_.limits.max_line_length});
+    tx_->bdat_started = true;
+  }
+  tx_->chunks->begin_chunk(b.size);
+  last_chunk_ = b.last;
+  enter_state(State::Bdat);
+}
+
+bool Session::feed_bdat() {
+  std::string_view pending(in_);
+  pending.remove_prefix(in_pos_);
+  if (state_ == State::BdatSkip) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(skip_remaining_, pending.size()));
+    in_pos_ += n;
+    skip_remaining_ -= n;
+    if (skip_remaining_ > 0) return false;
+    ++progress_;
+    enter_state(skip_return_state_);
+    Reply r = std::move(*skip_reply_);
+    skip_reply_.reset();
+    reply(r);
+    if (errors_ >= settings_.limits.max_errors)
+      close_with(421, "4.7.0", settings_.hostname + " Too many errors, closing connection");
+    return true;
+  }
+  ChunkReader& chunks = *tx_->chunks;
+  in_pos_ += chunks.feed(pending);
+  if (!chunks.chunk_done()) return false;
+  ++progress_;
+  if (last_chunk_) {
+    chunks.finish();
+    finish_message(chunks.verdict(), chunks.size());
+    return true;
+  }
+  if (chunks.verdict() != Verdict::Ok) {
+    // Refuse now; later chunks of this message are skipped with 503.
+    refuse_message(verdict_reply(chunks.verdict(), settings_.limits.max_line_length), chunks.size());
+    return true;
+  }
+  enter_state(State::Rcpt);
+  reply(250, "2.0.0", std::to_string(chunks.size()) + " octets received");
+  return true;
+}
+
+void Session::refuse_message(const Reply& r, uint64_t size) {
+  log_transaction(r, size);
+  reply(r);
+  tx_.reset();
+  enter_state(State::Ready);
+}
+
+void Session::finish_message(Verdict verdict, uint64_t size) {
+  if (verdict != Verdict::Ok) return refuse_message(verdict_reply(verdict, settings_.limits.max_line_length), size);
+  std::string body = tx_->data ? tx_->data->take_body() : tx_->chunks->take_body();
+  tx_->data.reset();
+  tx_->chunks.reset();
+  if (count_received(body) >= kMaxReceivedHeaders)
+    return refuse_message(Reply(554, "5.4.6", "Too many hops (mail loop?)"), size);
+
+  auto msg = std::make_shared<queue::Message>();
+  queue::Envelope& env = msg->envelope;
+  env.id = queue::make_queue_id();
+  env.sender = tx_->sender;
+  env.recipients = tx_->recipients;
+  env.dsn_ret = dsn_ret_name(tx_->mail.ret);
+  env.dsn_envid = tx_->mail.envid;
+  env.smtputf8 = tx_->mail.smtputf8;
+  env.eight_bit = tx_->mail.body == BodyType::EightBitMime;
+  env.client_ip = client_.ip;
+  env.helo = helo_;
+  env.tls = tls_active_ ? tls_.version + " " + tls_.cipher : "";
+  env.auth_user = auth_user_;
+  env.listener = settings_.listener_name;
+  env.received_at = static_cast<int64_t>(std::time(nullptr));
+
+  ReceivedInfo ri;
+  ri.helo = helo_;
+  ri.client_ip = client_.ip;
+  ri.hostname = settings_.hostname;
+  ri.esmtp = esmtp_;
+  ri.tls = tls_active_;
+  ri.tls_version = tls_.version;
+  ri.tls_cipher = tls_.cipher;
+  ri.authenticated = authenticated_;
+  ri.auth_user = auth_user_;
+  ri.smtputf8 = tx_->mail.smtputf8;
+  ri.queue_id = env.id;
+  if (tx_->rcpt_accepted == 1 && env.recipients.size() == 1) ri.single_recipient = env.recipients.front().original;
+  ri.when = static_cast<std::time_t>(env.received_at);
+
+  std::string& content = msg->content;
+  content.reserve(body.size() + 512);
+  content = make_received_header(ri);
+  // Submitted mail gets the fields RFC 5322 requires when its author's
+  // software left them out (mail relayed from other MTAs is left alone).
+  if (authenticated_) {
+    if (!has_header(body, "Message-ID")) content += "Message-ID: <" + env.id + "@" + settings_.hostname + ">\r\n";
+    if (!has_header(body, "Date")) content += "Date: " + rfc5322_date(ri.when) + "\r\n";
+  }
+  content += body;
+  committed_id_ = env.id;
+  pending_commit_ = std::move(msg);
+  commit_size_ = size;
+  enter_state(State::WaitCommit);
+}
+
+std::shared_ptr<queue::Message> Session::take_commit() { return std::move(pending_commit_); }
+
+void Session::commit_result(const queue::CommitResult& result) {
+  if (state_ != State::WaitCommit) return;
+  Reply r;
+  switch (result.status) {
+    case queue::CommitStatus::Ok: r = Reply(250, "2.0.0", "Ok: queued as " + committed_id_); break;
+    case queue::CommitStatus::NoSpace: r = Reply(452, "4.3.1", "Insufficient system storage, try again later"); break;
+    case queue::CommitStatus::Failed: r = Reply(451, "4.3.0", "Temporary local problem, try again later"); break;
+  }
+  if (result.status != queue::CommitStatus::Ok)
+    log::error("spool.commit_failed").kv("client", client_.ip).kv("detail", result.detail);
+  log_transaction(r, commit_size_);
+  reply(r);
+  tx_.reset();
+  enter_state(State::Ready);
+}
+
+void Session::log_transaction(const Reply& r, uint64_t size) {
+  auto line = log::info("smtp.message");
+  line.kv("client", client_.ip)
+      .kv("listener", settings_.listener_name)
+      .kv("tls", tls_active_ ? tls_.version : std::string("none"))
+      .kv("user", auth_user_)
+      .kv("from", tx_ ? printable(tx_->sender) : std::string())
+      .kv("rcpts", static_cast<uint64_t>(tx_ ? tx_->recipients.size() : 0))
+      .kv("size", size)
+      .kv("result", r.code < 300 ? "accepted" : "refused")
+      .kv("reply", std::to_string(r.code) + " " + r.enhanced);
+  if (r.code < 300) line.kv("queue_id", committed_id_);
+}
+
+}  // namespace volley::smtp

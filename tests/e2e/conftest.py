@@ -1,0 +1,717 @@
+"""End-to-end test harness for Volley.
+
+Starts the real `volley` binary (env VOLLEY_BIN, default
+build/release/volley) with a generated TOML config in a temporary data
+directory on free loopback ports, and drives it with real clients.
+
+Run with Debian's Python:
+    VOLLEY_BIN=... /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VOLLEY_BIN = os.environ.get("VOLLEY_BIN", str(REPO_ROOT / "build" / "release" / "volley"))
+
+HOSTNAME = "mx.test.local"
+LOCAL_DOMAINS = ("local.test", "other.test")
+# Users created in every server's data dir (address -> password).
+DEFAULT_USERS = {
+    "alice@local.test": "alice-Secret-1",
+    "bob@local.test": "bob-Secret-2",
+    "carol@other.test": "carol-Secret-3",
+}
+SPOOL_MAGIC = b"VOLLEY-SPOOL 1\n"
+QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as ([0-9A-Z]+)\s*$")
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.02, what: str = "condition"):
+    """Polls `predicate` until it returns a truthy value; returns it, or fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # JSON string syntax is valid TOML basic string syntax
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot encode {v!r}")
+
+
+def b64(s: Union[str, bytes]) -> str:
+    if isinstance(s, str):
+        s = s.encode()
+    return base64.b64encode(s).decode()
+
+
+def plain_auth(user: str, password: str, authzid: str = "") -> str:
+    return b64(f"{authzid}\0{user}\0{password}")
+
+
+def strip_received(content: bytes) -> bytes:
+    """Returns the message content after the first (server-added) Received header."""
+    assert content.startswith(b"Received: "), content[:200]
+    pos = content.index(b"\r\n") + 2
+    while content[pos:pos + 1] in (b" ", b"\t"):
+        pos = content.index(b"\r\n", pos) + 2
+    return content[pos:]
+
+
+def header_block(content: bytes) -> bytes:
+    end = content.find(b"\r\n\r\n")
+    return content if end < 0 else content[:end + 2]
+
+
+def count_header(content: bytes, name: str) -> int:
+    pat = re.compile(rb"^" + re.escape(name.encode()) + rb":", re.I | re.M)
+    return len(pat.findall(header_block(content)))
+
+
+def parse_kv_line(line: str) -> Dict[str, str]:
+    out = {}
+    for m in re.finditer(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)', line):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+        out[m.group(1)] = v
+    return out
+
+
+# --------------------------------------------------------------------------
+# spool
+# --------------------------------------------------------------------------
+
+def spool_unescape(v: str) -> str:
+    if v == "%":
+        return ""
+    raw = bytearray()
+    i = 0
+    b = v.encode("latin-1")
+    while i < len(b):
+        if b[i:i + 1] == b"%":
+            raw.append(int(b[i + 1:i + 3], 16))
+            i += 3
+        else:
+            raw.append(b[i])
+            i += 1
+    return raw.decode("utf-8", "surrogateescape")
+
+
+@dataclass
+class SpoolRcpt:
+    address: str
+    original: str
+    notify: int
+    orcpt_type: str
+    orcpt_address: str
+    state: str
+
+
+@dataclass
+class SpoolMessage:
+    id: str
+    path: Path
+    fields: Dict[str, str]
+    rcpts: List[SpoolRcpt]
+    content: bytes
+
+    @property
+    def sender(self) -> str:
+        return self.fields["sender"]
+
+    @property
+    def rcpt_addresses(self) -> List[str]:
+        return [r.address for r in self.rcpts]
+
+    @property
+    def body(self) -> bytes:
+        """Content without the Received header the server prepended."""
+        return strip_received(self.content)
+
+    @property
+    def received(self) -> bytes:
+        c = self.content
+        return c[: len(c) - len(strip_received(c))]
+
+
+def parse_spool_file(path: Path) -> SpoolMessage:
+    data = path.read_bytes()
+    assert data.startswith(SPOOL_MAGIC), f"{path}: bad magic {data[:40]!r}"
+    end = data.find(b"\n\n", len(SPOOL_MAGIC) - 1)
+    assert end >= 0, f"{path}: no end of envelope"
+    head = data[len(SPOOL_MAGIC):end + 1].decode("latin-1")
+    content = data[end + 2:]
+    fields: Dict[str, str] = {}
+    rcpts: List[SpoolRcpt] = []
+    for line in head.split("\n"):
+        if not line:
+            continue
+        key, _, rest = line.partition(" ")
+        if key == "rcpt":
+            parts = rest.split(" ")
+            assert len(parts) == 6, f"{path}: bad rcpt line {line!r}"
+            rcpts.append(SpoolRcpt(spool_unescape(parts[0]), spool_unescape(parts[1]), int(parts[2]),
+                                   spool_unescape(parts[3]), spool_unescape(parts[4]), parts[5]))
+        else:
+            fields[key] = spool_unescape(rest)
+    assert fields.get("id") == path.name, f"{path}: id field {fields.get('id')!r}"
+    return SpoolMessage(path.name, path, fields, rcpts, content)
+
+
+# --------------------------------------------------------------------------
+# SMTP client (raw socket, optional TLS)
+# --------------------------------------------------------------------------
+
+class ConnectionClosed(Exception):
+    pass
+
+
+@dataclass
+class Reply:
+    code: int
+    lines: List[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def enhanced(self) -> str:
+        first = self.lines[0] if self.lines else ""
+        m = re.match(r"(\d\.\d{1,3}\.\d{1,3})\b", first)
+        return m.group(1) if m else ""
+
+    @property
+    def queue_id(self) -> str:
+        m = re.search(r"queued as ([0-9A-Z]+)", self.text)
+        return m.group(1) if m else ""
+
+    def __str__(self) -> str:
+        return " | ".join(f"{self.code} {l}" for l in self.lines)
+
+
+def client_tls_context(cafile: Optional[str] = None, min_version=None, max_version=None) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cafile:
+        ctx.load_verify_locations(cafile)
+        ctx.check_hostname = False  # we connect by IP; the chain is still verified
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if min_version is not None:
+        ctx.minimum_version = min_version
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+class SMTPClient:
+    """A deliberately dumb SMTP client: sends exactly the bytes it is told."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", source: Optional[str] = None, timeout: float = 10.0,
+                 implicit_tls: bool = False, cafile: Optional[str] = None, greet: bool = True):
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.connect((host, port))
+        self.buf = b""
+        self.tls = False
+        if implicit_tls:
+            self.wrap_tls(cafile=cafile)
+        self.greeting: Optional[Reply] = None
+        if greet:
+            self.greeting = self.read_reply()
+
+    # -- plumbing ----------------------------------------------------------
+    def wrap_tls(self, cafile: Optional[str] = None, context: Optional[ssl.SSLContext] = None):
+        assert self.buf == b"", f"unread clear-text bytes before TLS: {self.buf!r}"
+        ctx = context or client_tls_context(cafile)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
+        self.tls = True
+
+    def _recv(self, timeout: Optional[float] = None) -> bytes:
+        self.sock.settimeout(self.timeout if timeout is None else timeout)
+        try:
+            data = self.sock.recv(65536)
+        except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            data = b""
+        if not data:
+            raise ConnectionClosed(f"connection closed by server (unparsed: {self.buf!r})")
+        return data
+
+    def send(self, data: Union[str, bytes]):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def read_line(self, timeout: Optional[float] = None) -> bytes:
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout(f"no complete line (have {self.buf[:200]!r})")
+            self.buf += self._recv(left)
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.rstrip(b"\r")
+
+    def read_reply(self, timeout: Optional[float] = None) -> Reply:
+        lines: List[str] = []
+        code = None
+        while True:
+            raw = self.read_line(timeout).decode("utf-8", "replace")
+            m = re.match(r"^(\d{3})([ -])(.*)$", raw) or re.match(r"^(\d{3})()()$", raw)
+            assert m, f"malformed reply line {raw!r}"
+            if code is None:
+                code = int(m.group(1))
+            assert int(m.group(1)) == code, f"reply code changed within a multi-line reply: {raw!r}"
+            lines.append(m.group(3))
+            if m.group(2) != "-":
+                return Reply(code, lines)
+
+    def read_replies(self, n: int, timeout: Optional[float] = None) -> List[Reply]:
+        return [self.read_reply(timeout) for _ in range(n)]
+
+    def cmd(self, line: Union[str, bytes], timeout: Optional[float] = None) -> Reply:
+        if isinstance(line, str):
+            line = line.encode("utf-8")
+        self.send(line + b"\r\n")
+        return self.read_reply(timeout)
+
+    def expect(self, line: Union[str, bytes], code: int, enhanced: Optional[str] = None) -> Reply:
+        r = self.cmd(line)
+        assert r.code == code, f"{line!r}: expected {code}, got {r}"
+        if enhanced is not None:
+            assert r.enhanced == enhanced, f"{line!r}: expected {code} {enhanced}, got {r}"
+        return r
+
+    def wait_closed(self, timeout: float = 5.0) -> bytes:
+        """Reads until the server closes; returns whatever arrived. Fails on timeout."""
+        deadline = time.monotonic() + timeout
+        got = self.buf
+        self.buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"server did not close the connection within {timeout}s (got {got!r})")
+            try:
+                self.buf = b""
+                got += self._recv(left)
+            except ConnectionClosed:
+                return got
+            except socket.timeout:
+                continue
+
+    def nothing_pending(self, wait: float = 0.3) -> bool:
+        """True if no bytes arrive within `wait` seconds (and none are buffered)."""
+        if self.buf:
+            return False
+        if self.tls and self.sock.pending():
+            return False
+        r, _, _ = select.select([self.sock], [], [], wait)
+        if not r:
+            return True
+        try:
+            self.buf += self._recv(0.5)
+        except (ConnectionClosed, socket.timeout, ssl.SSLWantReadError):
+            return not self.buf
+        return not self.buf
+
+    # -- SMTP conveniences -------------------------------------------------
+    def ehlo(self, name: str = "client.test") -> Reply:
+        return self.expect(f"EHLO {name}", 250)
+
+    def starttls(self, cafile: Optional[str] = None, context: Optional[ssl.SSLContext] = None):
+        self.expect("STARTTLS", 220)
+        self.wrap_tls(cafile=cafile, context=context)
+
+    def login(self, user: str, password: str):
+        self.expect(f"AUTH PLAIN {plain_auth(user, password)}", 235, "2.7.0")
+
+    def send_message(self, sender: str, rcpts: Sequence[str], data: bytes,
+                     mail_params: str = "", rcpt_params: str = "") -> Reply:
+        """MAIL/RCPT/DATA; `data` is sent as-is, then CRLF.CRLF. Returns the final reply."""
+        self.expect(f"MAIL FROM:<{sender}>{(' ' + mail_params) if mail_params else ''}", 250, "2.1.0")
+        for r in rcpts:
+            self.expect(f"RCPT TO:<{r}>{(' ' + rcpt_params) if rcpt_params else ''}", 250, "2.1.5")
+        self.expect("DATA", 354)
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        self.send(data + b".\r\n")
+        return self.read_reply()
+
+    def quit(self):
+        try:
+            self.send(b"QUIT\r\n")
+            self.read_reply(timeout=3)
+        except (OSError, ConnectionClosed, socket.timeout):
+            pass
+        self.close()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def dot_stuff(data: bytes) -> bytes:
+    out = []
+    for line in data.split(b"\r\n"):
+        out.append(b"." + line if line.startswith(b".") else line)
+    return b"\r\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# the server under test
+# --------------------------------------------------------------------------
+
+def default_listeners() -> List[dict]:
+    return [
+        {"name": "mx", "protocol": "smtp", "role": "mx", "tls": "starttls"},
+        {"name": "submission", "protocol": "smtp", "role": "submission", "tls": "starttls",
+         "require_tls_for_auth": True},
+        {"name": "smtps", "protocol": "smtp", "role": "submission", "tls": "implicit"},
+    ]
+
+
+class VolleyServer:
+    def __init__(self, workdir: Path, *, listeners: Optional[List[dict]] = None, limits: Optional[dict] = None,
+                 server: Optional[dict] = None, log: Optional[dict] = None, tls: Optional[dict] = None,
+                 local_domains: Sequence[str] = LOCAL_DOMAINS, aliases: Optional[Dict[str, List[str]]] = None,
+                 relay_networks: Optional[List[str]] = None, users: Optional[Dict[str, str]] = None,
+                 extra_toml: str = ""):
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = workdir / "data"
+        self.config_path = workdir / "volley.toml"
+        self.log_path = workdir / "volley.log"
+        self.listeners = [dict(l) for l in (listeners if listeners is not None else default_listeners())]
+        for l in self.listeners:
+            if "address" not in l:
+                l["address"] = f"127.0.0.1:{free_port()}"
+        base_limits = {
+            # Fast-failing defaults for tests; individual tests override.
+            "auth_failure_delay": "10ms",
+            "auth_failure_max_delay": "50ms",
+            "command_timeout": "30s",
+            "data_timeout": "30s",
+        }
+        base_limits.update(limits or {})
+        self.limits = base_limits
+        self.server_section = {"hostname": HOSTNAME, "data_dir": str(self.data_dir), "shutdown_timeout": "10s"}
+        self.server_section.update(server or {})
+        self.log_section = log or {}
+        self.tls_section = tls or {}
+        self.local_domains = list(local_domains)
+        self.aliases = dict(aliases or {})
+        self.relay_networks = relay_networks
+        self.users = dict(DEFAULT_USERS if users is None else users)
+        self.extra_toml = extra_toml
+        self.proc: Optional[subprocess.Popen] = None
+        self.expected_exit = False
+        self._logf = None
+        self.write_config()
+
+    # -- config ------------------------------------------------------------
+    def render_config(self) -> str:
+        out = ["[server]"]
+        out += [f"{k} = {toml_value(v)}" for k, v in self.server_section.items()]
+        if self.log_section:
+            out += ["", "[log]"] + [f"{k} = {toml_value(v)}" for k, v in self.log_section.items()]
+        for l in self.listeners:
+            out += ["", "[[listener]]"] + [f"{k} = {toml_value(v)}" for k, v in l.items()]
+        if self.tls_section:
+            out += ["", "[tls]"] + [f"{k} = {toml_value(v)}" for k, v in self.tls_section.items()]
+        out += ["", "[limits]"] + [f"{k} = {toml_value(v)}" for k, v in self.limits.items()]
+        out += ["", "[domains]", f"local = {toml_value(self.local_domains)}"]
+        if self.aliases:
+            out += ["", "[aliases]"] + [f"{toml_value(k)} = {toml_value(v)}" for k, v in self.aliases.items()]
+        if self.relay_networks is not None:
+            out += ["", "[relay]", f"allow_networks = {toml_value(self.relay_networks)}"]
+        if self.extra_toml:
+            out += ["", self.extra_toml]
+        return "\n".join(out) + "\n"
+
+    def write_config(self, text: Optional[str] = None):
+        self.config_path.write_text(self.render_config() if text is None else text, encoding="utf-8")
+
+    def port(self, name: str) -> int:
+        for l in self.listeners:
+            if l["name"] == name:
+                return int(l["address"].rsplit(":", 1)[1])
+        raise KeyError(name)
+
+    @property
+    def cert_path(self) -> Path:
+        return Path(self.tls_section["cert"]) if self.tls_section.get("cert") else self.data_dir / "tls" / "cert.pem"
+
+    # -- CLI ---------------------------------------------------------------
+    def cli(self, *args: str, stdin: Optional[str] = None, timeout: float = 30) -> subprocess.CompletedProcess:
+        return subprocess.run([VOLLEY_BIN, *args, "--config", str(self.config_path)], input=stdin,
+                              capture_output=True, text=True, timeout=timeout, cwd=str(self.workdir))
+
+    def user_add(self, address: str, password: str):
+        r = self.cli("user", "add", address, stdin=password + "\n")
+        assert r.returncode == 0, f"volley user add {address} failed ({r.returncode}): {r.stderr}"
+
+    def user_del(self, address: str):
+        r = self.cli("user", "del", address)
+        assert r.returncode == 0, f"volley user del {address} failed ({r.returncode}): {r.stderr}"
+
+    # -- process -----------------------------------------------------------
+    def start(self, wait: bool = True):
+        for address, password in self.users.items():
+            self.user_add(address, password)
+        self.users = {}
+        self._logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([VOLLEY_BIN, "serve", "--config", str(self.config_path)],
+                                     stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
+                                     cwd=str(self.workdir))
+        if wait:
+            self.wait_started()
+        return self
+
+    def wait_started(self, timeout: float = 15.0):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"volley exited with {self.proc.returncode} during start-up:\n{self.log()}")
+            return "server.started" in self.log()
+        wait_until(ready, timeout, what="volley to log server.started")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self) -> List[str]:
+        return [l for l in self.log().splitlines() if l.strip()]
+
+    def events(self, event: str) -> List[Dict[str, str]]:
+        """kv-format log lines of one event, parsed."""
+        out = []
+        for line in self.log_lines():
+            if line.startswith("{"):
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if obj.get("event") == event:
+                    out.append({k: str(v) for k, v in obj.items()})
+                continue
+            kv = parse_kv_line(line)
+            if kv.get("event") == event:
+                out.append(kv)
+        return out
+
+    def wait_event(self, event: str, count: int = 1, timeout: float = 10.0) -> List[Dict[str, str]]:
+        return wait_until(lambda: (lambda e: e if len(e) >= count else None)(self.events(event)), timeout,
+                          what=f"{count} log event(s) {event}")
+
+    def signal(self, sig: int):
+        assert self.proc is not None and self.proc.poll() is None, "server is not running"
+        self.proc.send_signal(sig)
+
+    def reload(self, timeout: float = 10.0) -> str:
+        """SIGHUP; waits for config.reloaded or config.reload_failed; returns which."""
+        before_ok = len(self.events("config.reloaded"))
+        before_fail = len(self.events("config.reload_failed"))
+        self.signal(signal.SIGHUP)
+
+        def done():
+            if len(self.events("config.reloaded")) > before_ok:
+                return "config.reloaded"
+            if len(self.events("config.reload_failed")) > before_fail:
+                return "config.reload_failed"
+            return None
+        return wait_until(done, timeout, what="the reload to be logged")
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        self.expected_exit = True
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"volley did not exit within {timeout}s of SIGTERM")
+
+    def kill9(self):
+        self.expected_exit = True
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def shutdown(self):
+        """Teardown: SIGTERM, then SIGKILL after 5 s. Only ever our own PID."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._logf:
+            self._logf.close()
+            self._logf = None
+
+    # -- spool -------------------------------------------------------------
+    @property
+    def spool_msg_dir(self) -> Path:
+        return self.data_dir / "spool" / "msg"
+
+    @property
+    def spool_tmp_dir(self) -> Path:
+        return self.data_dir / "spool" / "tmp"
+
+    def spool_ids(self) -> List[str]:
+        if not self.spool_msg_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.spool_msg_dir.iterdir() if not p.name.startswith("."))
+
+    def spool_tmp_files(self) -> List[str]:
+        if not self.spool_tmp_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.spool_tmp_dir.iterdir())
+
+    def spool(self, queue_id: str) -> SpoolMessage:
+        path = self.spool_msg_dir / queue_id
+        assert path.exists(), f"no spool file for acknowledged id {queue_id}"
+        return parse_spool_file(path)
+
+    def spool_messages(self) -> List[SpoolMessage]:
+        return [self.spool(i) for i in self.spool_ids()]
+
+    # -- clients -----------------------------------------------------------
+    def connect(self, listener: str = "mx", **kw) -> SMTPClient:
+        if listener == "smtps":
+            kw.setdefault("implicit_tls", True)
+        return SMTPClient(self.port(listener), **kw)
+
+    def submission_client(self, user: str = "alice@local.test", password: Optional[str] = None) -> SMTPClient:
+        """Connected to the STARTTLS submission listener, TLS up, authenticated."""
+        c = self.connect("submission")
+        c.ehlo()
+        c.starttls()
+        c.ehlo()
+        c.login(user, password or DEFAULT_USERS[user])
+        return c
+
+
+@pytest.fixture(scope="session")
+def volley_bin() -> str:
+    if not (os.path.isfile(VOLLEY_BIN) and os.access(VOLLEY_BIN, os.X_OK)):
+        pytest.fail(f"volley binary not found at {VOLLEY_BIN} (build it, or set VOLLEY_BIN)", pytrace=False)
+    return VOLLEY_BIN
+
+
+@pytest.fixture
+def volley_factory(tmp_path, volley_bin):
+    """volley_factory(**config) -> a started VolleyServer; all stopped at teardown."""
+    servers: List[VolleyServer] = []
+
+    def make(start: bool = True, name: Optional[str] = None, **kw) -> VolleyServer:
+        srv = VolleyServer(tmp_path / (name or f"srv{len(servers)}"), **kw)
+        servers.append(srv)
+        if start:
+            srv.start()
+        return srv
+
+    yield make
+    crashed = []
+    for srv in servers:
+        if srv.proc is not None and srv.proc.poll() is not None and not srv.expected_exit:
+            crashed.append(f"volley exited unexpectedly with {srv.proc.returncode}:\n{srv.log()[-4000:]}")
+        srv.shutdown()
+    if crashed:
+        pytest.fail("\n".join(crashed), pytrace=False)
+
+
+@pytest.fixture
+def volley(volley_factory) -> VolleyServer:
+    """A running server with the default configuration."""
+    return volley_factory()
+
+
+@pytest.fixture
+def marker_path(tmp_path):
+    """A path under /tmp whose appearance would show that a command ran."""
+    p = Path("/tmp") / f"volley_pwned_{os.getpid()}_{time.monotonic_ns()}"
+    yield p
+    if p.exists():
+        p.unlink()
+
+
+def run_tool(args: List[str], input: Optional[bytes] = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    exe = shutil.which(args[0])
+    if exe is None:
+        pytest.fail(f"required client {args[0]} is not installed", pytrace=False)
+    return subprocess.run(args, input=input, capture_output=True, timeout=timeout)
+
+
+def queue_id_from_text(text: str) -> str:
+    m = re.search(r"250 2\.0\.0 Ok: queued as ([0-9A-Z]+)", text)
+    assert m, f"no 'queued as' reply in:\n{text}"
+    return m.group(1)
