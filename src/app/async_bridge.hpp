@@ -1,11 +1,16 @@
 // Bridges from coroutines on an I/O thread to work done elsewhere: a blocking
 // function on a thread pool, or a spool commit completed by a spool thread.
-// The coroutine resumes on its own executor either way.
+// The awaiting coroutine resumes on `ex` (its own executor) either way.
+//
+// These are plain functions returning the awaitable made by async_initiate.
+// Callers build the callable as a named local before co_await: GCC 12
+// relocates temporaries of a co_await full-expression into the frame
+// bytewise, which breaks objects holding an SSO std::string.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/post.hpp>
-#include <asio/this_coro.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 #include <memory>
@@ -16,34 +21,32 @@
 namespace volley::app {
 
 template <class F>
-asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F fn) {
+auto run_blocking(asio::thread_pool& pool, asio::any_io_executor ex, F fn) {
   using R = std::invoke_result_t<F>;
-  auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
-      [&pool, ex](auto handler, F f) mutable {
-        asio::post(pool, [f = std::move(f), handler = std::move(handler), ex]() mutable {
-          R result = f();
+  auto shared_fn = std::make_shared<F>(std::move(fn));
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
+      [&pool, ex, shared_fn](auto handler) {
+        asio::post(pool, [shared_fn, ex, handler = std::move(handler)]() mutable {
+          R result = (*shared_fn)();
           asio::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
             std::move(handler)(std::move(result));
           });
         });
       },
-      asio::use_awaitable, std::move(fn));
+      asio::use_awaitable);
 }
 
-inline asio::awaitable<queue::CommitResult> async_commit(queue::Spool& spool,
-                                                        std::shared_ptr<const queue::Message> message) {
-  auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(queue::CommitResult)>(
-      [&spool, ex](auto handler, std::shared_ptr<const queue::Message> m) mutable {
+inline auto async_commit(queue::Spool& spool, asio::any_io_executor ex, std::shared_ptr<const queue::Message> message) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(queue::CommitResult)>(
+      [&spool, ex, message](auto handler) {
         // Spool::Callback is a std::function (copyable); the coroutine
         // handler is move-only, so it travels in a shared_ptr.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        spool.commit(std::move(m), [shared, ex](queue::CommitResult r) {
-          asio::post(ex, [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
+        spool.commit(message, [shared, ex](queue::CommitResult r) {
+          asio::post(ex, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
         });
       },
-      asio::use_awaitable, std::move(message));
+      asio::use_awaitable);
 }
 
 }  // namespace volley::app

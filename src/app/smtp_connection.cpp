@@ -188,7 +188,12 @@ asio::awaitable<void> SmtpConnection::authenticate() {
   clear_deadline();
   auth::Credentials creds = session_.auth_request();
   auth::UserStore& users = rt_->users();
-  bool ok = co_await run_blocking(rt_->blocking_pool(), [&users, creds] { return check_credentials(users, creds); });
+  // Named locals, not temporaries inside the co_await expression: GCC 12
+  // relocates such temporaries into the coroutine frame bytewise, which
+  // corrupts objects holding std::string (seen under ASan).
+  auto check = [&users, creds] { return check_credentials(users, creds); };
+  auto verdict = run_blocking(rt_->blocking_pool(), socket_.get_executor(), std::move(check));
+  bool ok = co_await std::move(verdict);
   if (!ok) {
     // Slow the guesser down: the delay grows with this address's failures
     // across all its connections.
@@ -202,7 +207,8 @@ asio::awaitable<void> SmtpConnection::authenticate() {
 asio::awaitable<void> SmtpConnection::commit() {
   clear_deadline();
   auto message = session_.take_commit();
-  queue::CommitResult result = co_await async_commit(rt_->spool(), std::move(message));
+  auto committed = async_commit(rt_->spool(), socket_.get_executor(), std::move(message));  // named: see authenticate()
+  queue::CommitResult result = co_await std::move(committed);
   session_.commit_result(result);
 }
 

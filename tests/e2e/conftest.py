@@ -519,6 +519,8 @@ class VolleyServer:
         for address, password in self.users.items():
             self.user_add(address, password)
         self.users = {}
+        self._starts_before = self.log().count("server.started")
+        self.expected_exit = False
         self._logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([VOLLEY_BIN, "serve", "--config", str(self.config_path)],
                                      stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
@@ -531,7 +533,7 @@ class VolleyServer:
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError(f"volley exited with {self.proc.returncode} during start-up:\n{self.log()}")
-            return "server.started" in self.log()
+            return self.log().count("server.started") > self._starts_before
         wait_until(ready, timeout, what="volley to log server.started")
 
     def log(self) -> str:

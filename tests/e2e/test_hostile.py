@@ -43,11 +43,11 @@ def test_overlong_line_without_newline(volley):
 
 
 @pytest.mark.parametrize("line,limit_ok", [
-    (b"NOOP " + b"x" * 505, False),       # 512 octets with CRLF: too long for NOOP
-    (b"NOOP " + b"x" * 400, True),
+    (b"NOOP " + b"x" * 505, True),        # exactly 512 octets with CRLF: the RFC 5321 limit
+    (b"NOOP " + b"x" * 506, False),       # 513 octets
     (b"HELO " + b"h" * 600, False),
     (b"MAIL FROM:<" + b"a" * 2100 + b"@x.test>", False),
-])
+], ids=["noop-512", "noop-513", "helo-607", "mail-2121"])
 def test_command_line_limits(volley, line, limit_ok):
     c = volley.connect("mx")
     c.ehlo()

@@ -1,0 +1,85 @@
+"""kill -9 durability (light): every message acknowledged with 250 is in the
+spool, complete and byte-exact, after the process is SIGKILLed; a restart
+serves again and clears spool/tmp."""
+
+import random
+
+from conftest import QUEUED_RE, dot_stuff
+
+
+def make_message(rng: random.Random, i: int) -> bytes:
+    lines = [f"Subject: durability {i}".encode(), f"X-Seq: {i}".encode(), b""]
+    for _ in range(rng.randint(1, 40)):
+        kind = rng.random()
+        if kind < 0.1:
+            lines.append(b"." + bytes(rng.choice(b"abc.") for _ in range(rng.randint(0, 5))))
+        elif kind < 0.2:
+            lines.append(b"")
+        elif kind < 0.3:
+            lines.append("ünïcödé ✓ €".encode("utf-8"))
+        else:
+            lines.append(bytes(rng.randint(0x20, 0x7e) for _ in range(rng.randint(1, 200))))
+    if i % 5 == 0:
+        lines.extend([b"y" * 998] * 300)  # a few larger ones (~300 KB)
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def test_kill9_keeps_every_acknowledged_message(volley_factory):
+    srv = volley_factory()
+    rng = random.Random(20240501)
+    sent = {}
+    conns = [srv.connect("mx", source=f"127.0.0.{k + 1}") for k in range(3)]
+    for c in conns:
+        c.ehlo()
+    for i in range(20):
+        c = conns[i % 3]
+        body = make_message(rng, i)
+        mail_params = "BODY=8BITMIME"
+        if i % 4 == 0:
+            # BDAT for some
+            c.expect(f"MAIL FROM:<sender{i}@remote.example> {mail_params}", 250)
+            c.expect("RCPT TO:<alice@local.test>", 250)
+            half = len(body) // 2
+            c.send(b"BDAT %d\r\n" % half + body[:half])
+            assert c.read_reply().code == 250
+            c.send(b"BDAT %d LAST\r\n" % (len(body) - half) + body[half:])
+            r = c.read_reply()
+        else:
+            r = c.send_message(f"sender{i}@remote.example", ["alice@local.test", "bob@local.test"],
+                               dot_stuff(body), mail_params=mail_params)
+        assert QUEUED_RE.match(str(r)), f"message {i}: {r}"
+        sent[r.queue_id] = (i, body)
+    # One more transaction left in flight, never acknowledged.
+    c = conns[0]
+    c.expect("MAIL FROM:<inflight@remote.example>", 250)
+    c.expect("RCPT TO:<alice@local.test>", 250)
+    c.expect("DATA", 354)
+    c.send(b"Subject: in flight\r\n\r\nnot finished\r\n")
+
+    srv.kill9()
+    for c in conns:
+        c.close()
+
+    assert len(sent) == 20
+    on_disk = set(srv.spool_ids())
+    missing = set(sent) - on_disk
+    assert not missing, f"acknowledged but missing after kill -9: {sorted(missing)}"
+    for qid, (i, body) in sent.items():
+        m = srv.spool(qid)
+        assert m.sender == f"sender{i}@remote.example"
+        assert m.body == body, f"message {i} ({qid}) differs after kill -9"
+        expected_rcpts = ["alice@local.test"] if i % 4 == 0 else ["alice@local.test", "bob@local.test"]
+        assert sorted(m.rcpt_addresses) == expected_rcpts
+        assert m.fields["eight_bit"] == "1"
+    assert not any(srv.spool(x).sender == "inflight@remote.example" for x in on_disk - set(sent))
+    assert on_disk == set(sent), f"unacknowledged messages in the spool: {sorted(on_disk - set(sent))}"
+
+    # Restart on the same data: serves again, keeps the spool, tmp/ is empty.
+    srv.expected_exit = False
+    srv.start()
+    assert set(srv.spool_ids()) >= set(sent)
+    assert srv.spool_tmp_files() == []
+    with srv.connect("mx") as c:
+        c.ehlo()
+        r = c.send_message("after@remote.example", ["alice@local.test"], b"Subject: after restart\r\n\r\nx\r\n")
+        assert r.code == 250
