@@ -490,3 +490,15 @@ def test_many_connections_then_recovery(volley):
         assert c.read_reply().code == 250
         c.close()
     assert_healthy(volley)
+
+
+def test_mail_loop_too_many_received_headers(volley):
+    hops = b"".join(b"Received: from hop%d.example by hop%d.example; Mon, 1 Jan 2024 00:00:00 +0000\r\n" % (i, i + 1)
+                    for i in range(60))
+    c = volley.connect("mx")
+    c.ehlo()
+    r = c.send_message("s@remote.example", ["alice@local.test"], hops + b"Subject: loop\r\n\r\nx\r\n")
+    assert r.code == 554 and r.enhanced.startswith("5.4."), str(r)
+    c.expect("NOOP", 250)
+    c.quit()
+    assert_spool_clean(volley)

@@ -435,3 +435,57 @@ def test_version_and_usage():
     assert r.returncode == 0 and "volley" in r.stdout.lower()
     r = run_volley("no-such-subcommand")
     assert r.returncode != 0
+
+
+def test_sighup_changes_limits(volley):
+    with volley.connect("mx") as c:
+        assert f"SIZE {50 * 1024 * 1024}" in c.ehlo().lines
+    volley.limits["max_message_size"] = 4096
+    volley.write_config()
+    assert volley.reload() == "config.reloaded"
+    with volley.connect("mx") as c:
+        assert "SIZE 4096" in c.ehlo().lines
+        r = c.send_message("s@remote.example", ["alice@local.test"], b"x" * 8000 + b"\r\n")
+        assert (r.code, r.enhanced) == (552, "5.3.4"), str(r)
+
+
+def make_cert(directory, cn):
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "2", "-subj", f"/CN={cn}", "-keyout", str(key), "-out", str(cert)],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return cert, key
+
+
+def served_cert_der(srv):
+    c = srv.connect("smtps")
+    der = c.sock.getpeercert(binary_form=True)
+    c.quit()
+    return der
+
+
+def test_configured_certificate_and_sighup_reload(volley_factory, tmp_path):
+    import ssl as _ssl
+    cert, key = make_cert(tmp_path / "tls-a", "first.test")
+    srv = volley_factory(tls={"cert": str(cert), "key": str(key)})
+    assert served_cert_der(srv) == _ssl.PEM_cert_to_DER_cert(cert.read_text())
+    assert not (srv.data_dir / "tls" / "cert.pem").exists(), "self-signed generated although a cert is configured"
+    cert2, key2 = make_cert(tmp_path / "tls-b", "second.test")
+    srv.tls_section = {"cert": str(cert2), "key": str(key2)}
+    srv.write_config()
+    assert srv.reload() == "config.reloaded"
+    assert served_cert_der(srv) == _ssl.PEM_cert_to_DER_cert(cert2.read_text())
+    # A missing certificate on reload keeps the old one serving.
+    srv.tls_section = {"cert": str(tmp_path / "missing.pem"), "key": str(key2)}
+    srv.write_config()
+    assert srv.reload() == "config.reload_failed"
+    assert served_cert_der(srv) == _ssl.PEM_cert_to_DER_cert(cert2.read_text())
+
+
+def test_missing_certificate_at_start(volley_factory, tmp_path):
+    srv = volley_factory(start=False, tls={"cert": str(tmp_path / "nope.pem"), "key": str(tmp_path / "nope.key")})
+    r = run_volley("serve", "--config", str(srv.config_path), timeout=10)
+    assert r.returncode != 0
+    assert "tls.cert" in r.stderr and "nope.pem" in r.stderr, r.stderr

@@ -537,3 +537,89 @@ def test_user_cli_list_and_errors(volley):
     assert r.returncode != 0 and r.stderr.strip()
     r = volley.cli("user", "add", "not-an-address", stdin="x\n")
     assert r.returncode != 0 and r.stderr.strip()
+
+
+# ------------------------------------------------- TLS edge cases
+
+def test_plaintext_client_on_implicit_tls_listener(volley):
+    import socket as _socket
+    s = _socket.create_connection(("127.0.0.1", volley.port("smtps")), timeout=10)
+    s.sendall(b"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\n")
+    got = b""
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+    except (ConnectionResetError, _socket.timeout):
+        pass
+    s.close()
+    assert b"250" not in got, f"an implicit-TLS listener answered clear-text SMTP: {got!r}"
+    with volley.connect("smtps") as c:
+        c.ehlo()
+
+
+def test_tls_handshake_timeout(volley_factory):
+    import socket as _socket
+    srv = volley_factory(limits={"command_timeout": "1s"})
+    s = _socket.create_connection(("127.0.0.1", srv.port("smtps")), timeout=10)
+    t0 = time.monotonic()
+    try:
+        assert s.recv(4096) == b""  # never a byte before the handshake; closed by the server
+    except ConnectionResetError:
+        pass
+    elapsed = time.monotonic() - t0
+    s.close()
+    assert 0.7 <= elapsed <= 4, f"a client that never starts the TLS handshake held the slot for {elapsed:.1f}s"
+    # STARTTLS, then silence.
+    c = srv.connect("mx")
+    c.ehlo()
+    c.expect("STARTTLS", 220)
+    t0 = time.monotonic()
+    c.wait_closed(6)
+    assert time.monotonic() - t0 <= 4
+
+
+def test_starttls_syntax_and_availability(volley_factory):
+    srv = volley_factory(listeners=[{"name": "mx", "protocol": "smtp", "role": "mx", "tls": "none"},
+                                    {"name": "sub", "protocol": "smtp", "role": "submission", "tls": "starttls"}])
+    with srv.connect("mx") as c:
+        caps = c.ehlo().lines[1:]
+        assert "STARTTLS" not in caps
+        r = c.cmd("STARTTLS")
+        assert r.code in (502, 454, 503) and r.code != 220, str(r)
+    with srv.connect("sub") as c:
+        c.ehlo()
+        r = c.cmd("STARTTLS now")
+        assert r.code == 501, str(r)
+        c.starttls()
+        c.ehlo()
+
+
+def test_auth_requires_ehlo(volley):
+    c = volley.connect("smtps")
+    r = c.cmd(f"AUTH PLAIN {plain_auth(ALICE, ALICE_PW)}")
+    assert (r.code, r.enhanced) == (503, "5.5.1"), f"AUTH before EHLO: {r}"
+    c.expect("HELO client.test", 250)
+    r = c.cmd(f"AUTH PLAIN {plain_auth(ALICE, ALICE_PW)}")
+    assert (r.code, r.enhanced) == (503, "5.5.1"), f"AUTH after HELO: {r}"
+    c.ehlo()
+    c.login(ALICE, ALICE_PW)
+    c.quit()
+
+
+def test_cleartext_auth_listener_when_allowed(volley_factory):
+    srv = volley_factory(listeners=[{"name": "sub", "protocol": "smtp", "role": "submission", "tls": "none",
+                                     "require_tls_for_auth": False}])
+    c = srv.connect("sub")
+    caps = c.ehlo().lines[1:]
+    assert "AUTH PLAIN LOGIN" in caps
+    c.login(ALICE, ALICE_PW)
+    r = c.send_message(ALICE, ["far@remote.example"], b"Subject: clear\r\n\r\nx\r\n")
+    assert r.code == 250
+    c.quit()
+    m = srv.spool(r.queue_id)
+    assert b"(authenticated user alice@local.test)" in m.received
+    assert b"with ESMTPA id" in m.received
+    assert b"(using " not in m.received
