@@ -64,6 +64,14 @@ void Session::enter_state(State s) {
 void Session::reply(const Reply& r) { out_ += r.format(); }
 
 void Session::error(int code, std::string enhanced, std::string text) {
+  // One line per refusal, like Postfix's "NOQUEUE: reject:" lines.
+  log::info("smtp.reject")
+      .kv("client", client_.ip)
+      .kv("listener", settings_.listener_name)
+      .kv("command", current_verb_)
+      .kv("from", tx_ ? printable(tx_->sender) : std::string())
+      .kv("reply", std::to_string(code) + " " + enhanced)
+      .kv("reason", text);
   reply(code, std::move(enhanced), std::move(text));
   // Postfix's smtpd_hard_error_limit: a client that keeps getting errors is
   // broken or probing; stop spending on it.
@@ -177,7 +185,9 @@ bool Session::process_line() {
   ++progress_;
   size_t wire_length = line.size() + (line.empty() || line.back() != '\r' ? 2 : 1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  current_verb_ = "-";
   if (state_ == State::SaslPlain || state_ == State::SaslUser || state_ == State::SaslPass) {
+    current_verb_ = "AUTH";
     if (wire_length > kMaxAuthLine) {
       error(500, "5.5.2", "Line too long");
       enter_state(State::Ready);
@@ -191,6 +201,7 @@ bool Session::process_line() {
     return true;
   }
   CommandLine cmd = split_command(line);
+  current_verb_ = printable(to_upper(cmd.verb_text.substr(0, 16)), 16);
   for (const auto& v : kVerbs) {
     if (v.verb != cmd.verb) continue;
     if (wire_length > v.max_line) {

@@ -194,6 +194,7 @@ class Session {
   bool close_after_flush_ = false;
   uint64_t progress_ = 0;
   unsigned errors_ = 0;
+  std::string current_verb_;  // for log lines
 
   std::string helo_;
   bool esmtp_ = false;
