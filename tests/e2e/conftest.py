@@ -21,14 +21,14 @@ import socket
 import ssl
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VOLLEY_BIN = os.environ.get("VOLLEY_BIN", str(REPO_ROOT / "build" / "release" / "volley"))
+VOLLEY_BIN = os.path.abspath(os.environ.get("VOLLEY_BIN") or str(REPO_ROOT / "build" / "release" / "volley"))
 
 HOSTNAME = "mx.test.local"
 LOCAL_DOMAINS = ("local.test", "other.test")

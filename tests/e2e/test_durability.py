@@ -83,3 +83,53 @@ def test_kill9_keeps_every_acknowledged_message(volley_factory):
         c.ehlo()
         r = c.send_message("after@remote.example", ["alice@local.test"], b"Subject: after restart\r\n\r\nx\r\n")
         assert r.code == 250
+
+
+def test_leftover_tmp_files_removed_at_start(volley_factory):
+    srv = volley_factory(start=False)
+    tmp = srv.data_dir / "spool" / "tmp"
+    tmp.mkdir(parents=True)
+    (tmp / "0123456789ABCDEFGHIJ").write_bytes(b"VOLLEY-SPOOL 1\nid 0123456789ABCDEFGHIJ\n")
+    srv.start()
+    assert srv.spool_tmp_files() == [], "half-written spool files must be discarded at start-up"
+    assert srv.spool_ids() == []
+
+
+def test_concurrent_clients(volley_factory):
+    import threading
+    srv = volley_factory()
+    results, errors = [], []
+    lock = threading.Lock()
+
+    def worker(k):
+        try:
+            if k % 3 == 0:
+                c = srv.submission_client()
+                rcpts = [f"far{k}@remote.example"]
+            else:
+                c = srv.connect("mx", source=f"127.0.2.{k + 1}")
+                c.ehlo()
+                rcpts = ["alice@local.test"]
+            for j in range(5):
+                body = f"Subject: c{k}-{j}\r\n\r\n".encode() + (f"worker {k} message {j}\r\n" * (50 * (j + 1))).encode()
+                r = c.send_message(f"w{k}@remote.example" if k % 3 else "alice@local.test", rcpts, body)
+                assert QUEUED_RE.match(str(r)), str(r)
+                with lock:
+                    results.append((r.queue_id, k, body, rcpts))
+            c.quit()
+        except BaseException as e:  # noqa: BLE001
+            with lock:
+                errors.append(f"worker {k}: {e!r}")
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert len(results) == 60
+    assert len({r[0] for r in results}) == 60, "queue ids must be unique"
+    for qid, k, body, rcpts in results:
+        m = srv.spool(qid)
+        assert m.body.endswith(body), qid
+        assert m.rcpt_addresses == rcpts

@@ -489,3 +489,35 @@ def test_missing_certificate_at_start(volley_factory, tmp_path):
     r = run_volley("serve", "--config", str(srv.config_path), timeout=10)
     assert r.returncode != 0
     assert "tls.cert" in r.stderr and "nope.pem" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["kv", "json"])
+def test_log_injection_via_sender(volley_factory, fmt):
+    srv = volley_factory(log={"format": fmt})
+    sender = '"x\\" event=smtp.forged level=error"@remote.example'
+    with srv.connect("mx") as c:
+        c.ehlo()
+        r = c.send_message(sender, ["alice@local.test"], b"Subject: inj\r\n\r\nx\r\n")
+        assert r.code == 250, str(r)
+        c.quit()
+    srv.wait_event("smtp.message")
+    assert srv.events("smtp.forged") == []
+    (ev,) = srv.events("smtp.message")
+    assert ev.get("level") == "info"
+    # the forged text stayed inside the sender's value
+    assert "event=smtp.forged" in (ev.get("from") or ev.get("sender")), ev
+    if fmt == "json":
+        for line in srv.log_lines():
+            json.loads(line)
+
+
+def test_sighup_listener_change_needs_restart(volley):
+    old_port = volley.port("mx")
+    volley.listeners[0]["address"] = "127.0.0.1:1"  # would need a restart
+    volley.write_config()
+    outcome = volley.reload()
+    assert outcome in ("config.reloaded", "config.reload_failed")
+    if outcome == "config.reloaded":
+        assert volley.events("config.reload_ignored"), "a listener change must be reported as ignored"
+    with SMTPClient(old_port) as c:
+        assert c.greeting.code == 220

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import QUEUED_RE, wait_until
+from conftest import QUEUED_RE
 
 
 def open_transaction(srv, source=None):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import (DEFAULT_USERS, HOSTNAME, QUEUED_RE, SMTPClient, b64, client_tls_context, count_header,
-                      plain_auth, queue_id_from_text, run_tool)
+from conftest import (DEFAULT_USERS, HOSTNAME, QUEUED_RE, b64, client_tls_context, count_header, plain_auth,
+                      queue_id_from_text, run_tool)
 
 ALICE = "alice@local.test"
 ALICE_PW = DEFAULT_USERS[ALICE]
