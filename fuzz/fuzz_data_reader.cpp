@@ -15,15 +15,10 @@
 
 #include "smtp/data_reader.hpp"
 
+#include "fuzz_check.hpp"
+
 namespace {
 
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                      \
-    }                                                                    \
-  } while (0)
 
 using namespace volley::smtp;
 

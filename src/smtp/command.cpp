@@ -409,14 +409,15 @@ bool has_forbidden_bytes(std::string_view line) {
   return false;
 }
 
-ParseResult<MailCommand> parse_mail(std::string_view argument, bool utf8_offered) {
-  const auto text = after_keyword(argument, "FROM:");
-  if (!text || text->empty() || text->front() != '<')
-    return fail<MailCommand>(ParseErrorKind::Syntax, "expected FROM:<address>");
-  // UTF-8 is parsed whenever it could be legal; whether it is (SMTPUTF8
-  // present) is only known after the parameters.
-  const PathResult path = parse_path(*text, PathOptions{.allow_null = true, .allow_utf8 = utf8_offered});
-  ParseResult<MailCommand> r;
+// MAIL and RCPT share their shape: keyword, "<path>", then parameters; only
+// the path options and the parameter table differ.
+template <class Cmd, class ApplyParam>
+ParseResult<Cmd> parse_envelope_command(std::string_view argument, std::string_view keyword, const char* hint,
+                                        const PathOptions& options, ApplyParam apply_param) {
+  const auto text = after_keyword(argument, keyword);
+  if (!text || text->empty() || text->front() != '<') return fail<Cmd>(ParseErrorKind::Syntax, hint);
+  const PathResult path = parse_path(*text, options);
+  ParseResult<Cmd> r;
   if (!path.ok) {
     r.error = address_error(path.error);
     return r;
@@ -424,43 +425,37 @@ ParseResult<MailCommand> parse_mail(std::string_view argument, bool utf8_offered
   r.value.path = path.value.path;
   std::string_view params;
   if (!split_params(text->substr(path.value.consumed), params))
-    return fail<MailCommand>(ParseErrorKind::Syntax, "expected a space after the address");
+    return fail<Cmd>(ParseErrorKind::Syntax, "expected a space after the address");
   unsigned seen = 0;
   ParamErrors errs;
   for (Param p; next_param(params, p);)
-    if (!apply_mail_param(p, utf8_offered, seen, r.value, errs)) {
+    if (!apply_param(p, seen, r.value, errs)) {
       r.error = errs.error;
       return r;
     }
-  if (r.value.path.needs_smtputf8 && !r.value.smtputf8)
-    return fail<MailCommand>(ParseErrorKind::Utf8WithoutSmtpUtf8, "non-ASCII address requires SMTPUTF8");
   r.ok = true;
   return r;
 }
 
-ParseResult<RcptCommand> parse_rcpt(std::string_view argument, bool smtputf8) {
-  const auto text = after_keyword(argument, "TO:");
-  if (!text || text->empty() || text->front() != '<')
-    return fail<RcptCommand>(ParseErrorKind::Syntax, "expected TO:<address>");
-  const PathResult path = parse_path(*text, PathOptions{.allow_postmaster = true, .allow_utf8 = smtputf8});
-  ParseResult<RcptCommand> r;
-  if (!path.ok) {
-    r.error = address_error(path.error);
-    return r;
-  }
-  r.value.path = path.value.path;
-  std::string_view params;
-  if (!split_params(text->substr(path.value.consumed), params))
-    return fail<RcptCommand>(ParseErrorKind::Syntax, "expected a space after the address");
-  unsigned seen = 0;
-  ParamErrors errs;
-  for (Param p; next_param(params, p);)
-    if (!apply_rcpt_param(p, smtputf8, seen, r.value, errs)) {
-      r.error = errs.error;
-      return r;
-    }
-  r.ok = true;
+ParseResult<MailCommand> parse_mail(std::string_view argument, bool utf8_offered) {
+  // UTF-8 is parsed whenever it could be legal; whether it is (SMTPUTF8
+  // present) is only known after the parameters.
+  auto r = parse_envelope_command<MailCommand>(
+      argument, "FROM:", "expected FROM:<address>", PathOptions{.allow_null = true, .allow_utf8 = utf8_offered},
+      [&](const Param& p, unsigned& seen, MailCommand& m, ParamErrors& errs) {
+        return apply_mail_param(p, utf8_offered, seen, m, errs);
+      });
+  if (r.ok && r.value.path.needs_smtputf8 && !r.value.smtputf8)
+    return fail<MailCommand>(ParseErrorKind::Utf8WithoutSmtpUtf8, "non-ASCII address requires SMTPUTF8");
   return r;
+}
+
+ParseResult<RcptCommand> parse_rcpt(std::string_view argument, bool smtputf8) {
+  return parse_envelope_command<RcptCommand>(
+      argument, "TO:", "expected TO:<address>", PathOptions{.allow_postmaster = true, .allow_utf8 = smtputf8},
+      [&](const Param& p, unsigned& seen, RcptCommand& c, ParamErrors& errs) {
+        return apply_rcpt_param(p, smtputf8, seen, c, errs);
+      });
 }
 
 ParseResult<BdatCommand> parse_bdat(std::string_view argument) {
