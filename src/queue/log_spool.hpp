@@ -1,0 +1,127 @@
+// The durable queue: an append-only log of records (record.hpp) in segment
+// files under data_dir/queue/, written by one committer thread with group
+// commit: every message waiting at the moment the committer wakes goes out
+// in one writev and one fdatasync, and only then are their callbacks run
+// (and the 250s sent). N concurrent sessions cost one sync, not N.
+//
+// In memory: an index of queue id -> where the record is plus a small
+// summary for administration. Bodies are never held; show() reads them back
+// with pread.
+//
+// Crash semantics: a record is acknowledged only after the fdatasync that
+// covers it returned. At open, every segment is scanned and each record's
+// CRC checked; a torn record at the tail (written, never acknowledged) is
+// cut off. Segments are removed oldest-first once nothing in them is live,
+// so a delete record never outlives the message it deletes.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "queue/queue_admin.hpp"
+#include "queue/spool.hpp"
+#include "util/result.hpp"
+
+namespace volley::queue {
+
+class LogSpool final : public Spool, public QueueAdmin {
+ public:
+  struct Options {
+    uint64_t segment_bytes = 64ull << 20;  // roll to a new segment file past this size
+  };
+  struct RecoveryStats {
+    size_t segments = 0;
+    size_t messages = 0;      // live after replay
+    size_t records = 0;       // read
+    uint64_t bytes = 0;
+    uint64_t truncated_bytes = 0;  // torn tail cut off
+    uint64_t skipped_bytes = 0;    // corrupt regions skipped (bit rot)
+    double seconds = 0;
+  };
+  struct CommitStats {
+    uint64_t batches = 0;
+    uint64_t records = 0;
+  };
+
+  static Result<std::unique_ptr<LogSpool>> open(const std::string& data_dir, Options options);
+  static Result<std::unique_ptr<LogSpool>> open(const std::string& data_dir) { return open(data_dir, Options{}); }
+  ~LogSpool() override;
+
+  // Spool
+  void commit(std::shared_ptr<const Message> message, Callback done) override;
+  void shutdown() override;
+
+  // QueueAdmin
+  std::vector<QueueEntry> list(const ListFilter& filter) const override;
+  size_t count() const override;
+  std::optional<Message> show(const std::string& id) const override;
+  Result<void> remove(const std::string& id) override;
+
+  const RecoveryStats& recovery() const { return recovery_; }
+  CommitStats commit_stats() const;
+  const std::string& directory() const { return dir_; }
+
+ private:
+  struct Location {
+    uint32_t segment = 0;
+    uint64_t offset = 0;
+    uint32_t length = 0;  // whole record
+  };
+  struct Entry {
+    Location where;
+    QueueEntry summary;
+  };
+  struct Segment {
+    uint32_t number = 0;
+    uint32_t live = 0;
+  };
+  struct Job {
+    std::string record;
+    std::string id;
+    bool is_delete = false;
+    QueueEntry summary;  // messages only
+    Callback done;
+  };
+
+  LogSpool(std::string dir, Options options);
+  Result<void> recover();
+  Result<void> open_active(uint32_t number, bool create);
+  void committer_loop();
+  void write_batch(std::vector<Job>& batch);
+  void roll_if_needed();
+  void reclaim_segments();
+  std::string segment_path(uint32_t number) const;
+  void apply_message(const std::string& id, QueueEntry summary, Location where);
+  void apply_delete(const std::string& id);
+
+  std::string dir_;
+  Options options_;
+  RecoveryStats recovery_;
+
+  // Index, guarded by index_mu_ (read by admin calls on other threads).
+  mutable std::mutex index_mu_;
+  std::map<std::string, Entry> index_;
+  std::deque<Segment> segments_;  // oldest first; back() is the active one
+
+  // Committer state.
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::vector<Job> jobs_;
+  bool stopping_ = false;
+  std::thread committer_;
+  int active_fd_ = -1;
+  uint64_t active_size_ = 0;
+  CommitStats stats_;
+};
+
+// Summary of a message for the index (sender, counts, recipient domains).
+QueueEntry summarize(const Message& m);
+
+}  // namespace volley::queue

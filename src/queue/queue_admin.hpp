@@ -1,0 +1,43 @@
+// What queue administration (the admin socket, `volley queue ...`) may ask
+// of the queue. Implemented by the spool; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "queue/envelope.hpp"
+#include "util/result.hpp"
+
+namespace volley::queue {
+
+struct QueueEntry {
+  std::string id;
+  int64_t received_at = 0;   // unix seconds
+  std::string sender;        // "" = null sender
+  uint32_t recipients = 0;
+  uint64_t size = 0;         // content bytes
+  std::string state;         // "queued" (delivery comes next milestone), later deferred/...
+  std::vector<std::string> domains;  // distinct recipient domains, lowercased
+};
+
+struct ListFilter {
+  std::string state;   // "" = any
+  std::string domain;  // "" = any; matches one of the recipient domains
+  size_t limit = 0;    // 0 = no limit
+};
+
+class QueueAdmin {
+ public:
+  virtual ~QueueAdmin() = default;
+  // Entries in queue-id (= arrival) order.
+  virtual std::vector<QueueEntry> list(const ListFilter& filter) const = 0;
+  virtual size_t count() const = 0;
+  // The whole message (envelope, metadata, content) or nullopt.
+  virtual std::optional<Message> show(const std::string& id) const = 0;
+  // Removes a message from the queue durably; error if there is no such id.
+  virtual Result<void> remove(const std::string& id) = 0;
+};
+
+}  // namespace volley::queue
