@@ -10,7 +10,7 @@ auth::AuthThrottle::Settings throttle_settings(const config::Limits& l) {
   return s;
 }
 
-Runtime::Runtime(std::unique_ptr<queue::Spool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg)
+Runtime::Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg)
     : spool_(std::move(spool)),
       users_(std::move(users)),
       throttle_(throttle_settings(cfg.limits)),

@@ -16,7 +16,7 @@
 #include "auth/user_store.hpp"
 #include "config/config.hpp"
 #include "net/connection_limiter.hpp"
-#include "queue/spool.hpp"
+#include "queue/log_spool.hpp"
 
 namespace volley::app {
 
@@ -38,12 +38,13 @@ class DrainTarget {
 
 class Runtime {
  public:
-  Runtime(std::unique_ptr<queue::Spool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg);
+  Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg);
 
   std::shared_ptr<const Snapshot> snapshot() const;
   void set_snapshot(std::shared_ptr<const Snapshot> s);
 
   queue::Spool& spool() { return *spool_; }
+  queue::QueueAdmin& queue_admin() { return *spool_; }
   auth::UserStore& users() { return *users_; }
   auth::AuthThrottle& auth_throttle() { return throttle_; }
   net::ConnectionLimiter& limiter() { return limiter_; }
@@ -56,7 +57,7 @@ class Runtime {
   size_t connection_count() const;
 
  private:
-  std::unique_ptr<queue::Spool> spool_;
+  std::unique_ptr<queue::LogSpool> spool_;
   std::unique_ptr<auth::UserStore> users_;
   auth::AuthThrottle throttle_;
   net::ConnectionLimiter limiter_;

@@ -16,7 +16,7 @@
 #include "app/runtime.hpp"
 #include "net/self_signed.hpp"
 #include "net/tls_context.hpp"
-#include "queue/file_spool.hpp"
+#include "queue/log_spool.hpp"
 #include "util/log.hpp"
 
 namespace volley::app {
@@ -99,10 +99,20 @@ int Server::run() {
     log::error("server.start_failed").kv("reason", users.error().message);
     return 1;
   }
-  auto spool = queue::FileSpool::open(cfg_.server.data_dir);
+  auto spool = queue::LogSpool::open(cfg_.server.data_dir);
   if (!spool) {
     log::error("server.start_failed").kv("reason", spool.error().message);
     return 1;
+  }
+  {
+    const auto& rec = spool.value()->recovery();
+    log::info("queue.opened")
+        .kv("messages", static_cast<uint64_t>(rec.messages))
+        .kv("segments", static_cast<uint64_t>(rec.segments))
+        .kv("bytes", rec.bytes)
+        .kv("truncated_bytes", rec.truncated_bytes)
+        .kv("skipped_bytes", rec.skipped_bytes)
+        .kv("seconds", std::to_string(rec.seconds));
   }
   rt_ = std::make_shared<Runtime>(std::move(spool.value()), std::move(users.value()), cfg_);
   auto snap = build_snapshot(cfg_, rt_->users());

@@ -27,6 +27,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import pytest
 
+import queue_log  # noqa: E402  (tests/e2e is on sys.path)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VOLLEY_BIN = os.path.abspath(os.environ.get("VOLLEY_BIN") or str(REPO_ROOT / "build" / "release" / "volley"))
 
@@ -38,7 +40,6 @@ DEFAULT_USERS = {
     "bob@local.test": "bob-Secret-2",
     "carol@other.test": "carol-Secret-3",
 }
-SPOOL_MAGIC = b"VOLLEY-SPOOL 1\n"
 QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as ([0-9A-Z]+)\s*$")
 
 
@@ -157,7 +158,7 @@ class SpoolRcpt:
 @dataclass
 class SpoolMessage:
     id: str
-    path: Path
+    raw_envelope: bytes
     fields: Dict[str, str]
     rcpts: List[SpoolRcpt]
     content: bytes
@@ -181,13 +182,8 @@ class SpoolMessage:
         return c[: len(c) - len(strip_received(c))]
 
 
-def parse_spool_file(path: Path) -> SpoolMessage:
-    data = path.read_bytes()
-    assert data.startswith(SPOOL_MAGIC), f"{path}: bad magic {data[:40]!r}"
-    end = data.find(b"\n\n", len(SPOOL_MAGIC) - 1)
-    assert end >= 0, f"{path}: no end of envelope"
-    head = data[len(SPOOL_MAGIC):end + 1].decode("latin-1")
-    content = data[end + 2:]
+def parse_envelope(mid: str, head_bytes: bytes, content: bytes) -> SpoolMessage:
+    head = head_bytes.decode("latin-1")
     fields: Dict[str, str] = {}
     rcpts: List[SpoolRcpt] = []
     for line in head.split("\n"):
@@ -196,13 +192,13 @@ def parse_spool_file(path: Path) -> SpoolMessage:
         key, _, rest = line.partition(" ")
         if key == "rcpt":
             parts = rest.split(" ")
-            assert len(parts) == 6, f"{path}: bad rcpt line {line!r}"
+            assert len(parts) == 6, f"{mid}: bad rcpt line {line!r}"
             rcpts.append(SpoolRcpt(spool_unescape(parts[0]), spool_unescape(parts[1]), int(parts[2]),
                                    spool_unescape(parts[3]), spool_unescape(parts[4]), parts[5]))
         else:
             fields[key] = spool_unescape(rest)
-    assert fields.get("id") == path.name, f"{path}: id field {fields.get('id')!r}"
-    return SpoolMessage(path.name, path, fields, rcpts, content)
+    assert fields.get("id") == mid, f"{mid}: id field {fields.get('id')!r}"
+    return SpoolMessage(mid, head_bytes, fields, rcpts, content)
 
 
 # --------------------------------------------------------------------------
@@ -621,30 +617,30 @@ class VolleyServer:
 
     # -- spool -------------------------------------------------------------
     @property
-    def spool_msg_dir(self) -> Path:
-        return self.data_dir / "spool" / "msg"
+    def queue_dir(self) -> Path:
+        return self.data_dir / "queue"
 
-    @property
-    def spool_tmp_dir(self) -> Path:
-        return self.data_dir / "spool" / "tmp"
+    def queue_scan(self) -> queue_log.LogScan:
+        return queue_log.scan(self.queue_dir)
 
     def spool_ids(self) -> List[str]:
-        if not self.spool_msg_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.spool_msg_dir.iterdir() if not p.name.startswith("."))
+        return sorted(self.queue_scan().order)
 
     def spool_tmp_files(self) -> List[str]:
-        if not self.spool_tmp_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.spool_tmp_dir.iterdir())
+        """Anything on disk that is not a whole, valid record: a torn tail or
+        a corrupt record. Empty when the log holds only acknowledged data."""
+        sc = self.queue_scan()
+        return sc.torn_tail + sc.corrupt
 
     def spool(self, queue_id: str) -> SpoolMessage:
-        path = self.spool_msg_dir / queue_id
-        assert path.exists(), f"no spool file for acknowledged id {queue_id}"
-        return parse_spool_file(path)
+        sc = self.queue_scan()
+        assert queue_id in sc.messages, f"no queued message for acknowledged id {queue_id}"
+        env, content = sc.messages[queue_id]
+        return parse_envelope(queue_id, env, content)
 
     def spool_messages(self) -> List[SpoolMessage]:
-        return [self.spool(i) for i in self.spool_ids()]
+        sc = self.queue_scan()
+        return [parse_envelope(i, *sc.messages[i]) for i in sorted(sc.order)]
 
     # -- clients -----------------------------------------------------------
     def connect(self, listener: str = "mx", **kw) -> SMTPClient:

@@ -1,6 +1,6 @@
 """kill -9 durability (light): every message acknowledged with 250 is in the
 spool, complete and byte-exact, after the process is SIGKILLed; a restart
-serves again and clears spool/tmp."""
+serves again and cuts any torn record off the log tail."""
 
 import random
 
@@ -85,14 +85,22 @@ def test_kill9_keeps_every_acknowledged_message(volley_factory):
         assert r.code == 250
 
 
-def test_leftover_tmp_files_removed_at_start(volley_factory):
+def test_torn_tail_removed_at_start(volley_factory):
+    """A record cut short by a crash was never acknowledged: it is dropped at
+    start-up and the log is whole again."""
     srv = volley_factory(start=False)
-    tmp = srv.data_dir / "spool" / "tmp"
-    tmp.mkdir(parents=True)
-    (tmp / "0123456789ABCDEFGHIJ").write_bytes(b"VOLLEY-SPOOL 1\nid 0123456789ABCDEFGHIJ\n")
+    qdir = srv.data_dir / "queue"
+    qdir.mkdir(parents=True)
+    # The first half of a record header plus junk, as a crash mid-write leaves it.
+    (qdir / "seg-00000001.log").write_bytes(b"VQR1\x40\x00\x00\x00partial")
     srv.start()
-    assert srv.spool_tmp_files() == [], "half-written spool files must be discarded at start-up"
+    assert srv.spool_tmp_files() == [], "a torn record must be cut off at start-up"
     assert srv.spool_ids() == []
+    with srv.connect() as c:
+        c.ehlo()
+        r = c.send_message("s@remote.example", ["alice@local.test"], b"Subject: after\r\n\r\nok\r\n")
+        assert r.code == 250
+    assert srv.spool_ids() == [r.queue_id]
 
 
 def test_concurrent_clients(volley_factory):

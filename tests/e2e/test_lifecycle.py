@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+import queue_log
+
 from conftest import QUEUED_RE, VOLLEY_BIN, ConnectionClosed, SMTPClient, port_is_free, wait_until
 
 
@@ -380,7 +382,7 @@ def test_development_default(tmp_path):
         assert "volley user add" in log(), log()
         cert = tmp_path / "volley-data" / "tls" / "cert.pem"
         assert cert.is_file(), "self-signed certificate not generated in ./volley-data/tls/"
-        assert (tmp_path / "volley-data" / "spool").is_dir()
+        assert (tmp_path / "volley-data" / "queue").is_dir()
 
         mx = SMTPClient(2525)
         assert mx.greeting.code == 220
@@ -391,7 +393,7 @@ def test_development_default(tmp_path):
         r = mx.send_message("s@remote.example", ["postmaster@localhost.test"], b"Subject: dev\r\n\r\nx\r\n")
         assert r.code == 250, str(r)
         mx.quit()
-        assert (tmp_path / "volley-data" / "spool" / "msg" / r.queue_id).is_file()
+        assert r.queue_id in queue_log.scan(tmp_path / "volley-data" / "queue").messages
 
         sub = SMTPClient(2587)
         assert sub.greeting.code == 220
