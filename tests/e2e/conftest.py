@@ -452,6 +452,7 @@ class VolleyServer:
         self.limits = base_limits
         self.server_section = {"hostname": HOSTNAME, "data_dir": str(self.data_dir), "shutdown_timeout": "10s"}
         self.server_section.update(server or {})
+        self.data_dir = Path(self.server_section["data_dir"])
         self.log_section = log or {}
         self.tls_section = tls or {}
         self.local_domains = list(local_domains)
