@@ -66,15 +66,17 @@ CommitStatus status_for(int err) { return (err == ENOSPC || err == EDQUOT) ? Com
 
 }  // namespace
 
-QueueEntry summarize(const Message& m) {
+QueueEntry summarize(const Message& m) { return summarize(m.envelope, m.content.size()); }
+
+QueueEntry summarize(const Envelope& env, uint64_t content_size) {
   QueueEntry e;
-  e.id = m.envelope.id;
-  e.received_at = m.envelope.received_at;
-  e.sender = m.envelope.sender;
-  e.recipients = static_cast<uint32_t>(m.envelope.recipients.size());
-  e.size = m.content.size();
+  e.id = env.id;
+  e.received_at = env.received_at;
+  e.sender = env.sender;
+  e.recipients = static_cast<uint32_t>(env.recipients.size());
+  e.size = content_size;
   e.state = "queued";
-  for (const auto& r : m.envelope.recipients) {
+  for (const auto& r : env.recipients) {
     auto at = r.address.rfind('@');
     std::string d = at == std::string::npos ? std::string() : to_lower(r.address.substr(at + 1));
     if (std::find(e.domains.begin(), e.domains.end(), d) == e.domains.end()) e.domains.push_back(std::move(d));
@@ -150,13 +152,10 @@ Result<void> LogSpool::recover() {
       if (st == DecodeStatus::Ok) {
         ++recovery_.records;
         if (rec.type == RecordType::Message) {
-          Message m;
+          Envelope env;
           std::string_view content;
-          if (decode_message_payload(rec.payload, m.envelope, content) && is_valid_queue_id(m.envelope.id)) {
-            m.content.assign(content);  // only to summarise; dropped right away
-            QueueEntry s = summarize(m);
-            apply_message(m.envelope.id, std::move(s), Location{number, pos, static_cast<uint32_t>(rec.total_size)});
-          }
+          if (decode_message_payload(rec.payload, env, content) && is_valid_queue_id(env.id))
+            apply_message(env.id, summarize(env, content.size()), Location{number, pos, static_cast<uint32_t>(rec.total_size)});
         } else {
           apply_delete(std::string(rec.payload));
         }

@@ -123,5 +123,6 @@ class LogSpool final : public Spool, public QueueAdmin {
 
 // Summary of a message for the index (sender, counts, recipient domains).
 QueueEntry summarize(const Message& m);
+QueueEntry summarize(const Envelope& env, uint64_t content_size);
 
 }  // namespace volley::queue
