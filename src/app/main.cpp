@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/queue_command.hpp"
 #include "app/server.hpp"
 #include "app/user_command.hpp"
 #include "config/config.hpp"
@@ -68,6 +69,23 @@ int main(int argc, char** argv) {
   list->add_option("--config,-c", config_path, "Configuration file");
   user->add_option("--config,-c", config_path, "Configuration file");
 
+  // volley queue list|show|delete: talks to the running daemon.
+  auto* queue = app.add_subcommand("queue", "Inspect and manage the queue of the running daemon");
+  queue->require_subcommand(1);
+  volley::app::QueueCommand qcmd;
+  auto* qlist = queue->add_subcommand("list", "List queued messages");
+  qlist->add_option("--state", qcmd.state, "Only messages in this state (queued, deferred, ...)");
+  qlist->add_option("--domain", qcmd.domain, "Only messages with a recipient at this domain");
+  qlist->add_option("--limit", qcmd.limit, "At most this many messages");
+  qlist->add_flag("--json", qcmd.json, "Print the JSON array (for scripts)");
+  auto* qshow = queue->add_subcommand("show", "Show one message: envelope, recipients, metadata, headers");
+  qshow->add_option("id", qcmd.id, "Queue id")->required();
+  qshow->add_flag("--json", qcmd.json, "Print JSON");
+  auto* qdelete = queue->add_subcommand("delete", "Remove one message from the queue");
+  qdelete->add_option("id", qcmd.id, "Queue id")->required();
+  for (auto* sub : {qlist, qshow, qdelete}) sub->add_option("--config,-c", config_path, "Configuration file");
+  queue->add_option("--config,-c", config_path, "Configuration file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -92,6 +110,11 @@ int main(int argc, char** argv) {
     std::string action = user->get_subcommands().front()->get_name();
     return volley::app::run_user_command(action, address, cfg.server.data_dir, std::cin, std::cout, std::cerr,
                                          ::isatty(STDIN_FILENO) == 1);
+  }
+  if (*queue) {
+    if (!load_config(config_path, cfg, "queue")) return 1;
+    qcmd.action = queue->get_subcommands().front()->get_name();
+    return volley::app::run_queue_command(qcmd, cfg.server.data_dir, std::cout, std::cerr);
   }
   return 1;
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "admin/admin_server.hpp"
 #include "app/listener.hpp"
 #include "app/runtime.hpp"
 #include "net/self_signed.hpp"
@@ -86,6 +87,8 @@ class Server {
   IoContexts contexts_;
   std::shared_ptr<Runtime> rt_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  // Admin socket; declared after rt_ so it goes first (it uses the queue).
+  std::unique_ptr<admin::AdminServer> admin_;
   bool shutting_down_ = false;
 };
 
@@ -121,6 +124,16 @@ int Server::run() {
     return 1;
   }
   rt_->set_snapshot(snap.value());
+
+  // Admin socket for `volley queue ...`: needs the queue open; refuses to
+  // start when another daemon already serves this data_dir.
+  auto admin_server = admin::AdminServer::start(contexts_.at(0), cfg_.server.data_dir, rt_->queue_admin());
+  if (!admin_server) {
+    log::error("server.start_failed").kv("reason", admin_server.error().message);
+    return 1;
+  }
+  admin_ = std::move(admin_server.value());
+  log::info("admin.started").kv("path", admin_->path());
 
   for (const auto& l : cfg_.listeners) {
     if (l.protocol != config::Protocol::Smtp) {
@@ -168,6 +181,7 @@ int Server::run() {
     contexts_.at(0).run();
   }
   for (auto& t : threads) t.join();
+  admin_.reset();  // finishes a queue call in flight, removes admin.sock
   rt_->spool().shutdown();
   log::info("server.stopped");
   return 0;
@@ -181,6 +195,7 @@ void Server::begin_shutdown() {
     asio::error_code ec;
     a->close(ec);
   }
+  if (admin_) admin_->close();
   rt_->begin_drain();
   log::info("server.draining").kv("connections", static_cast<uint64_t>(rt_->limiter().active()));
   asio::co_spawn(contexts_.at(0), wait_for_drain(), asio::detached);

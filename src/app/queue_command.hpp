@@ -1,0 +1,37 @@
+// `volley queue list|show ID|delete ID`: asks the running daemon over its
+// admin socket (data_dir/admin.sock, admin/admin_protocol.hpp). The daemon
+// owns the queue, so the CLI never reads queue files itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+namespace volley::app {
+
+struct QueueCommand {
+  std::string action;  // "list", "show", "delete"
+  std::string id;      // show, delete
+  std::string state;   // list filters ("" = any)
+  std::string domain;
+  size_t limit = 0;    // list: 0 = all
+  bool json = false;   // list, show: machine-readable output
+};
+
+// Returns the process exit code: 0 success; 1 with a one-line
+// "volley: queue ACTION: reason" on `err` for any failure, including a
+// daemon that is not running.
+int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std::ostream& out, std::ostream& err);
+
+// Display helpers, public for tests. Age: "42s", "3m12s", "2h5m", "4d";
+// size: "812B", "4.0K", "12K", "1.5M" (1024-based, as ls -h).
+std::string format_age(int64_t seconds);
+std::string format_size(uint64_t bytes);
+// Untrusted text (addresses, headers) made safe for a terminal: control
+// characters other than tab, DEL and the C1 controls become visible escapes,
+// so a header cannot carry escape sequences to the operator's terminal.
+std::string terminal_safe(std::string_view s);
+
+}  // namespace volley::app
