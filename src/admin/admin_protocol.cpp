@@ -159,6 +159,10 @@ json message_json(const queue::Message& m) {
   meta["listener"] = env.listener;
   meta["received_at"] = env.received_at;
 
+  json attempts = json::array();
+  for (const auto& a : env.attempts)
+    attempts.push_back({{"at", a.at}, {"recipient", a.recipient}, {"status", a.status}, {"relay", a.relay}, {"reply", a.reply}});
+
   bool truncated = false;
   std::string_view headers = header_block(m.content, kMaxHeaderBytes, truncated);
   json out = json::object();
@@ -166,6 +170,7 @@ json message_json(const queue::Message& m) {
   out["size"] = m.content.size();
   out["envelope"] = std::move(envelope);
   out["metadata"] = std::move(meta);
+  out["attempts"] = std::move(attempts);
   out["headers"] = std::string(headers);
   out["headers_truncated"] = truncated;
   return out;

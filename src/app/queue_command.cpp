@@ -240,6 +240,13 @@ int do_show(const QueueCommand& cmd, const json& answer, std::ostream& out) {
   show_field(out, "Auth user", or_dash(str(meta, "auth_user")));
   show_field(out, "Listener", or_dash(str(meta, "listener")));
 
+  const json& attempts = sub(m, "attempts");
+  out << "\nAttempts (" << (attempts.is_array() ? attempts.size() : 0) << ")\n";
+  if (attempts.is_array())
+    for (const auto& a : attempts)
+      out << "  " << utc_time(num(a, "at")) << "  " << terminal_safe(str(a, "recipient")) << "  "
+          << terminal_safe(str(a, "status")) << "  " << or_dash(str(a, "relay")) << "  " << or_dash(str(a, "reply")) << "\n";
+
   out << "\nHeaders\n";
   const std::string hdrs = str(m, "headers");
   size_t pos = 0;

@@ -101,6 +101,11 @@ std::string serialize_envelope(const Envelope& env) {
     out += "rcpt " + escape(r.address) + ' ' + escape(r.original) + ' ' + std::to_string(r.notify) + ' ' +
            escape(r.orcpt_type) + ' ' + escape(r.orcpt_address) + ' ' + state_name(r.state) + '\n';
   }
+  for (const auto& a : env.attempts) {
+    // attempt <at> <recipient> <status> <relay> <reply>
+    out += "attempt " + std::to_string(a.at) + ' ' + escape(a.recipient) + ' ' + escape(a.status) + ' ' +
+           escape(a.relay) + ' ' + escape(a.reply) + '\n';
+  }
   return out;
 }
 
@@ -115,6 +120,21 @@ bool parse_envelope(std::string_view text, Envelope& env) {
     if (sp == std::string_view::npos) return false;
     std::string_view key = l.substr(0, sp), rest = l.substr(sp + 1);
     std::string v;
+    if (key == "attempt") {
+      std::string_view parts[5];
+      for (int i = 0; i < 5; ++i) {
+        size_t e = (i == 4) ? rest.size() : rest.find(' ');
+        if (e == std::string_view::npos) return false;
+        parts[i] = rest.substr(0, e);
+        rest.remove_prefix(i == 4 ? e : e + 1);
+      }
+      Attempt a;
+      if (!parse_int(parts[0], a.at) || !unescape(parts[1], a.recipient) || !unescape(parts[2], a.status) ||
+          !unescape(parts[3], a.relay) || !unescape(parts[4], a.reply))
+        return false;
+      env.attempts.push_back(std::move(a));
+      continue;
+    }
     if (key == "rcpt") {
       std::string_view parts[6];
       for (int i = 0; i < 6; ++i) {

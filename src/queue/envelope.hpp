@@ -20,6 +20,15 @@ struct Recipient {
   RecipientState state = RecipientState::Pending;
 };
 
+// One delivery attempt (filled in by delivery, next milestone).
+struct Attempt {
+  int64_t at = 0;          // unix seconds
+  std::string recipient;   // address the attempt was for
+  std::string status;      // delivered | deferred | bounced
+  std::string relay;       // host [ip] or "local"
+  std::string reply;       // the remote reply or local error
+};
+
 struct Envelope {
   std::string id;             // queue id
   std::string sender;         // "" for the null sender <>
@@ -35,6 +44,7 @@ struct Envelope {
   std::string auth_user;
   std::string listener;
   int64_t received_at = 0;    // unix seconds
+  std::vector<Attempt> attempts;  // history, oldest first; empty until delivery tries
 };
 
 struct Message {

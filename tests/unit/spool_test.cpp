@@ -36,6 +36,7 @@ Message sample() {
   m.envelope.recipients.push_back(r);
   m.envelope.helo = "\xff\x01 weird";
   m.envelope.received_at = 1700000000;
+  m.envelope.attempts.push_back(Attempt{1700000100, "alice@local.test", "deferred", "mx.example [192.0.2.1]", "451 4.7.1 try later"});
   m.content = std::string("Subject: t\r\n\r\n\0binary\xff\r\n", 24);
   return m;
 }
@@ -68,6 +69,9 @@ TEST(Envelope, RoundTrip) {
   EXPECT_EQ(back.recipients[0].notify, 6u);
   EXPECT_EQ(back.received_at, 1700000000);
   EXPECT_EQ(back.auth_user, "");
+  ASSERT_EQ(back.attempts.size(), 1u);
+  EXPECT_EQ(back.attempts[0].reply, "451 4.7.1 try later");
+  EXPECT_EQ(back.attempts[0].at, 1700000100);
 }
 
 TEST(FileSpool, CommitThenReadBack) {
