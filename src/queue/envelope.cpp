@@ -75,6 +75,20 @@ bool parse_state(std::string_view s, RecipientState& out) {
   return true;
 }
 
+// Splits `rest` into exactly N space-separated fields; the last takes what
+// remains (values are escaped, so it holds no space of its own).
+template <size_t N>
+bool split_fields(std::string_view rest, std::string_view (&parts)[N]) {
+  for (size_t i = 0; i + 1 < N; ++i) {
+    size_t e = rest.find(' ');
+    if (e == std::string_view::npos) return false;
+    parts[i] = rest.substr(0, e);
+    rest.remove_prefix(e + 1);
+  }
+  parts[N - 1] = rest;
+  return true;
+}
+
 template <class Int>
 bool parse_int(std::string_view s, Int& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -122,12 +136,7 @@ bool parse_envelope(std::string_view text, Envelope& env) {
     std::string v;
     if (key == "attempt") {
       std::string_view parts[5];
-      for (int i = 0; i < 5; ++i) {
-        size_t e = (i == 4) ? rest.size() : rest.find(' ');
-        if (e == std::string_view::npos) return false;
-        parts[i] = rest.substr(0, e);
-        rest.remove_prefix(i == 4 ? e : e + 1);
-      }
+      if (!split_fields(rest, parts)) return false;
       Attempt a;
       if (!parse_int(parts[0], a.at) || !unescape(parts[1], a.recipient) || !unescape(parts[2], a.status) ||
           !unescape(parts[3], a.relay) || !unescape(parts[4], a.reply))
@@ -137,12 +146,7 @@ bool parse_envelope(std::string_view text, Envelope& env) {
     }
     if (key == "rcpt") {
       std::string_view parts[6];
-      for (int i = 0; i < 6; ++i) {
-        size_t e = (i == 5) ? rest.size() : rest.find(' ');
-        if (e == std::string_view::npos) return false;
-        parts[i] = rest.substr(0, e);
-        rest.remove_prefix(i == 5 ? e : e + 1);
-      }
+      if (!split_fields(rest, parts)) return false;
       Recipient r;
       if (!unescape(parts[0], r.address) || !unescape(parts[1], r.original) || !parse_int(parts[2], r.notify) ||
           !unescape(parts[3], r.orcpt_type) || !unescape(parts[4], r.orcpt_address) || !parse_state(parts[5], r.state))

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "queue/file_io.hpp"
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
 
@@ -36,13 +37,6 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-bool fsync_dir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
 }  // namespace
 
 Result<std::unique_ptr<FileSpool>> FileSpool::open(const std::string& data_dir, unsigned workers) {
@@ -153,17 +147,8 @@ std::vector<std::string> FileSpool::list_ids() const {
 
 std::optional<Message> FileSpool::read(const std::string& id) const {
   if (!is_valid_queue_id(id)) return std::nullopt;
-  int fd = ::open((dir_ + "/msg/" + id).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
   std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
+  if (!read_whole_file(dir_ + "/msg/" + id, data)) return std::nullopt;
   if (data.compare(0, kMagic.size(), kMagic) != 0) return std::nullopt;
   size_t end = data.find("\n\n", kMagic.size());
   if (end == std::string::npos) return std::nullopt;

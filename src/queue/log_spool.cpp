@@ -14,6 +14,7 @@
 #include <cstring>
 #include <future>
 
+#include "queue/file_io.hpp"
 #include "queue/queue_id.hpp"
 #include "queue/record.hpp"
 #include "util/log.hpp"
@@ -24,14 +25,6 @@ namespace {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-bool fsync_dir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // "seg-00000042.log" -> 42; 0 for anything else.
 uint32_t segment_number(const char* name) {
   unsigned n = 0;
@@ -39,27 +32,6 @@ uint32_t segment_number(const char* name) {
   if (std::sscanf(name, "seg-%8u.%4s", &n, tail) != 2 || std::strcmp(tail, "log") != 0) return 0;
   if (std::strlen(name) != 16) return 0;
   return n;
-}
-
-bool read_file(const std::string& path, std::string& out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return false;
-  }
-  out.resize(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  out.resize(got);
-  return true;
 }
 
 CommitStatus status_for(int err) { return (err == ENOSPC || err == EDQUOT) ? CommitStatus::NoSpace : CommitStatus::Failed; }
@@ -141,7 +113,7 @@ Result<void> LogSpool::recover() {
     const uint32_t number = numbers[si];
     const bool last = si + 1 == numbers.size();
     segments_.push_back(Segment{number, 0});
-    if (!read_file(segment_path(number), data)) return make_error(errno_text("cannot read " + segment_path(number)));
+    if (!read_whole_file(segment_path(number), data)) return make_error(errno_text("cannot read " + segment_path(number)));
     recovery_.bytes += data.size();
     ++recovery_.segments;
     size_t pos = 0, valid_end = 0;
@@ -386,16 +358,10 @@ std::optional<Message> LogSpool::show(const std::string& id) const {
   int fd = ::open(segment_path(where.segment).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   std::string buf(where.length, '\0');
-  size_t got = 0;
-  while (got < buf.size()) {
-    ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(where.offset + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
+  bool complete = read_exact_at(fd, buf, where.offset);
   ::close(fd);
   RecordView rec{};
-  if (got != buf.size() || decode_record(buf, rec) != DecodeStatus::Ok || rec.type != RecordType::Message)
+  if (!complete || decode_record(buf, rec) != DecodeStatus::Ok || rec.type != RecordType::Message)
     return std::nullopt;
   Message m;
   std::string_view content;
