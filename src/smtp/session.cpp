@@ -68,7 +68,7 @@ void Session::error(int code, std::string enhanced, std::string text) {
   log::info("smtp.reject")
       .kv("client", client_.ip)
       .kv("listener", settings_.listener_name)
-      .kv("command", current_verb_)
+      .kv("command", printable(to_upper(current_verb_.substr(0, 16)), 16))
       .kv("from", tx_ ? printable(tx_->sender) : std::string())
       .kv("reply", std::to_string(code) + " " + enhanced)
       .kv("reason", text);
@@ -164,6 +164,7 @@ Session::Action Session::next() {
 
 // Frames one command line. Returns false when a whole line is not buffered yet.
 bool Session::process_line() {
+  current_verb_ = "-";
   std::string_view pending(in_);
   pending.remove_prefix(in_pos_);
   size_t lf = pending.find('\n');
@@ -185,7 +186,6 @@ bool Session::process_line() {
   ++progress_;
   size_t wire_length = line.size() + (line.empty() || line.back() != '\r' ? 2 : 1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  current_verb_ = "-";
   if (state_ == State::SaslPlain || state_ == State::SaslUser || state_ == State::SaslPass) {
     current_verb_ = "AUTH";
     if (wire_length > kMaxAuthLine) {
@@ -201,7 +201,7 @@ bool Session::process_line() {
     return true;
   }
   CommandLine cmd = split_command(line);
-  current_verb_ = printable(to_upper(cmd.verb_text.substr(0, 16)), 16);
+  current_verb_ = cmd.verb_text;
   for (const auto& v : kVerbs) {
     if (v.verb != cmd.verb) continue;
     if (wire_length > v.max_line) {

@@ -194,7 +194,10 @@ class Session {
   bool close_after_flush_ = false;
   uint64_t progress_ = 0;
   unsigned errors_ = 0;
-  std::string current_verb_;  // for log lines
+  // The verb being handled, for refusal log lines: a view into in_, valid
+  // only while process_line() dispatches (reset to "-" at each call), so the
+  // escaping work is done only when something is refused.
+  std::string_view current_verb_ = "-";
 
   std::string helo_;
   bool esmtp_ = false;
