@@ -3,7 +3,7 @@
 # some are missing (so a second run costs nothing). Needs root or sudo.
 set -euo pipefail
 
-BUILD_PKGS=(g++ cmake ninja-build pkg-config zlib1g-dev libasio-dev libssl-dev libsqlite3-dev libcrypt-dev
+BUILD_PKGS=(g++ cmake ninja-build pkg-config zlib1g-dev libasio-dev libssl-dev libsqlite3-dev libcrypt-dev libc-ares-dev
             libtomlplusplus-dev libcli11-dev libgtest-dev nlohmann-json3-dev)
 TEST_PKGS=(clang-14 libclang-rt-14-dev python3 python3-pytest python3-aiosmtpd python3-dnslib
            swaks curl openssl)
