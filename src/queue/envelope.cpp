@@ -96,6 +96,18 @@ bool parse_int(std::string_view s, Int& out) {
 }
 }  // namespace
 
+bool all_final(const Envelope& env) {
+  for (const auto& r : env.recipients)
+    if (r.state == RecipientState::Pending || r.state == RecipientState::Deferred) return false;
+  return true;
+}
+
+bool any_deferred(const Envelope& env) {
+  for (const auto& r : env.recipients)
+    if (r.state == RecipientState::Deferred) return true;
+  return false;
+}
+
 std::string serialize_envelope(const Envelope& env) {
   std::string out;
   line(out, "id", env.id);
@@ -110,6 +122,8 @@ std::string serialize_envelope(const Envelope& env) {
   line(out, "auth_user", env.auth_user);
   line(out, "listener", env.listener);
   line(out, "received_at", std::to_string(env.received_at));
+  if (env.deferrals) line(out, "deferrals", std::to_string(env.deferrals));
+  if (env.next_attempt) line(out, "next_attempt", std::to_string(env.next_attempt));
   for (const auto& r : env.recipients) {
     // rcpt <address> <original> <notify> <orcpt_type> <orcpt_address> <state>
     out += "rcpt " + escape(r.address) + ' ' + escape(r.original) + ' ' + std::to_string(r.notify) + ' ' +
@@ -168,6 +182,10 @@ bool parse_envelope(std::string_view text, Envelope& env) {
     else if (key == "listener") env.listener = v;
     else if (key == "received_at") {
       if (!parse_int(std::string_view(v), env.received_at)) return false;
+    } else if (key == "deferrals") {
+      if (!parse_int(std::string_view(v), env.deferrals)) return false;
+    } else if (key == "next_attempt") {
+      if (!parse_int(std::string_view(v), env.next_attempt)) return false;
     }
     // Unknown keys are skipped: a newer writer may add fields.
   }

@@ -20,7 +20,7 @@ struct Recipient {
   RecipientState state = RecipientState::Pending;
 };
 
-// One delivery attempt (filled in by delivery, next milestone).
+// One delivery attempt for one recipient (appended by delivery).
 struct Attempt {
   int64_t at = 0;          // unix seconds
   std::string recipient;   // address the attempt was for
@@ -45,7 +45,15 @@ struct Envelope {
   std::string listener;
   int64_t received_at = 0;    // unix seconds
   std::vector<Attempt> attempts;  // history, oldest first; empty until delivery tries
+  // Scheduling, kept durable so a restart resumes the retry schedule.
+  uint32_t deferrals = 0;     // delivery rounds that ended with a recipient deferred
+  int64_t next_attempt = 0;   // unix seconds; 0 = as soon as possible
 };
+
+// True when every recipient is delivered or bounced.
+bool all_final(const Envelope& env);
+// True when some recipient is waiting for a retry.
+bool any_deferred(const Envelope& env);
 
 struct Message {
   Envelope envelope;

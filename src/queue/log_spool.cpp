@@ -47,7 +47,8 @@ QueueEntry summarize(const Envelope& env, uint64_t content_size) {
   e.sender = env.sender;
   e.recipients = static_cast<uint32_t>(env.recipients.size());
   e.size = content_size;
-  e.state = "queued";
+  e.state = any_deferred(env) ? "deferred" : "queued";
+  e.next_attempt = env.next_attempt;
   for (const auto& r : env.recipients) {
     auto at = r.address.rfind('@');
     std::string d = at == std::string::npos ? std::string() : to_lower(r.address.substr(at + 1));
@@ -73,27 +74,50 @@ Result<std::unique_ptr<LogSpool>> LogSpool::open(const std::string& data_dir, Op
   return spool;
 }
 
+void LogSpool::pin(uint32_t segment) {
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it)
+    if (it->number == segment) {
+      ++it->live;
+      return;
+    }
+}
+
+void LogSpool::unpin(uint32_t segment) {
+  for (auto& s : segments_)
+    if (s.number == segment && s.live > 0) {
+      --s.live;
+      return;
+    }
+}
+
 void LogSpool::apply_message(const std::string& id, QueueEntry summary, Location where) {
   auto [it, inserted] = index_.try_emplace(id);
   if (!inserted) {
     // Same id twice can only come from a replayed duplicate; keep the newest.
-    for (auto& s : segments_)
-      if (s.number == it->second.where.segment && s.live > 0) --s.live;
+    unpin(it->second.where.segment);
+    if (it->second.update.length) unpin(it->second.update.segment);
+    it->second.update = Location{};
   }
   it->second.where = where;
   it->second.summary = std::move(summary);
-  for (auto it2 = segments_.rbegin(); it2 != segments_.rend(); ++it2)
-    if (it2->number == where.segment) {
-      ++it2->live;
-      break;
-    }
+  pin(where.segment);
+}
+
+void LogSpool::apply_update(const std::string& id, QueueEntry summary, Location where) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return;  // deleted meanwhile (admin delete); the record is dead
+  if (it->second.update.length) unpin(it->second.update.segment);
+  summary.size = it->second.summary.size;  // the content did not change
+  it->second.update = where;
+  it->second.summary = std::move(summary);
+  pin(where.segment);
 }
 
 void LogSpool::apply_delete(const std::string& id) {
   auto it = index_.find(id);
   if (it == index_.end()) return;
-  for (auto& s : segments_)
-    if (s.number == it->second.where.segment && s.live > 0) --s.live;
+  unpin(it->second.where.segment);
+  if (it->second.update.length) unpin(it->second.update.segment);
   index_.erase(it);
 }
 
@@ -123,11 +147,15 @@ Result<void> LogSpool::recover() {
       DecodeStatus st = decode_record(all.substr(pos), rec);
       if (st == DecodeStatus::Ok) {
         ++recovery_.records;
+        const Location at{number, pos, static_cast<uint32_t>(rec.total_size)};
         if (rec.type == RecordType::Message) {
           Envelope env;
           std::string_view content;
           if (decode_message_payload(rec.payload, env, content) && is_valid_queue_id(env.id))
-            apply_message(env.id, summarize(env, content.size()), Location{number, pos, static_cast<uint32_t>(rec.total_size)});
+            apply_message(env.id, summarize(env, content.size()), at);
+        } else if (rec.type == RecordType::Update) {
+          Envelope env;
+          if (parse_envelope(rec.payload, env) && is_valid_queue_id(env.id)) apply_update(env.id, summarize(env, 0), at);
         } else {
           apply_delete(std::string(rec.payload));
         }
@@ -202,12 +230,7 @@ void LogSpool::shutdown() {
   if (committer_.joinable()) committer_.join();
 }
 
-void LogSpool::commit(std::shared_ptr<const Message> message, Callback done) {
-  Job job;
-  job.record = encode_message_record(*message);
-  job.id = message->envelope.id;
-  job.summary = summarize(*message);
-  job.done = std::move(done);
+void LogSpool::enqueue(Job job) {
   {
     std::lock_guard lock(jobs_mu_);
     if (!stopping_) {
@@ -217,6 +240,34 @@ void LogSpool::commit(std::shared_ptr<const Message> message, Callback done) {
     }
   }
   job.done(CommitResult{CommitStatus::Failed, "queue is shutting down"});
+}
+
+void LogSpool::commit(std::shared_ptr<const Message> message, Callback done) {
+  Job job;
+  job.record = encode_message_record(*message);
+  job.id = message->envelope.id;
+  job.summary = summarize(*message);
+  job.done = std::move(done);
+  enqueue(std::move(job));
+}
+
+void LogSpool::update(const Envelope& env, Callback done) {
+  Job job;
+  job.record = encode_update_record(env);
+  job.id = env.id;
+  job.type = RecordType::Update;
+  job.summary = summarize(env, 0);
+  job.done = std::move(done);
+  enqueue(std::move(job));
+}
+
+void LogSpool::erase(const std::string& id, Callback done) {
+  Job job;
+  job.record = encode_delete_record(id);
+  job.id = id;
+  job.type = RecordType::Delete;
+  job.done = std::move(done);
+  enqueue(std::move(job));
 }
 
 void LogSpool::committer_loop() {
@@ -282,10 +333,13 @@ void LogSpool::write_batch(std::vector<Job>& batch) {
     uint64_t offset = start;
     const uint32_t seg = segments_.back().number;
     for (auto& j : batch) {
-      if (j.is_delete)
+      const Location at{seg, offset, static_cast<uint32_t>(j.record.size())};
+      if (j.type == RecordType::Delete)
         apply_delete(j.id);
+      else if (j.type == RecordType::Update)
+        apply_update(j.id, std::move(j.summary), at);
       else
-        apply_message(j.id, std::move(j.summary), Location{seg, offset, static_cast<uint32_t>(j.record.size())});
+        apply_message(j.id, std::move(j.summary), at);
       offset += j.record.size();
     }
     ++stats_.batches;
@@ -347,27 +401,50 @@ size_t LogSpool::count() const {
   return index_.size();
 }
 
-std::optional<Message> LogSpool::show(const std::string& id) const {
-  Location where;
-  {
-    std::lock_guard lock(index_mu_);
-    auto it = index_.find(id);
-    if (it == index_.end()) return std::nullopt;
-    where = it->second.where;
-  }
+std::optional<std::string> LogSpool::read_record(Location where, RecordType type) const {
   int fd = ::open(segment_path(where.segment).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   std::string buf(where.length, '\0');
   bool complete = read_exact_at(fd, buf, where.offset);
   ::close(fd);
   RecordView rec{};
-  if (!complete || decode_record(buf, rec) != DecodeStatus::Ok || rec.type != RecordType::Message)
-    return std::nullopt;
+  if (!complete || decode_record(buf, rec) != DecodeStatus::Ok || rec.type != type) return std::nullopt;
+  return buf;
+}
+
+std::optional<Message> LogSpool::load(const std::string& id) const {
+  Location where, update;
+  {
+    std::lock_guard lock(index_mu_);
+    auto it = index_.find(id);
+    if (it == index_.end()) return std::nullopt;
+    where = it->second.where;
+    update = it->second.update;
+  }
+  auto record = read_record(where, RecordType::Message);
+  if (!record) return std::nullopt;
+  RecordView rec{};
+  (void)decode_record(*record, rec);
   Message m;
   std::string_view content;
   if (!decode_message_payload(rec.payload, m.envelope, content)) return std::nullopt;
   m.content.assign(content);
+  if (update.length) {
+    // Segments are reclaimed only when nothing in them is live, and this
+    // update is live, so it is still there.
+    auto newer = read_record(update, RecordType::Update);
+    if (!newer) return std::nullopt;
+    (void)decode_record(*newer, rec);
+    if (!parse_envelope(rec.payload, m.envelope)) return std::nullopt;
+  }
   return m;
+}
+
+std::optional<Message> LogSpool::show(const std::string& id) const { return load(id); }
+
+void LogSpool::visit(const std::function<void(const QueueEntry&)>& fn) const {
+  std::lock_guard lock(index_mu_);
+  for (const auto& [id, e] : index_) fn(e.summary);
 }
 
 Result<void> LogSpool::remove(const std::string& id) {
@@ -378,17 +455,7 @@ Result<void> LogSpool::remove(const std::string& id) {
   }
   auto done = std::make_shared<std::promise<CommitResult>>();
   auto result = done->get_future();
-  Job job;
-  job.record = encode_delete_record(id);
-  job.id = id;
-  job.is_delete = true;
-  job.done = [done](CommitResult r) { done->set_value(std::move(r)); };
-  {
-    std::lock_guard lock(jobs_mu_);
-    if (stopping_) return make_error("queue is shutting down");
-    jobs_.push_back(std::move(job));
-  }
-  jobs_cv_.notify_one();
+  erase(id, [done](CommitResult r) { done->set_value(std::move(r)); });
   CommitResult r = result.get();
   if (r.status != CommitStatus::Ok) return make_error(r.detail);
   return {};

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "queue/queue_admin.hpp"
+#include "queue/record.hpp"
 #include "queue/spool.hpp"
 #include "util/result.hpp"
 
@@ -64,6 +66,21 @@ class LogSpool final : public Spool, public QueueAdmin {
   std::optional<Message> show(const std::string& id) const override;
   Result<void> remove(const std::string& id) override;
 
+  // Delivery side. Asynchronous and group-committed with incoming mail;
+  // `done` runs once on the committer thread. Losing one of these records
+  // in a crash means a recipient is tried again (at-least-once), never lost.
+  //
+  // Replaces the envelope of a queued message (recipient states, attempts,
+  // next attempt); the content stays where it is. Unknown ids are ignored.
+  void update(const Envelope& env, Callback done);
+  // Removes a message whose delivery is finished.
+  void erase(const std::string& id, Callback done);
+  // The message with its newest envelope, read back from disk (blocking).
+  std::optional<Message> load(const std::string& id) const;
+  // Calls fn for every queued message, in id order, under the index lock:
+  // keep it cheap (the scheduler uses it once at start-up).
+  void visit(const std::function<void(const QueueEntry&)>& fn) const;
+
   const RecoveryStats& recovery() const { return recovery_; }
   CommitStats commit_stats() const;
   const std::string& directory() const { return dir_; }
@@ -75,7 +92,8 @@ class LogSpool final : public Spool, public QueueAdmin {
     uint32_t length = 0;  // whole record
   };
   struct Entry {
-    Location where;
+    Location where;   // the message record (envelope as received + content)
+    Location update;  // the newest update record; length 0 = none
     QueueEntry summary;
   };
   struct Segment {
@@ -85,8 +103,8 @@ class LogSpool final : public Spool, public QueueAdmin {
   struct Job {
     std::string record;
     std::string id;
-    bool is_delete = false;
-    QueueEntry summary;  // messages only
+    RecordType type = RecordType::Message;
+    QueueEntry summary;  // messages and updates
     Callback done;
   };
 
@@ -99,7 +117,12 @@ class LogSpool final : public Spool, public QueueAdmin {
   void reclaim_segments();
   std::string segment_path(uint32_t number) const;
   void apply_message(const std::string& id, QueueEntry summary, Location where);
+  void apply_update(const std::string& id, QueueEntry summary, Location where);
   void apply_delete(const std::string& id);
+  void pin(uint32_t segment);
+  void unpin(uint32_t segment);
+  void enqueue(Job job);
+  std::optional<std::string> read_record(Location where, RecordType type) const;
 
   std::string dir_;
   Options options_;

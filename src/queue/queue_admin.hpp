@@ -18,8 +18,9 @@ struct QueueEntry {
   std::string sender;        // "" = null sender
   uint32_t recipients = 0;
   uint64_t size = 0;         // content bytes
-  std::string state;         // "queued" (delivery comes next milestone), later deferred/...
+  std::string state;         // "queued" (not tried yet, or being delivered) | "deferred" (waiting for a retry)
   std::vector<std::string> domains;  // distinct recipient domains, lowercased
+  int64_t next_attempt = 0;  // unix seconds; 0 = as soon as possible
 };
 
 struct ListFilter {

@@ -60,13 +60,15 @@ std::string encode_message_record(const Message& m) {
 
 std::string encode_delete_record(std::string_view id) { return frame(RecordType::Delete, id); }
 
+std::string encode_update_record(const Envelope& env) { return frame(RecordType::Update, serialize_envelope(env)); }
+
 DecodeStatus decode_record(std::string_view bytes, RecordView& out) {
   if (bytes.size() < kRecordHeader) return DecodeStatus::NeedMore;
   if (get_u32(bytes.data()) != kRecordMagic) return DecodeStatus::Corrupt;
   uint32_t len = get_u32(bytes.data() + 4);
   if (len > kMaxRecordPayload) return DecodeStatus::Corrupt;
   uint8_t type = static_cast<uint8_t>(bytes[12]);
-  if (type != static_cast<uint8_t>(RecordType::Message) && type != static_cast<uint8_t>(RecordType::Delete))
+  if (type < static_cast<uint8_t>(RecordType::Message) || type > static_cast<uint8_t>(RecordType::Update))
     return DecodeStatus::Corrupt;
   if (bytes.size() < kRecordHeader + static_cast<size_t>(len)) return DecodeStatus::NeedMore;
   if (checksum(bytes.substr(12, 1 + static_cast<size_t>(len))) != get_u32(bytes.data() + 8)) return DecodeStatus::Corrupt;

@@ -7,7 +7,10 @@
 //         13  ...  payload
 //
 // Message payload: u32 envelope length, envelope text (envelope.hpp form),
-// then the content bytes. Delete payload: the queue id.
+// then the content bytes. Delete payload: the queue id. Update payload: the
+// whole envelope text of a message already in the log (recipient states,
+// attempts, next attempt); the newest update of an id wins, the content
+// stays in the message record.
 // A record is valid only as a whole (magic, length within the file, CRC), so
 // a torn write at the tail of the log is recognised and dropped at recovery.
 #pragma once
@@ -28,10 +31,11 @@ inline constexpr size_t kRecordHeader = 13;
 // recovery allocate gigabytes): the largest message plus envelope room.
 inline constexpr uint32_t kMaxRecordPayload = 1u << 30;
 
-enum class RecordType : uint8_t { Message = 1, Delete = 2 };
+enum class RecordType : uint8_t { Message = 1, Delete = 2, Update = 3 };
 
 std::string encode_message_record(const Message& m);
 std::string encode_delete_record(std::string_view id);
+std::string encode_update_record(const Envelope& env);
 
 struct RecordView {
   RecordType type;

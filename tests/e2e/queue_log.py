@@ -2,8 +2,9 @@
 daemon, as an independent check of what is on disk.
 
 Record: u32 magic "VQR1", u32 payload length, u32 zlib CRC-32 of (type byte +
-payload), u8 type (1 message, 2 delete), payload. Message payload: u32
-envelope length, envelope text ("key value" lines, percent-escaped), content.
+payload), u8 type (1 message, 2 delete, 3 update), payload. Message payload:
+u32 envelope length, envelope text ("key value" lines, percent-escaped),
+content. Update payload: a newer envelope text for a message already logged.
 """
 
 import struct
@@ -43,7 +44,7 @@ def scan(queue_dir: Path) -> LogScan:
                 break
             magic, length, crc = struct.unpack_from("<III", data, pos)
             rtype = data[pos + 12]
-            if magic != MAGIC or rtype not in (1, 2):
+            if magic != MAGIC or rtype not in (1, 2, 3):
                 out.corrupt.append(f"{seg.name}@{pos}: bad header")
                 break
             if pos + HEADER + length > len(data):
@@ -54,18 +55,25 @@ def scan(queue_dir: Path) -> LogScan:
                 break
             payload = data[pos + HEADER:pos + HEADER + length]
             out.records += 1
-            if rtype == 1:
-                (env_len,) = struct.unpack_from("<I", payload, 0)
-                env = payload[4:4 + env_len]
-                content = payload[4 + env_len:]
+            if rtype in (1, 3):
+                if rtype == 1:
+                    (env_len,) = struct.unpack_from("<I", payload, 0)
+                    env = payload[4:4 + env_len]
+                    content = payload[4 + env_len:]
+                else:
+                    env, content = payload, None
                 mid = None
                 for line in env.split(b"\n"):
                     if line.startswith(b"id "):
                         mid = line[3:].decode()
-                assert mid, f"{seg.name}@{pos}: message record without id"
-                if mid not in out.messages:
-                    out.order.append(mid)
-                out.messages[mid] = (env, content)
+                assert mid, f"{seg.name}@{pos}: record without id"
+                if rtype == 3:
+                    if mid in out.messages:  # else: updated after a delete, dead
+                        out.messages[mid] = (env, out.messages[mid][1])
+                else:
+                    if mid not in out.messages:
+                        out.order.append(mid)
+                    out.messages[mid] = (env, content)
             else:
                 mid = payload.decode()
                 if mid in out.messages:

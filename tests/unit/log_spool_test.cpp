@@ -196,6 +196,111 @@ TEST(LogSpool, SegmentsRollAndAreReclaimedOldestFirst) {
   EXPECT_TRUE((*s)->show(ids[39]));
 }
 
+CommitResult update_sync(LogSpool& s, const Envelope& env) {
+  std::promise<CommitResult> p;
+  s.update(env, [&](CommitResult r) { p.set_value(r); });
+  return p.get_future().get();
+}
+
+CommitResult erase_sync(LogSpool& s, const std::string& id) {
+  std::promise<CommitResult> p;
+  s.erase(id, [&](CommitResult r) { p.set_value(r); });
+  return p.get_future().get();
+}
+
+TEST(LogSpool, UpdateReplacesEnvelopeKeepsContentAndSurvivesReopen) {
+  TempDir d;
+  auto m = make_message(3);
+  Envelope env = m->envelope;
+  {
+    auto s = LogSpool::open(d.path);
+    ASSERT_TRUE(s.ok());
+    ASSERT_EQ(commit_sync(**s, m).status, CommitStatus::Ok);
+    env.recipients[0].state = RecipientState::Deferred;
+    env.attempts.push_back(Attempt{1700000100, env.recipients[0].address, "deferred", "mx.example[127.0.0.2]:25", "451 4.3.0 try later"});
+    env.deferrals = 1;
+    env.next_attempt = 1700000160;
+    ASSERT_EQ(update_sync(**s, env).status, CommitStatus::Ok);
+    auto back = (*s)->load(m->envelope.id);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->content, m->content);
+    EXPECT_EQ(back->envelope.recipients[0].state, RecipientState::Deferred);
+    ASSERT_EQ(back->envelope.attempts.size(), 1u);
+    ListFilter f;
+    f.state = "deferred";
+    auto l = (*s)->list(f);
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_EQ(l[0].next_attempt, 1700000160);
+    EXPECT_EQ(l[0].size, m->content.size()) << "an update keeps the content size";
+    // A second update wins over the first.
+    env.attempts.push_back(Attempt{1700000200, env.recipients[0].address, "deferred", "x", "451 again"});
+    env.deferrals = 2;
+    ASSERT_EQ(update_sync(**s, env).status, CommitStatus::Ok);
+  }
+  auto s = LogSpool::open(d.path);
+  ASSERT_TRUE(s.ok());
+  auto back = (*s)->load(m->envelope.id);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->content, m->content);
+  EXPECT_EQ(back->envelope.deferrals, 2u);
+  EXPECT_EQ(back->envelope.next_attempt, 1700000160);
+  EXPECT_EQ(back->envelope.attempts.size(), 2u);
+  size_t visited = 0;
+  (*s)->visit([&](const QueueEntry& e) {
+    ++visited;
+    EXPECT_EQ(e.state, "deferred");
+  });
+  EXPECT_EQ(visited, 1u);
+}
+
+TEST(LogSpool, EraseAndUpdateOfUnknownIdAreHarmless) {
+  TempDir d;
+  auto m = make_message(4);
+  {
+    auto s = LogSpool::open(d.path);
+    ASSERT_TRUE(s.ok());
+    ASSERT_EQ(commit_sync(**s, m).status, CommitStatus::Ok);
+    ASSERT_EQ(erase_sync(**s, m->envelope.id).status, CommitStatus::Ok);
+    // Delivery finishing after an admin delete: the update is dead.
+    ASSERT_EQ(update_sync(**s, m->envelope).status, CommitStatus::Ok);
+    EXPECT_EQ((*s)->count(), 0u);
+    EXPECT_FALSE((*s)->load(m->envelope.id));
+  }
+  auto s = LogSpool::open(d.path);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->count(), 0u) << "an update after a delete must not resurrect the message";
+}
+
+TEST(LogSpool, UpdatesKeepTheirSegmentsUntilReplaced) {
+  TempDir d;
+  std::vector<std::shared_ptr<Message>> ms;
+  {
+    auto s = LogSpool::open(d.path, LogSpool::Options{.segment_bytes = 2048});
+    ASSERT_TRUE(s.ok());
+    for (int i = 0; i < 20; ++i) {
+      ms.push_back(make_message(i, 300));
+      ASSERT_EQ(commit_sync(**s, ms.back()).status, CommitStatus::Ok);
+    }
+    // Message 0 is updated many times (rolling segments); everything else
+    // is erased, so only segments holding message 0's record or its newest
+    // update may stay.
+    Envelope env = ms[0]->envelope;
+    for (int round = 0; round < 30; ++round) {
+      env.deferrals = static_cast<uint32_t>(round + 1);
+      env.attempts.assign(1, Attempt{round, "x@y", "deferred", "r", std::string(200, 'r')});
+      ASSERT_EQ(update_sync(**s, env).status, CommitStatus::Ok);
+    }
+    for (int i = 1; i < 20; ++i) ASSERT_EQ(erase_sync(**s, ms[i]->envelope.id).status, CommitStatus::Ok);
+  }
+  auto s = LogSpool::open(d.path, LogSpool::Options{.segment_bytes = 2048});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->count(), 1u);
+  auto back = (*s)->load(ms[0]->envelope.id);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->envelope.deferrals, 30u);
+  EXPECT_EQ(back->content, ms[0]->content);
+}
+
 TEST(LogSpool, RecordDecoderRejectsGarbage) {
   RecordView v{};
   EXPECT_EQ(decode_record("VQR1", v), DecodeStatus::NeedMore);
