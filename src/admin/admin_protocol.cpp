@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "queue/queue_id.hpp"
+#include "smtp/address.hpp"
 #include "smtp/command.hpp"
 #include "util/strings.hpp"
 
@@ -198,6 +199,52 @@ json do_delete(const json& req, queue::QueueAdmin& q, std::string& id) {
   return out;
 }
 
+// Answer of retry/flush: how many messages the engine made due now.
+json scheduled(const Result<size_t>& r, size_t& count) {
+  if (!r) return error(r.error().message);
+  count = r.value();
+  json out = success();
+  out["count"] = count;
+  return out;
+}
+
+// {"id":ID} retries one message, {"all":true} every deferred one. Exactly
+// one of them: a script that lost its id must not retry the whole queue.
+json do_retry(const json& req, queue::QueueAdmin& q, RequestSummary& summary) {
+  if (auto bad = check_fields(req, {"cmd", "id", "all"})) return error(*bad);
+  bool all = false;
+  if (auto it = req.find("all"); it != req.end() && !it->is_null()) {
+    if (!it->is_boolean()) return error("field \"all\" must be true or false");
+    all = it->get<bool>();
+  }
+  auto id_it = req.find("id");
+  bool has_id = id_it != req.end() && !id_it->is_null();
+  if (all && has_id) return error("give either \"id\" or \"all\":true, not both");
+  if (all) return scheduled(q.retry_all(), summary.count);
+  if (!has_id) return error("missing \"id\" (or \"all\":true)");
+  std::string err;
+  if (!queue_id_field(req, summary.id, err)) return error(err);
+  return scheduled(q.retry(summary.id), summary.count);
+}
+
+// The domain is matched against the lowercased recipient domains the queue
+// keeps. Only a syntactically valid name (UTF-8 labels allowed, as SMTPUTF8
+// recipients are stored that way) reaches the engine, so a typo such as
+// "example.com " fails loudly instead of flushing nothing.
+json do_flush(const json& req, queue::QueueAdmin& q, RequestSummary& summary) {
+  if (auto bad = check_fields(req, {"cmd", "domain"})) return error(*bad);
+  std::string domain, err;
+  if (!string_field(req, "domain", domain, err)) return error(err);
+  if (domain.empty()) return error("missing \"domain\"");
+  if (domain.size() > kMaxFlushDomainBytes)
+    return error("domain too long (limit " + std::to_string(kMaxFlushDomainBytes) + " bytes)");
+  domain = to_lower(domain);
+  if (!smtp::is_valid_domain(domain, /*allow_utf8=*/true))
+    return error("invalid domain (expected a name like example.com: letters, digits, '-' and '.')");
+  summary.domain = domain;
+  return scheduled(q.flush(domain), summary.count);
+}
+
 json dispatch(std::string_view line, queue::QueueAdmin& q, RequestSummary& summary) {
   if (line.size() > kMaxRequestBytes)
     return error("request too large (limit " + std::to_string(kMaxRequestBytes) + " bytes)");
@@ -212,6 +259,8 @@ json dispatch(std::string_view line, queue::QueueAdmin& q, RequestSummary& summa
   if (cmd == "count") return do_count(req, q);
   if (cmd == "show") return do_show(req, q, summary.id);
   if (cmd == "delete") return do_delete(req, q, summary.id);
+  if (cmd == "retry") return do_retry(req, q, summary);
+  if (cmd == "flush") return do_flush(req, q, summary);
   return error("unknown command \"" + clip(cmd) + "\"");
 }
 
@@ -260,6 +309,21 @@ std::string make_list_request(const queue::ListFilter& filter) {
 std::string make_count_request() { return simple_request("count", nullptr); }
 std::string make_show_request(const std::string& id) { return simple_request("show", &id); }
 std::string make_delete_request(const std::string& id) { return simple_request("delete", &id); }
+std::string make_retry_request(const std::string& id) { return simple_request("retry", &id); }
+
+std::string make_retry_all_request() {
+  json j = json::object();
+  j["cmd"] = "retry";
+  j["all"] = true;
+  return dump(j);
+}
+
+std::string make_flush_request(const std::string& domain) {
+  json j = json::object();
+  j["cmd"] = "flush";
+  j["domain"] = domain;
+  return dump(j);
+}
 
 std::string_view header_block(std::string_view content, size_t max, bool& truncated) {
   // The block ends with the line ending that precedes the first empty line;

@@ -6,6 +6,9 @@
 //   {"cmd":"count"}                                  -> {"ok":true,"count":N}
 //   {"cmd":"show","id":"ID"}                         -> {"ok":true,"message":{...}}
 //   {"cmd":"delete","id":"ID"}                       -> {"ok":true,"id":"ID"}
+//   {"cmd":"retry","id":"ID"}                        -> {"ok":true,"count":N}
+//   {"cmd":"retry","all":true}                       -> {"ok":true,"count":N}
+//   {"cmd":"flush","domain":"example.com"}           -> {"ok":true,"count":N}
 //   anything wrong                                   -> {"ok":false,"error":"one line"}
 #pragma once
 
@@ -22,6 +25,8 @@ namespace volley::admin {
 constexpr size_t kMaxRequestBytes = 64 * 1024;
 // Longest header block returned by "show"; the rest is cut (headers_truncated).
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
+// Longest domain "flush" accepts (RFC 5321 4.5.3.1.2).
+constexpr size_t kMaxFlushDomainBytes = 255;
 
 // data_dir/admin.sock: both the daemon and the CLI derive it from the config.
 std::string socket_path(const std::string& data_dir);
@@ -34,10 +39,12 @@ std::string socket_path(const std::string& data_dir);
 // (out of memory); the server then drops the connection.
 // `summary`, when given, receives what the daemon logs about the request.
 struct RequestSummary {
-  std::string cmd;    // as sent (clipped), "" when unreadable
-  std::string id;     // show/delete
+  std::string cmd;     // as sent (clipped), "" when unreadable
+  std::string id;      // show/delete/retry of one message
+  std::string domain;  // flush, lowercased, once valid
+  size_t count = 0;    // retry/flush: messages made due now
   bool ok = false;
-  std::string error;  // the error sent back
+  std::string error;   // the error sent back
 };
 std::string handle_admin_request(std::string_view line, queue::QueueAdmin& q,
                                  RequestSummary* summary = nullptr) noexcept;
@@ -47,6 +54,11 @@ std::string make_list_request(const queue::ListFilter& filter);
 std::string make_count_request();
 std::string make_show_request(const std::string& id);
 std::string make_delete_request(const std::string& id);
+// retry: deferred messages due now; flush: every message for a domain
+// (queue::QueueAdmin::retry, retry_all, flush).
+std::string make_retry_request(const std::string& id);
+std::string make_retry_all_request();
+std::string make_flush_request(const std::string& domain);
 
 // The header block of a message: the content up to and including the line
 // ending before the first empty line (all of it when there is none), cut at

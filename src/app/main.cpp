@@ -69,12 +69,14 @@ int main(int argc, char** argv) {
   list->add_option("--config,-c", config_path, "Configuration file");
   user->add_option("--config,-c", config_path, "Configuration file");
 
-  // volley queue list|show|delete: talks to the running daemon.
+  // volley queue list|show|delete|retry|flush: talks to the running daemon.
   auto* queue = app.add_subcommand("queue", "Inspect and manage the queue of the running daemon");
   queue->require_subcommand(1);
   volley::app::QueueCommand qcmd;
   auto* qlist = queue->add_subcommand("list", "List queued messages");
-  qlist->add_option("--state", qcmd.state, "Only messages in this state (queued, deferred, ...)");
+  qlist->add_option("--state", qcmd.state,
+                    "Only messages in this state: queued (not tried yet, or being delivered) or deferred (waiting "
+                    "for a retry)");
   qlist->add_option("--domain", qcmd.domain, "Only messages with a recipient at this domain");
   qlist->add_option("--limit", qcmd.limit, "At most this many messages");
   qlist->add_flag("--json", qcmd.json, "Print the JSON array (for scripts)");
@@ -83,7 +85,18 @@ int main(int argc, char** argv) {
   qshow->add_flag("--json", qcmd.json, "Print JSON");
   auto* qdelete = queue->add_subcommand("delete", "Remove one message from the queue");
   qdelete->add_option("id", qcmd.id, "Queue id")->required();
-  for (auto* sub : {qlist, qshow, qdelete}) sub->add_option("--config,-c", config_path, "Configuration file");
+  // ID and --all are checked by run_queue_command, which says in one line
+  // what is missing (CLI11 would add a usage hint).
+  auto* qretry = queue->add_subcommand("retry", "Make deferred messages due now: one (ID) or every one (--all)");
+  qretry->add_option("id", qcmd.id, "Queue id");
+  qretry->add_flag("--all", qcmd.all, "Every deferred message");
+  qretry->add_flag("--json", qcmd.json, "Print {\"count\":N}");
+  auto* qflush = queue->add_subcommand(
+      "flush", "Make every message with a recipient at DOMAIN due now (deferred or waiting its turn)");
+  qflush->add_option("domain", qcmd.domain, "Recipient domain, e.g. example.com")->required();
+  qflush->add_flag("--json", qcmd.json, "Print {\"count\":N}");
+  for (auto* sub : {qlist, qshow, qdelete, qretry, qflush})
+    sub->add_option("--config,-c", config_path, "Configuration file");
   queue->add_option("--config,-c", config_path, "Configuration file");
 
   try {

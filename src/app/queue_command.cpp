@@ -16,6 +16,7 @@
 
 #include "admin/admin_protocol.hpp"
 #include "util/result.hpp"
+#include "util/strings.hpp"
 
 namespace volley::app {
 namespace {
@@ -263,6 +264,19 @@ int do_show(const QueueCommand& cmd, const json& answer, std::ostream& out) {
   return 0;
 }
 
+// retry/flush: "retry: 3 message(s) scheduled now".
+int do_scheduled(const QueueCommand& cmd, const json& answer, std::ostream& out) {
+  int64_t count = std::max<int64_t>(0, num(answer, "count"));
+  if (cmd.json) {
+    out << dump(json{{"count", count}}) << "\n";
+    return 0;
+  }
+  std::string what = cmd.action;
+  if (cmd.action == "flush") what += " " + terminal_safe(to_lower(cmd.domain));
+  out << what << ": " << count << " message(s) scheduled now\n";
+  return 0;
+}
+
 }  // namespace
 
 std::string format_age(int64_t s) {
@@ -326,6 +340,16 @@ int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std:
     request = admin::make_show_request(cmd.id);
   } else if (cmd.action == "delete") {
     request = admin::make_delete_request(cmd.id);
+  } else if (cmd.action == "retry") {
+    // Checked before connecting, so the reason names the CLI's own --all;
+    // a forgotten ID must never turn into "retry everything".
+    if (cmd.all && !cmd.id.empty()) return fail("give a queue id or --all, not both");
+    if (!cmd.all && cmd.id.empty()) return fail("give a queue id, or --all for every deferred message");
+    request = cmd.all ? admin::make_retry_all_request() : admin::make_retry_request(cmd.id);
+  } else if (cmd.action == "flush") {
+    // No "flush everything" fallback for the same reason: `retry --all` says it.
+    if (cmd.domain.empty()) return fail("give a domain (retry --all makes every deferred message due)");
+    request = admin::make_flush_request(cmd.domain);
   } else {
     return fail("unknown action");
   }
@@ -333,6 +357,7 @@ int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std:
   if (!answer) return fail(answer.error().message);
   if (cmd.action == "list") return do_list(cmd, answer.value(), out);
   if (cmd.action == "show") return do_show(cmd, answer.value(), out);
+  if (cmd.action == "retry" || cmd.action == "flush") return do_scheduled(cmd, answer.value(), out);
   out << "deleted " << terminal_safe(str(answer.value(), "id")) << "\n";
   return 0;
 }

@@ -1,6 +1,7 @@
-// `volley queue list|show ID|delete ID`: asks the running daemon over its
-// admin socket (data_dir/admin.sock, admin/admin_protocol.hpp). The daemon
-// owns the queue, so the CLI never reads queue files itself.
+// `volley queue list|show ID|delete ID|retry ID|retry --all|flush DOMAIN`:
+// asks the running daemon over its admin socket (data_dir/admin.sock,
+// admin/admin_protocol.hpp). The daemon owns the queue, so the CLI never
+// reads queue files itself.
 #pragma once
 
 #include <cstddef>
@@ -12,17 +13,19 @@
 namespace volley::app {
 
 struct QueueCommand {
-  std::string action;  // "list", "show", "delete"
-  std::string id;      // show, delete
+  std::string action;  // "list", "show", "delete", "retry", "flush"
+  std::string id;      // show, delete, retry
+  bool all = false;    // retry: every deferred message instead of `id`
   std::string state;   // list filters ("" = any)
-  std::string domain;
+  std::string domain;  // list filter; flush: the destination domain
   size_t limit = 0;    // list: 0 = all
-  bool json = false;   // list, show: machine-readable output
+  bool json = false;   // list, show, retry, flush: machine-readable output
 };
 
 // Returns the process exit code: 0 success; 1 with a one-line
 // "volley: queue ACTION: reason" on `err` for any failure, including a
-// daemon that is not running.
+// daemon that is not running, and a retry with neither (or both) ID and
+// --all or a flush without a domain, refused before anything is sent.
 int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std::ostream& out, std::ostream& err);
 
 // Display helpers, public for tests. Age: "42s", "3m12s", "2h5m", "4d";

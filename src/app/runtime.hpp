@@ -11,6 +11,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "app/queue_control.hpp"
 #include "app/recipient_directory.hpp"
 #include "auth/auth_throttle.hpp"
 #include "auth/user_store.hpp"
@@ -44,7 +45,17 @@ class Runtime {
   void set_snapshot(std::shared_ptr<const Snapshot> s);
 
   queue::Spool& spool() { return *spool_; }
-  queue::QueueAdmin& queue_admin() { return *spool_; }
+  queue::QueueAdmin& queue_admin() { return control_; }
+  queue::LogSpool& log_spool() { return *spool_; }
+  // Set once at start-up, before any listener runs.
+  void set_engine(delivery::Engine* engine) {
+    engine_ = engine;
+    control_.set_engine(engine);
+  }
+  // A message the intake just committed: hand it to delivery with its body.
+  void queued(std::shared_ptr<const queue::Message> m) {
+    if (engine_) engine_->submit(std::move(m));
+  }
   auth::UserStore& users() { return *users_; }
   auth::AuthThrottle& auth_throttle() { return throttle_; }
   net::ConnectionLimiter& limiter() { return limiter_; }
@@ -58,6 +69,8 @@ class Runtime {
 
  private:
   std::unique_ptr<queue::LogSpool> spool_;
+  QueueControl control_{*spool_};
+  delivery::Engine* engine_ = nullptr;
   std::unique_ptr<auth::UserStore> users_;
   auth::AuthThrottle throttle_;
   net::ConnectionLimiter limiter_;

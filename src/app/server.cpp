@@ -86,6 +86,7 @@ class Server {
   config::Config cfg_;
   IoContexts contexts_;
   std::shared_ptr<Runtime> rt_;
+  std::unique_ptr<delivery::Engine> engine_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   // Admin socket; declared after rt_ so it goes first (it uses the queue).
   std::unique_ptr<admin::AdminServer> admin_;
@@ -124,6 +125,13 @@ int Server::run() {
     return 1;
   }
   rt_->set_snapshot(snap.value());
+
+  engine_ = std::make_unique<delivery::Engine>(rt_->log_spool(), cfg_);
+  if (auto started = engine_->start(); !started) {
+    log::error("server.start_failed").kv("reason", "delivery: " + started.error().message);
+    return 1;
+  }
+  rt_->set_engine(engine_.get());
 
   // Admin socket for `volley queue ...`: needs the queue open; refuses to
   // start when another daemon already serves this data_dir.
@@ -182,6 +190,10 @@ int Server::run() {
   }
   for (auto& t : threads) t.join();
   admin_.reset();  // finishes a queue call in flight, removes admin.sock
+  // Transactions in flight may finish; whatever does not is retried at the
+  // next start (at-least-once).
+  engine_->stop(std::min<std::chrono::milliseconds>(cfg_.server.shutdown_timeout, std::chrono::seconds(10)));
+  rt_->set_engine(nullptr);
   rt_->spool().shutdown();
   log::info("server.stopped");
   return 0;
@@ -246,6 +258,7 @@ void Server::reload() {
   }
   apply_log_settings(next);
   rt_->set_snapshot(snap.value());
+  engine_->reconfigure(next);
   cfg_ = std::move(next);
   log::info("config.reloaded").kv("local_domains", static_cast<uint64_t>(cfg_.local_domains.size())).kv("aliases", static_cast<uint64_t>(cfg_.aliases.size()));
 }

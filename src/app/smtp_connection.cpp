@@ -207,8 +207,10 @@ asio::awaitable<void> SmtpConnection::authenticate() {
 asio::awaitable<void> SmtpConnection::commit() {
   clear_deadline();
   auto message = session_.take_commit();
-  auto committed = async_commit(rt_->spool(), socket_.get_executor(), std::move(message));  // named: see authenticate()
+  auto committed = async_commit(rt_->spool(), socket_.get_executor(), message);  // named: see authenticate()
   queue::CommitResult result = co_await std::move(committed);
+  // Durable now: delivery may start while the client reads its 250.
+  if (result.status == queue::CommitStatus::Ok) rt_->queued(std::move(message));
   session_.commit_result(result);
 }
 

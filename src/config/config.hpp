@@ -92,6 +92,13 @@ struct DeliverySection {
   uint32_t default_max_connections_per_domain = 20;
   uint32_t default_max_messages_per_connection = 100;
   std::vector<ShapingRule> shaping;
+  // Added keys (not in SPEC's example; documented in docs/configuration.md):
+  bool enabled = true;             // false: nothing is delivered, everything stays queued
+  Duration connect_timeout = std::chrono::seconds(30);   // TCP connect, per address
+  Duration command_timeout = std::chrono::minutes(5);    // greeting and each reply (RFC 5321 4.5.3.2)
+  Duration data_timeout = std::chrono::minutes(10);      // reply to the final dot
+  Duration dns_timeout = std::chrono::seconds(5);        // per DNS query
+  uint32_t max_active_messages = 20000;  // messages held by the delivery engine at once (bounds memory)
 };
 
 struct DkimKey {

@@ -189,6 +189,12 @@ const std::vector<Field<DeliverySection>>& delivery_fields() {
       field("default_max_messages_per_connection", &DeliverySection::default_max_messages_per_connection,
             integer(1, kU32Max)),
       {"shaping", apply_shaping},
+      field("enabled", &DeliverySection::enabled, boolean()),
+      field("connect_timeout", &DeliverySection::connect_timeout, duration_at_least(1ms)),
+      field("command_timeout", &DeliverySection::command_timeout, duration_at_least(1ms)),
+      field("data_timeout", &DeliverySection::data_timeout, duration_at_least(1ms)),
+      field("dns_timeout", &DeliverySection::dns_timeout, duration_at_least(1ms)),
+      field("max_active_messages", &DeliverySection::max_active_messages, integer(1, kU32Max)),
   };
   return fields;
 }

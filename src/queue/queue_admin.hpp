@@ -39,6 +39,14 @@ class QueueAdmin {
   virtual std::optional<Message> show(const std::string& id) const = 0;
   // Removes a message from the queue durably; error if there is no such id.
   virtual Result<void> remove(const std::string& id) = 0;
+
+  // Delivery control, answered by the running daemon's delivery engine
+  // (the spool alone cannot deliver). Each returns how many messages were
+  // made due now; an error when there is no such message or no engine.
+  virtual Result<size_t> retry(const std::string& id) { return make_error("delivery is not running"); }
+  virtual Result<size_t> retry_all() { return make_error("delivery is not running"); }
+  // Every message with a recipient at `domain`.
+  virtual Result<size_t> flush(const std::string& domain) { return make_error("delivery is not running"); }
 };
 
 }  // namespace volley::queue

@@ -11,6 +11,8 @@ Run with Debian's Python:
 from __future__ import annotations
 
 import base64
+import email
+import email.message
 import json
 import os
 import re
@@ -27,6 +29,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import pytest
 
+import peers  # noqa: E402  (tests/e2e is on sys.path)
 import queue_log  # noqa: E402  (tests/e2e is on sys.path)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -481,6 +484,10 @@ class VolleyServer:
             out += ["", "[aliases]"] + [f"{toml_value(k)} = {toml_value(v)}" for k, v in self.aliases.items()]
         if self.relay_networks is not None:
             out += ["", "[relay]", f"allow_networks = {toml_value(self.relay_networks)}"]
+        if "[delivery]" not in self.extra_toml:
+            # Tests that do not configure delivery look at the queue itself:
+            # keep what they send queued instead of delivering it.
+            out += ["", "[delivery]", "enabled = false"]
         if self.extra_toml:
             out += ["", self.extra_toml]
         return "\n".join(out) + "\n"
@@ -714,3 +721,249 @@ def queue_id_from_text(text: str) -> str:
     m = re.search(r"250 2\.0\.0 Ok: queued as ([0-9A-Z]+)", text)
     assert m, f"no 'queued as' reply in:\n{text}"
     return m.group(1)
+
+
+# --------------------------------------------------------------------------
+# outbound delivery: DNS, SMTP peers and a Volley that delivers to them
+# (peers are in peers.py; tests in test_peers.py and test_delivery*.py)
+# --------------------------------------------------------------------------
+
+PEER_IPS = [f"127.0.0.{i}" for i in range(2, 10)]  # MX hosts share one port and differ by address
+
+
+@pytest.fixture(scope="session")
+def peer_cert(tmp_path_factory):
+    """(cert.pem, key.pem), self-signed, for peers that offer STARTTLS."""
+    return peers.make_self_signed_cert(tmp_path_factory.mktemp("peer-cert"), "peer.test")
+
+
+@pytest.fixture
+def dns_server():
+    with peers.DnsServer() as d:
+        yield d
+
+
+@pytest.fixture
+def smtp_peer_factory(peer_cert):
+    """smtp_peer_factory(ip, port=0, **behaviour) -> a started peers.SmtpPeer."""
+    started: List[peers.SmtpPeer] = []
+
+    def make(ip: str = "127.0.0.2", port: int = 0, **kw) -> peers.SmtpPeer:
+        if kw.get("starttls") or kw.get("require_tls"):
+            kw.setdefault("tls_cert", peer_cert)
+        p = peers.SmtpPeer(ip, port, **kw)
+        started.append(p)
+        return p.start()
+
+    yield make
+    for p in started:
+        p.stop()
+
+
+def render_toml_table(name: str, values: dict) -> List[str]:
+    out = [f"[{name}]"]
+    for k, v in values.items():
+        if isinstance(v, dict):
+            inner = ", ".join(f"{ik} = {toml_value(iv)}" for ik, iv in v.items())
+            out.append(f"{k} = {{ {inner} }}")
+        else:
+            out.append(f"{k} = {toml_value(v)}")
+    return out
+
+
+class MailWorld:
+    """A DNS server, peers on 127.0.0.2.. (all on one port, `mx_port`) and the
+    Volley servers configured to deliver to them. Everything is stopped by
+    the `mail_world` fixture."""
+
+    def __init__(self, tmp_path: Path, volley_factory, dns: peers.DnsServer, cert):
+        self.tmp_path = tmp_path
+        self.volley_factory = volley_factory
+        self.dns = dns
+        self.cert = cert
+        self.mx_port = peers.free_port_on(PEER_IPS)
+        self._stoppables: list = []
+        self._servers: List[VolleyServer] = []
+
+    # -- peers -----------------------------------------------------------------
+    def peer(self, ip: str = "127.0.0.2", **kw) -> peers.SmtpPeer:
+        if kw.get("starttls") or kw.get("require_tls"):
+            kw.setdefault("tls_cert", self.cert)
+        p = peers.SmtpPeer(ip, self.mx_port, **kw)
+        self._stoppables.append(p)
+        return p.start()
+
+    def black_hole(self, ip: str, mode: str = "silent", **kw) -> peers.BlackHole:
+        h = peers.BlackHole(ip, self.mx_port, mode=mode, **kw)
+        self._stoppables.append(h)
+        return h.start()
+
+    def postfix(self, ip: str, tls: bool = False, **kw) -> peers.PostfixReceiver:
+        if not peers.postfix_available():
+            pytest.skip("postfix is not installed")
+        pf = peers.PostfixReceiver(ip, self.mx_port, tls_cert=self.cert if tls else None,
+                                   keep_log_in=self.tmp_path / f"postfix-{ip}", **kw)
+        self._stoppables.append(pf)
+        return pf.start()
+
+    def route(self, domain: str, *ips: str) -> List[str]:
+        """MX records for `domain`: mx1.<domain> (preference 10) -> ips[0],
+        mx2.<domain> (20) -> ips[1], ...; returns the host names."""
+        hosts = []
+        for i, ip in enumerate(ips, 1):
+            host = f"mx{i}.{domain}"
+            self.dns.a(host, ip)
+            hosts.append(host)
+        self.dns.mx(domain, *[(10 * i, h) for i, h in enumerate(hosts, 1)])
+        return hosts
+
+    # -- volley ----------------------------------------------------------------
+    def settings_toml(self, queue: Optional[dict] = None, delivery: Optional[dict] = None,
+                      shaping: Sequence[dict] = ()) -> str:
+        q = {"retry_schedule": ["1s", "2s"]}
+        q.update(queue or {})
+        d = {"resolver": self.dns.address, "mx_port": self.mx_port, "connect_timeout": "2s",
+             "command_timeout": "5s", "data_timeout": "10s", "dns_timeout": "2s"}
+        d.update(delivery or {})
+        out = render_toml_table("queue", q) + [""] + render_toml_table("delivery", d)
+        for rule in shaping:
+            out += [""] + render_toml_table("[delivery.shaping]", rule)
+        return "\n".join(out)
+
+    def volley(self, *, queue: Optional[dict] = None, delivery: Optional[dict] = None, shaping: Sequence[dict] = (),
+               start: bool = True, relay_networks: Optional[List[str]] = None, **kw) -> VolleyServer:
+        """A Volley delivering through this world; relays for 127.0.0.0/8 so
+        tests can inject remote mail on the mx listener."""
+        srv = self.volley_factory(start=False, relay_networks=relay_networks or ["127.0.0.0/8"],
+                                  extra_toml=self.settings_toml(queue, delivery, shaping), **kw)
+        self._servers.append(srv)
+        if start:
+            srv.start()
+        return srv
+
+    def restart(self, srv: VolleyServer, *, queue: Optional[dict] = None, delivery: Optional[dict] = None,
+                shaping: Sequence[dict] = ()):
+        """Stops `srv`, gives it new [queue]/[delivery] settings, starts it."""
+        assert srv.stop() == 0
+        srv.extra_toml = self.settings_toml(queue, delivery, shaping)
+        srv.write_config()
+        srv.start()
+
+    def close(self):
+        # Volley first, so it does not log the peers vanishing; a server that
+        # died on its own is left for volley_factory to report.
+        for srv in self._servers:
+            if srv.running():
+                srv.expected_exit = True
+                srv.shutdown()
+        for p in reversed(self._stoppables):
+            p.stop()
+
+
+@pytest.fixture
+def mail_world(tmp_path, volley_factory, dns_server, peer_cert):
+    world = MailWorld(tmp_path, volley_factory, dns_server, peer_cert)
+    yield world
+    world.close()
+
+
+# -- delivery helpers ----------------------------------------------------------
+
+def inject(srv: VolleyServer, sender: str, rcpts: Sequence[str], data: bytes, mail_params: str = "",
+           rcpt_params: str = "", listener: str = "mx") -> str:
+    """One message through the mx listener (dot-stuffed on the wire); returns its queue id."""
+    c = srv.connect(listener)
+    try:
+        c.ehlo()
+        r = c.send_message(sender, rcpts, dot_stuff(data), mail_params=mail_params, rcpt_params=rcpt_params)
+        assert r.code == 250 and r.queue_id, str(r)
+        c.quit()
+    finally:
+        c.close()
+    return r.queue_id
+
+
+def message(subject: str, body: bytes = b"Hello.\r\n", extra_headers: bytes = b"") -> bytes:
+    """A complete message with Message-ID and Date, so no server adds them."""
+    return (b"From: Sender <alice@local.test>\r\nTo: someone@example.net\r\n"
+            b"Date: Tue, 1 Jan 2030 10:00:00 +0000\r\n"
+            b"Message-ID: <" + subject.replace(" ", "-").encode() + b"@client.test>\r\n"
+            b"Subject: " + subject.encode() + b"\r\n" + extra_headers + b"\r\n" + body)
+
+
+def maildir(srv: VolleyServer, address: str) -> Path:
+    local, _, domain = address.rpartition("@")
+    return srv.data_dir / "mail" / domain.lower() / local.lower()
+
+
+def maildir_messages(srv: VolleyServer, address: str) -> List[bytes]:
+    new = maildir(srv, address) / "new"
+    if not new.is_dir():
+        return []
+    files = sorted((f for f in new.iterdir() if f.is_file()), key=lambda f: (f.stat().st_mtime_ns, f.name))
+    return [f.read_bytes() for f in files]
+
+
+def wait_maildir(srv: VolleyServer, address: str, count: int = 1, timeout: float = 10.0) -> List[bytes]:
+    return wait_until(lambda: (lambda m: m if len(m) >= count else None)(maildir_messages(srv, address)),
+                      timeout, interval=0.05, what=f"{count} message(s) in the Maildir of {address}")
+
+
+def delivery_events(srv: VolleyServer, rcpt: Optional[str] = None, status: Optional[str] = None,
+                    qid: Optional[str] = None) -> List[Dict[str, str]]:
+    return [e for e in srv.events("delivery")
+            if (rcpt is None or e.get("rcpt", "").lower() == rcpt.lower())
+            and (status is None or e.get("status") == status) and (qid is None or e.get("id") == qid)]
+
+
+def wait_delivery(srv: VolleyServer, rcpt: Optional[str] = None, status: Optional[str] = None, count: int = 1,
+                  timeout: float = 10.0, qid: Optional[str] = None) -> List[Dict[str, str]]:
+    return wait_until(lambda: (lambda e: e if len(e) >= count else None)(delivery_events(srv, rcpt, status, qid)),
+                      timeout, interval=0.05,
+                      what=f"{count} delivery log line(s) rcpt={rcpt} status={status} (log tail: "
+                           f"{srv.log()[-1500:]})")
+
+
+def queue_list(srv: VolleyServer, *args: str) -> List[dict]:
+    r = srv.cli("queue", "list", "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def queue_show(srv: VolleyServer, qid: str) -> dict:
+    r = srv.cli("queue", "show", qid, "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def wait_queue_empty(srv: VolleyServer, timeout: float = 10.0):
+    wait_until(lambda: queue_list(srv) == [], timeout, interval=0.1, what="the queue to be empty")
+
+
+@dataclass
+class Dsn:
+    message: "email.message.Message"
+    explanation: str
+    per_message: Dict[str, str]
+    recipients: List[Dict[str, str]]
+    returned: "email.message.Message"     # message/rfc822 or text/rfc822-headers part
+
+
+def parse_dsn(raw: bytes) -> Dsn:
+    """Parses an RFC 3464 report (as delivered into a Maildir, with the
+    Return-Path/Delivered-To lines in front) and checks its structure."""
+    msg = email.message_from_bytes(raw)
+    assert msg.get_content_type() == "multipart/report", msg.get_content_type()
+    assert (msg.get_param("report-type") or "").lower() == "delivery-status", msg["Content-Type"]
+    parts = msg.get_payload()
+    assert len(parts) == 3, [p.get_content_type() for p in parts]
+    text, status, returned = parts
+    assert text.get_content_type() == "text/plain"
+    assert status.get_content_type() == "message/delivery-status"
+    blocks = status.get_payload()
+    assert len(blocks) >= 2, blocks
+
+    def fields(block) -> Dict[str, str]:
+        return {k.lower(): " ".join(str(v).split()) for k, v in block.items()}
+    return Dsn(msg, text.get_payload(decode=True).decode("utf-8", "replace"), fields(blocks[0]),
+               [fields(b) for b in blocks[1:]], returned)

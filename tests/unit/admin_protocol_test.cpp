@@ -1,14 +1,23 @@
 // Admin socket protocol (admin/admin_protocol.hpp) against a fake queue:
 // every command, and every way a request can be wrong, answered with valid
-// JSON and never an exception. Plus the CLI's display helpers.
+// JSON and never an exception. Plus the CLI (app/queue_command.hpp): its
+// display helpers, and retry/flush against a fake daemon on a Unix socket.
 #include "admin/admin_protocol.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "app/queue_command.hpp"
 #include "queue/queue_id.hpp"
@@ -56,6 +65,28 @@ class FakeQueue final : public queue::QueueAdmin {
     if (messages.erase(id) == 0) return make_error("no such message " + id);
     return {};
   }
+  // Delivery control: every call is recorded ("retry ID", "retry_all",
+  // "flush DOMAIN") so tests can tell what reached the queue, and with what.
+  Result<size_t> retry(const std::string& id) override {
+    calls.push_back("retry " + id);
+    if (!messages.contains(id)) return make_error("no such message " + id);
+    return size_t{1};
+  }
+  Result<size_t> retry_all() override {
+    calls.push_back("retry_all");
+    if (throw_on_retry) throw std::runtime_error("engine on fire");
+    return messages.size();
+  }
+  Result<size_t> flush(const std::string& domain) override {
+    calls.push_back("flush " + domain);
+    if (!flush_error.empty()) return make_error(flush_error);
+    size_t n = 0;
+    for (const auto& [id, m] : messages)
+      n += std::any_of(m.envelope.recipients.begin(), m.envelope.recipients.end(), [&](const queue::Recipient& r) {
+        return to_lower(r.address.substr(r.address.rfind('@') + 1)) == domain;
+      });
+    return n;
+  }
 
   std::string add(std::string sender, std::vector<std::string> rcpts, std::string content) {
     queue::Message m;
@@ -76,12 +107,25 @@ class FakeQueue final : public queue::QueueAdmin {
 
   std::map<std::string, queue::Message> messages;  // ordered by id = arrival
   std::vector<std::string> removed;
+  std::vector<std::string> calls;  // retry/retry_all/flush, in order
   mutable queue::ListFilter last_filter;
   bool throw_on_list = false;
+  bool throw_on_retry = false;
+  std::string flush_error;  // non-empty: flush() fails with it
+};
+
+// Only what QueueAdmin requires: retry/retry_all/flush keep their defaults,
+// which is what a spool without a delivery engine answers.
+class SpoolOnlyQueue final : public queue::QueueAdmin {
+ public:
+  std::vector<queue::QueueEntry> list(const queue::ListFilter&) const override { return {}; }
+  size_t count() const override { return 0; }
+  std::optional<queue::Message> show(const std::string&) const override { return std::nullopt; }
+  Result<void> remove(const std::string&) override { return {}; }
 };
 
 // Parses an answer; a parse failure (invalid JSON or UTF-8) fails the test.
-json answer(std::string_view request, FakeQueue& q) {
+json answer(std::string_view request, queue::QueueAdmin& q) {
   std::string line = handle_admin_request(request, q);
   EXPECT_EQ(line.find('\n'), std::string::npos) << "an answer is one line";
   json j = json::parse(line, nullptr, false);
@@ -91,7 +135,7 @@ json answer(std::string_view request, FakeQueue& q) {
   return j;
 }
 
-std::string error_of(std::string_view request, FakeQueue& q) {
+std::string error_of(std::string_view request, queue::QueueAdmin& q) {
   json j = answer(request, q);
   EXPECT_EQ(j.value("ok", true), false) << j.dump();
   return j.value("error", std::string());
@@ -228,7 +272,8 @@ TEST(AdminProtocol, BadJsonAndUnknownCommand) {
   EXPECT_EQ(error_of("\"list\"", q), "request must be a JSON object");
   EXPECT_EQ(error_of("{}", q), "missing \"cmd\"");
   EXPECT_EQ(error_of(R"({"cmd":5})", q), "field \"cmd\" must be a string");
-  EXPECT_EQ(error_of(R"({"cmd":"flush"})", q), "unknown command \"flush\"");
+  EXPECT_EQ(error_of(R"({"cmd":"purge"})", q), "unknown command \"purge\"");
+  EXPECT_EQ(error_of(R"({"cmd":"Retry","all":true})", q), "unknown command \"Retry\"");
   // The echo of a junk command is clipped.
   std::string junk = R"({"cmd":")" + std::string(5000, 'x') + "\"}";
   EXPECT_LT(error_of(junk, q).size(), 100u);
@@ -305,6 +350,163 @@ TEST(AdminProtocol, SummaryForTheLog) {
   EXPECT_EQ(s.error, "no such message " + id);
 }
 
+TEST(AdminProtocol, RequestBuilders) {
+  const std::string id = queue::make_queue_id();
+  EXPECT_EQ(json::parse(make_retry_request(id)), json({{"cmd", "retry"}, {"id", id}}));
+  EXPECT_EQ(json::parse(make_retry_all_request()), json({{"cmd", "retry"}, {"all", true}}));
+  EXPECT_EQ(json::parse(make_flush_request("Example.com")), json({{"cmd", "flush"}, {"domain", "Example.com"}}));
+  // A domain that JSON must escape still makes a valid request.
+  EXPECT_EQ(json::parse(make_flush_request("a\"b\n"))["domain"], "a\"b\n");
+}
+
+TEST(AdminProtocol, RetryOne) {
+  FakeQueue q;
+  std::string id = q.add("a@b.test", {"c@d.test"}, "x");
+  RequestSummary s;
+  json j = json::parse(handle_admin_request(make_retry_request(id), q, &s));
+  EXPECT_EQ(j, json({{"ok", true}, {"count", 1}}));
+  EXPECT_EQ(q.calls, std::vector<std::string>{"retry " + id});
+  EXPECT_EQ(s.cmd, "retry");
+  EXPECT_EQ(s.id, id);
+  EXPECT_EQ(s.count, 1u);
+  EXPECT_TRUE(s.ok);
+  // "all":false (or null) next to an id is just the id.
+  EXPECT_EQ(answer(R"({"cmd":"retry","id":")" + id + R"(","all":false})", q)["count"], 1);
+  EXPECT_EQ(answer(R"({"cmd":"retry","id":")" + id + R"(","all":null})", q)["count"], 1);
+  EXPECT_EQ(q.calls.size(), 3u);
+  // The queue's own error comes back, and is what the daemon logs.
+  std::string unknown = queue::make_queue_id();
+  (void)handle_admin_request(make_retry_request(unknown), q, &s);
+  EXPECT_FALSE(s.ok);
+  EXPECT_EQ(s.error, "no such message " + unknown);
+  EXPECT_EQ(s.id, unknown);
+  EXPECT_EQ(error_of(make_retry_request(unknown), q), "no such message " + unknown);
+}
+
+TEST(AdminProtocol, RetryAll) {
+  FakeQueue q;
+  q.add("a@b.test", {"c@d.test"}, "x");
+  q.add("a@b.test", {"e@f.test"}, "y");
+  RequestSummary s;
+  json j = json::parse(handle_admin_request(make_retry_all_request(), q, &s));
+  EXPECT_EQ(j, json({{"ok", true}, {"count", 2}}));
+  EXPECT_EQ(q.calls, std::vector<std::string>{"retry_all"});
+  EXPECT_EQ(s.cmd, "retry");
+  EXPECT_EQ(s.id, "");
+  EXPECT_EQ(s.count, 2u);
+  EXPECT_EQ(answer(R"({"cmd":"retry","all":true,"id":null})", q)["count"], 2);
+  // An engine failing unexpectedly: the daemon answers, the client hears why.
+  q.throw_on_retry = true;
+  EXPECT_EQ(error_of(make_retry_all_request(), q), "internal error: engine on fire");
+}
+
+TEST(AdminProtocol, Flush) {
+  FakeQueue q;
+  q.add("a@b.test", {"x@example.com", "y@other.test"}, "1");
+  q.add("a@b.test", {"z@Example.COM"}, "2");
+  q.add("a@b.test", {"w@other.test"}, "3");
+  RequestSummary s;
+  json j = json::parse(handle_admin_request(make_flush_request("EXAMPLE.com"), q, &s));
+  EXPECT_EQ(j, json({{"ok", true}, {"count", 2}}));
+  // Lowercased before the engine sees it: stores keep domains lowercased.
+  EXPECT_EQ(q.calls, std::vector<std::string>{"flush example.com"});
+  EXPECT_EQ(s.cmd, "flush");
+  EXPECT_EQ(s.domain, "example.com");
+  EXPECT_EQ(s.count, 2u);
+  EXPECT_EQ(answer(make_flush_request("nobody.test"), q)["count"], 0);
+  // Internationalised domains are stored as UTF-8 (SMTPUTF8) and flushable.
+  EXPECT_EQ(answer(make_flush_request("b\xc3\xbc" "cher.example"), q)["ok"], true);
+  EXPECT_EQ(q.calls.back(), "flush b\xc3\xbc" "cher.example");
+  std::string longest;  // 255 octets: labels of 63, 63, 63, 63 joined by dots
+  for (int i = 0; i < 4; ++i) longest += (i ? "." : "") + std::string(63, 'a');
+  ASSERT_EQ(longest.size(), kMaxFlushDomainBytes);
+  EXPECT_EQ(answer(make_flush_request(longest), q)["ok"], true);
+
+  q.flush_error = "destination example.com is paused";
+  (void)handle_admin_request(make_flush_request("example.com"), q, &s);
+  EXPECT_FALSE(s.ok);
+  EXPECT_EQ(s.error, "destination example.com is paused");
+  EXPECT_EQ(error_of(make_flush_request("example.com"), q), "destination example.com is paused");
+}
+
+// Every malformed retry/flush: refused with a reason naming the problem, and
+// nothing reaches the queue.
+TEST(AdminProtocol, RetryAndFlushValidation) {
+  const std::string id = queue::make_queue_id();
+  struct Case {
+    std::string request;
+    std::string error;  // expected substring of the error
+  };
+  const std::vector<Case> cases = {
+      {R"({"cmd":"retry"})", "missing \"id\" (or \"all\":true)"},
+      {R"({"cmd":"retry","all":false})", "missing \"id\" (or \"all\":true)"},
+      {R"({"cmd":"retry","id":null})", "missing \"id\" (or \"all\":true)"},
+      {R"({"cmd":"retry","id":""})", "missing \"id\""},
+      {R"({"cmd":"retry","id":")" + id + R"(","all":true})", "not both"},
+      {R"({"cmd":"retry","id":"","all":true})", "not both"},
+      {R"({"cmd":"retry","id":"../../etc/passwd"})", "invalid message id"},
+      {R"({"cmd":"retry","id":")" + to_lower(id) + R"("})", "invalid message id"},
+      {R"({"cmd":"retry","id":")" + id + R"(X"})", "invalid message id"},
+      {R"({"cmd":"retry","id":12})", "field \"id\" must be a string"},
+      {R"({"cmd":"retry","id":[")" + id + R"("]})", "field \"id\" must be a string"},
+      {R"({"cmd":"retry","all":"yes"})", "field \"all\" must be true or false"},
+      {R"({"cmd":"retry","all":1})", "field \"all\" must be true or false"},
+      {R"({"cmd":"retry","all":true,"domain":"x.test"})", "unknown field \"domain\""},
+      {R"({"cmd":"retry","ids":[]})", "unknown field \"ids\""},
+      {R"({"cmd":"flush"})", "missing \"domain\""},
+      {R"({"cmd":"flush","domain":""})", "missing \"domain\""},
+      {R"({"cmd":"flush","domain":null})", "missing \"domain\""},
+      {R"({"cmd":"flush","domain":5})", "field \"domain\" must be a string"},
+      {R"({"cmd":"flush","domain":["x.test"]})", "field \"domain\" must be a string"},
+      {R"({"cmd":"flush","domain":"x.test","all":true})", "unknown field \"all\""},
+      {R"({"cmd":"flush","domain":"x.test","id":")" + id + R"("})", "unknown field \"id\""},
+      {R"({"cmd":"flush","domain":")" + std::string(kMaxFlushDomainBytes + 1, 'a') + R"("})", "domain too long"},
+      {R"({"cmd":"flush","domain":")" + std::string(64, 'a') + R"(.test"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"example.com "})", "invalid domain"},
+      {R"({"cmd":"flush","domain":" example.com"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"exa mple.com"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"example.com."})", "invalid domain"},
+      {R"({"cmd":"flush","domain":".example.com"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"a..b"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"-a.test"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"a_b.test"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"user@example.com"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"[192.0.2.1]"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"../../etc"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"*.example.com"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"a\u0000b.test"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"a\nb.test"})", "invalid domain"},
+      {R"({"cmd":"flush","domain":"a\u0085b.test"})", "invalid domain"},  // C1 control (NEL)
+  };
+  FakeQueue q;
+  q.add("a@b.test", {"c@d.test"}, "x");
+  for (const auto& c : cases) {
+    RequestSummary s;
+    std::string line = handle_admin_request(c.request, q, &s);
+    json j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << c.request << " -> " << line;
+    EXPECT_EQ(j.value("ok", true), false) << c.request;
+    EXPECT_NE(j.value("error", std::string()).find(c.error), std::string::npos)
+        << c.request << " -> " << line << " (expected \"" << c.error << "\")";
+    EXPECT_LT(line.size(), 200u) << "errors never echo a long request: " << line;
+    EXPECT_FALSE(s.ok);
+    EXPECT_EQ(s.error, j.value("error", std::string()));
+    EXPECT_TRUE(s.domain.empty()) << "only a valid domain is logged as one: " << c.request;
+  }
+  EXPECT_TRUE(q.calls.empty()) << "an invalid request never reaches the queue, got: " << q.calls.front();
+}
+
+// A spool on its own (no delivery engine wired in) says so, whatever is asked.
+TEST(AdminProtocol, DefaultQueueAdminHasNoDelivery) {
+  SpoolOnlyQueue q;
+  const std::string id = queue::make_queue_id();
+  EXPECT_EQ(error_of(make_retry_request(id), q), "delivery is not running");
+  EXPECT_EQ(error_of(make_retry_all_request(), q), "delivery is not running");
+  EXPECT_EQ(error_of(make_flush_request("example.com"), q), "delivery is not running");
+  // Validation still comes first.
+  EXPECT_NE(error_of(R"({"cmd":"retry"})", q).find("missing"), std::string::npos);
+}
+
 TEST(AdminCli, FormatAge) {
   EXPECT_EQ(app::format_age(-5), "0s");
   EXPECT_EQ(app::format_age(42), "42s");
@@ -327,6 +529,184 @@ TEST(AdminCli, TerminalSafe) {
   EXPECT_EQ(app::terminal_safe("\x1b[2Jx\r\n\x7f"), "\\x1B[2Jx\\x0D\\x0A\\x7F");
   EXPECT_EQ(app::terminal_safe("caf\xc3\xa9"), "caf\xc3\xa9");   // UTF-8 kept
   EXPECT_EQ(app::terminal_safe("a\xc2\x9b" "b"), "a\\u009Bb");  // C1 CSI escaped
+}
+
+
+// A stand-in for the daemon: a Unix socket at data_dir/admin.sock answering
+// each connection's request line with handle_admin_request on a fake queue,
+// so the CLI is tested over the same wire it uses for real.
+class FakeDaemon {
+ public:
+  explicit FakeDaemon(queue::QueueAdmin& q) : q_(q) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "volley-admin-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    const std::string path = socket_path(dir_);
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (fd_ < 0 || path.size() >= sizeof sa.sun_path) throw std::runtime_error("socket failed");
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_, 4) != 0)
+      throw std::runtime_error("bind/listen failed");
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeDaemon() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept() (EINVAL on Linux)
+    thread_.join();
+    ::close(fd_);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  const std::string& data_dir() const { return dir_; }
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void serve() {
+    for (;;) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string line;
+      char ch;
+      while (::read(c, &ch, 1) == 1 && ch != '\n') line += ch;
+      std::string reply;
+      {
+        std::lock_guard lock(mu_);
+        requests_.push_back(line);
+        reply = handle_admin_request(line, q_) + "\n";
+      }
+      (void)!::write(c, reply.data(), reply.size());
+      ::close(c);
+    }
+  }
+
+  queue::QueueAdmin& q_;
+  std::string dir_;
+  int fd_ = -1;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+struct CliRun {
+  int code;
+  std::string out, err;
+};
+
+CliRun run_cli(const app::QueueCommand& cmd, const std::string& data_dir) {
+  std::ostringstream out, err;
+  int code = app::run_queue_command(cmd, data_dir, out, err);
+  return {code, out.str(), err.str()};
+}
+
+app::QueueCommand retry_cmd(std::string id, bool all = false) {
+  app::QueueCommand c;
+  c.action = "retry";
+  c.id = std::move(id);
+  c.all = all;
+  return c;
+}
+
+app::QueueCommand flush_cmd(std::string domain) {
+  app::QueueCommand c;
+  c.action = "flush";
+  c.domain = std::move(domain);
+  return c;
+}
+
+TEST(AdminCli, RetryAndFlushPrintCounts) {
+  FakeQueue q;
+  std::string id = q.add("a@b.test", {"x@example.com"}, "1");
+  q.add("a@b.test", {"y@example.com", "z@other.test"}, "2");
+  q.add("a@b.test", {"w@other.test"}, "3");
+  {
+    FakeDaemon d(q);
+    CliRun r = run_cli(retry_cmd(id), d.data_dir());
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "retry: 1 message(s) scheduled now\n");
+    EXPECT_EQ(r.err, "");
+    r = run_cli(retry_cmd("", true), d.data_dir());
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "retry: 3 message(s) scheduled now\n");
+    r = run_cli(flush_cmd("Example.COM"), d.data_dir());
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "flush example.com: 2 message(s) scheduled now\n");
+    app::QueueCommand as_json = flush_cmd("other.test");
+    as_json.json = true;
+    r = run_cli(as_json, d.data_dir());
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "{\"count\":2}\n");
+    EXPECT_EQ(d.requests(), (std::vector<std::string>{make_retry_request(id), make_retry_all_request(),
+                                                       make_flush_request("Example.COM"),
+                                                       make_flush_request("other.test")}));
+  }
+  EXPECT_EQ(q.calls, (std::vector<std::string>{"retry " + id, "retry_all", "flush example.com", "flush other.test"}));
+}
+
+TEST(AdminCli, RetryAndFlushErrorAnswersExitOne) {
+  FakeQueue q;
+  FakeDaemon d(q);
+  std::string unknown = queue::make_queue_id();
+  CliRun r = run_cli(retry_cmd(unknown), d.data_dir());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "volley: queue retry: no such message " + unknown + "\n");
+  r = run_cli(retry_cmd("not-an-id"), d.data_dir());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "volley: queue retry: invalid message id (expected 20 characters of 0-9 and A-V)\n");
+  r = run_cli(flush_cmd("bad domain"), d.data_dir());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("volley: queue flush: invalid domain", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+
+  // The daemon's error text is untrusted: it cannot reach the terminal raw.
+  // (A queue of its own, set up before its daemon thread starts.)
+  FakeQueue paused;
+  paused.flush_error = "paused \x1b[2J";
+  FakeDaemon paused_daemon(paused);
+  r = run_cli(flush_cmd("example.com"), paused_daemon.data_dir());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "volley: queue flush: paused \\x1B[2J\n");
+
+  SpoolOnlyQueue spool;
+  FakeDaemon no_delivery(spool);
+  r = run_cli(retry_cmd("", true), no_delivery.data_dir());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "volley: queue retry: delivery is not running\n");
+}
+
+TEST(AdminCli, RetryNeedsExactlyOneOfIdAndAll) {
+  // Refused before connecting: these data_dirs have no daemon, so reaching
+  // the socket would produce a different error.
+  const std::string nowhere = "/nonexistent/volley-admin-test";
+  CliRun r = run_cli(retry_cmd(""), nowhere);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "volley: queue retry: give a queue id, or --all for every deferred message\n");
+  r = run_cli(retry_cmd(queue::make_queue_id(), true), nowhere);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "volley: queue retry: give a queue id or --all, not both\n");
+  r = run_cli(flush_cmd(""), nowhere);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "volley: queue flush: give a domain (retry --all makes every deferred message due)\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(AdminCli, DaemonNotRunning) {
+  const std::string nowhere = "/nonexistent/volley-admin-test";
+  for (const auto& cmd : {retry_cmd(queue::make_queue_id()), retry_cmd("", true), flush_cmd("example.com")}) {
+    CliRun r = run_cli(cmd, nowhere);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err.rfind("volley: queue " + cmd.action + ": cannot reach the running daemon at " + nowhere +
+                              "/admin.sock: ",
+                          0),
+              0u)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+    EXPECT_EQ(r.out, "");
+  }
 }
 
 }  // namespace

@@ -1,0 +1,31 @@
+// What a DNS lookup for delivery can tell us, independent of how it was asked
+// (c-ares in dns_resolver.hpp, a table in tests). Pure types: no Asio, no c-ares.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace volley::delivery {
+
+// The four outcomes delivery acts on differently (RFC 5321 5.1):
+enum class DnsStatus {
+  Ok,         // the name has records of the asked type
+  NoRecords,  // NOERROR but no data of that type ("NODATA"): for MX, use the implicit MX
+  NxDomain,   // the name does not exist: bounce
+  TempFail,   // SERVFAIL, REFUSED, timeout, network error, malformed answer: defer
+};
+
+struct MxRecord {
+  uint16_t preference = 0;
+  std::string host;  // lowercased, no trailing dot; "" for the root name "." (null MX, RFC 7505)
+  bool operator==(const MxRecord&) const = default;
+};
+
+struct MxAnswer {
+  DnsStatus status = DnsStatus::TempFail;
+  std::vector<MxRecord> records;  // as the server sent them (only meaningful when status == Ok)
+  std::string detail;             // human-readable cause for logs and DSNs, e.g. "SERVFAIL"
+};
+
+}  // namespace volley::delivery

@@ -1,0 +1,160 @@
+// The delivery engine (Postfix's qmgr + smtp + local in one thread): takes
+// due messages from the scheduler, splits their recipients by destination,
+// delivers local ones into Maildir and remote ones over pooled outbound SMTP
+// connections with per-destination shaping, then records each round's
+// outcome in the spool (update or erase), queues DSNs, and reschedules.
+//
+// Threading: everything below runs on the engine's own thread and
+// io_context; submit(), reconfigure() and the admin calls may come from any
+// thread and are posted to it. Blocking work (Maildir writes with fsync,
+// reading a message back from the spool) runs on a small thread pool.
+//
+// Memory: the scheduler holds ids and due times only. Bodies are in memory
+// only for messages being delivered ("active"), bounded by
+// delivery.max_active_messages and a byte budget; a fresh message keeps the
+// body it arrived with, so most mail is never read back from disk.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "delivery/outcome.hpp"
+#include "delivery/shaping.hpp"
+#include "delivery/smtp_client.hpp"
+#include "queue/envelope.hpp"
+#include "queue/log_spool.hpp"
+#include "queue/scheduler.hpp"
+#include "util/result.hpp"
+
+namespace volley::delivery {
+
+class DnsResolver;
+
+class Engine {
+ public:
+  Engine(queue::LogSpool& spool, const config::Config& cfg);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Schedules everything in the spool and starts the engine thread.
+  Result<void> start();
+  // Stops taking new work, lets transactions in flight finish (bounded by
+  // `grace`), then stops. Messages not finished are retried at next start.
+  void stop(std::chrono::milliseconds grace);
+
+  // A message just committed by the intake (any thread).
+  void submit(std::shared_ptr<const queue::Message> m);
+  void reconfigure(const config::Config& cfg);
+
+  // Admin (any thread; block until the engine answered).
+  Result<size_t> retry(const std::string& id);
+  Result<size_t> retry_all();
+  Result<size_t> flush(const std::string& domain);
+  void forget(const std::string& id);  // deleted by the admin
+
+ private:
+  struct Active {
+    std::shared_ptr<const queue::Message> msg;  // content (+ envelope as loaded)
+    queue::Envelope env;                        // working copy
+    std::vector<std::optional<RcptOutcome>> outcomes;
+    size_t pending_jobs = 0;
+  };
+  struct Job {
+    std::shared_ptr<Active> active;
+    std::vector<size_t> rcpts;
+  };
+  struct RuleState {
+    unsigned connections = 0;
+    RateLimiter rate;
+  };
+  struct Destination {
+    std::string key;     // domain, or "[smarthost]"
+    std::string domain;  // what MX lookups and shaping rules see
+    std::deque<Job> jobs;
+    unsigned connections = 0;  // open or opening
+    unsigned starting = 0;     // not ready for a job yet
+    unsigned established = 0;  // ready (may be busy)
+    std::vector<std::shared_ptr<asio::steady_timer>> idle;  // connections waiting for a job
+    Backoff backoff;
+    int rule = -1;
+    uint64_t config_generation = 0;
+    std::vector<Endpoint> endpoints;
+    int64_t endpoints_expire_ms = 0;
+    int64_t suspended_until_ms = 0;  // every host unreachable: defer without trying until then
+    RcptOutcome suspend_reason;
+    std::shared_ptr<asio::steady_timer> wake;  // pump again when a pause ends
+    int64_t last_used_ms = 0;
+  };
+  struct RouteResult {
+    bool ok = false;
+    std::vector<Endpoint> endpoints;
+    RcptOutcome failure;
+  };
+
+  // engine.cpp: scheduling and bookkeeping
+  void activate(std::shared_ptr<const queue::Message> m);
+  void dispatch(const std::shared_ptr<Active>& a);
+  void pump_scheduler();
+  void arm_pump_timer();
+  void complete_job(Job& job, std::vector<RcptOutcome>& outcomes);
+  void finish_round(const std::shared_ptr<Active>& a);
+  void queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool success);
+  void housekeeping();
+  template <class F>
+  auto call(F fn) -> decltype(fn());
+  const config::Config& cfg() const { return *cfg_; }
+  uint64_t active_bytes() const { return active_bytes_; }
+
+  // engine_destination.cpp: per-destination queues and connections
+  Destination& destination_for(const std::string& key, const std::string& domain);
+  void refresh_shaping(Destination& d);
+  unsigned connection_limit(const Destination& d) const;
+  void pump_destination(const std::shared_ptr<Destination>& d);
+  void fail_queued(Destination& d, const RcptOutcome& why);
+  asio::awaitable<void> run_connection(std::shared_ptr<Destination> d, int rule, uint64_t generation);
+  asio::awaitable<RouteResult> route(std::shared_ptr<Destination> d);
+  asio::awaitable<bool> wait_for_job(std::shared_ptr<Destination> d);
+  asio::awaitable<void> wait_for_rate(std::shared_ptr<Destination> d);
+  std::vector<asio::ip::address> next_sources();
+  ClientSettings client_settings(bool smarthost) const;
+
+  // engine_local.cpp: Maildir
+  void deliver_local(Job job);
+
+  queue::LogSpool& spool_;
+  std::shared_ptr<const config::Config> cfg_;
+  uint64_t config_generation_ = 1;
+  asio::io_context io_;
+  std::thread thread_;
+  asio::thread_pool pool_{2};
+  std::unique_ptr<DnsResolver> resolver_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  queue::Scheduler scheduler_;
+  asio::steady_timer pump_timer_;
+  asio::steady_timer housekeeping_timer_;
+  std::unordered_map<std::string, std::shared_ptr<Active>> active_;
+  size_t loading_ = 0;
+  uint64_t active_bytes_ = 0;
+  std::unordered_map<std::string, std::shared_ptr<Destination>> destinations_;
+  std::vector<RuleState> rules_;
+  unsigned total_connections_ = 0;
+  bool starved_ = false;  // a destination waited for delivery.max_connections
+  size_t next_source_ = 0;
+  std::mt19937 rng_;
+  bool stopping_ = false;
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace volley::delivery

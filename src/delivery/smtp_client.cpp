@@ -1,0 +1,474 @@
+#include "delivery/smtp_client.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/read.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "net/asio_compat.hpp"
+#include "smtp/client_commands.hpp"
+#include "smtp/client_content.hpp"
+
+// Note on co_await: every string a co_await expression needs is a named
+// local first (GCC 12 mis-relocates temporaries holding SSO strings).
+
+namespace volley::delivery {
+namespace {
+using asio::ip::tcp;
+constexpr auto kUseTuple = as_tuple(asio::use_awaitable);
+constexpr size_t kReadChunk = 16 * 1024;
+
+std::string endpoint_text(const Endpoint& ep) {
+  std::string ip = ep.address.to_string();
+  return (ep.host.empty() ? std::string() : ep.host) + "[" + ip + "]:" + std::to_string(ep.port);
+}
+
+}  // namespace
+
+TlsPolicy parse_tls_policy(const std::string& s) {
+  if (s == "required") return TlsPolicy::Required;
+  if (s == "none") return TlsPolicy::None;
+  return TlsPolicy::Opportunistic;
+}
+
+SmtpClient::SmtpClient(asio::any_io_executor ex, ClientSettings settings)
+    : ex_(ex), settings_(std::move(settings)), socket_(ex), timer_(ex) {}
+
+SmtpClient::~SmtpClient() { close(); }
+
+void SmtpClient::arm(std::chrono::milliseconds d) {
+  timed_out_ = false;
+  const uint64_t gen = ++timer_generation_;
+  timer_.expires_after(d);
+  timer_.async_wait([this, gen](const asio::error_code& ec) {
+    // On destruction the wait completes with operation_aborted before
+    // `this` is gone; never touch members in that case.
+    if (ec) return;
+    if (gen != timer_generation_) return;
+    timed_out_ = true;
+    asio::error_code ignored;
+    socket_.close(ignored);
+  });
+}
+
+void SmtpClient::disarm() {
+  ++timer_generation_;
+  timer_.cancel();
+}
+
+void SmtpClient::close() {
+  alive_ = false;
+  disarm();
+  asio::error_code ignored;
+  if (socket_.is_open()) {
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+}
+
+std::string SmtpClient::io_error(const char* during) const {
+  std::string what = timed_out_ ? "timed out" : (last_error_.empty() ? "connection lost" : last_error_);
+  return (timed_out_ ? "conversation with " : "lost connection with ") + relay_ + " " + what + " while " + during;
+}
+
+void SmtpClient::fail(Status status, std::string enhanced, std::string reason) {
+  failure_ = local_outcome(status, std::move(enhanced), std::move(reason), relay_);
+  failure_.remote_mta = host_;
+  failure_.tls = tls_name_;
+  close();
+}
+
+RcptOutcome SmtpClient::from_reply(const smtp::ServerReply& r) const {
+  RcptOutcome o;
+  o.status = status_for_code(r.code);
+  o.reply = r.text();
+  o.enhanced = r.enhanced.empty() ? (o.status == Status::Sent ? "2.0.0" : o.status == Status::Bounced ? "5.0.0" : "4.0.0")
+                                  : r.enhanced;
+  o.relay = relay_;
+  o.remote_mta = host_;
+  o.tls = tls_name_;
+  o.relayed = true;
+  return o;
+}
+
+asio::awaitable<bool> SmtpClient::write(std::string_view data, std::chrono::milliseconds timeout) {
+  arm(timeout);
+  asio::error_code ec;
+  if (tls_) {
+    auto [e, n] = co_await asio::async_write(*tls_, asio::buffer(data.data(), data.size()), kUseTuple);
+    ec = e;
+  } else {
+    auto [e, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), kUseTuple);
+    ec = e;
+  }
+  disarm();
+  if (ec) {
+    last_error_ = ec.message();
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<std::optional<smtp::ServerReply>> SmtpClient::read_reply(std::chrono::milliseconds timeout) {
+  smtp::ServerReply reply;
+  for (;;) {
+    std::string_view view(in_);
+    auto st = reader_.next(view, reply);
+    in_.erase(0, in_.size() - view.size());
+    if (st == smtp::ReplyReader::Status::Ready) {
+      throttled_ = is_throttle(reply.code, reply.enhanced);
+      co_return reply;
+    }
+    if (st == smtp::ReplyReader::Status::Error) {
+      last_error_ = "malformed reply: " + reader_.error();
+      close();
+      co_return std::nullopt;
+    }
+    char buf[kReadChunk];
+    arm(timeout);
+    asio::error_code ec;
+    size_t n = 0;
+    if (tls_) {
+      auto [e, got] = co_await tls_->async_read_some(asio::buffer(buf), kUseTuple);
+      ec = e;
+      n = got;
+    } else {
+      auto [e, got] = co_await socket_.async_read_some(asio::buffer(buf), kUseTuple);
+      ec = e;
+      n = got;
+    }
+    disarm();
+    if (ec) {
+      last_error_ = ec == asio::error::eof ? "connection closed by server" : ec.message();
+      close();
+      co_return std::nullopt;
+    }
+    in_.append(buf, n);
+  }
+}
+
+asio::awaitable<std::optional<smtp::ServerReply>> SmtpClient::command(std::string_view line,
+                                                                     std::chrono::milliseconds timeout) {
+  if (!co_await write(line, settings_.command_timeout)) co_return std::nullopt;
+  auto reply = co_await read_reply(timeout);
+  co_return reply;
+}
+
+asio::awaitable<bool> SmtpClient::connect(const std::vector<Endpoint>& endpoints, std::vector<asio::ip::address> sources) {
+  if (endpoints.empty()) {
+    fail(Status::Deferred, "4.4.4", "no address to connect to");
+    co_return false;
+  }
+  // A permanent refusal (5xx greeting/EHLO) counts only if no host could be
+  // reached at all; a temporary problem anywhere keeps the mail deferred.
+  for (const auto& ep : endpoints) {
+    if (co_await open_endpoint(ep, sources)) co_return true;
+  }
+  co_return false;
+}
+
+asio::awaitable<bool> SmtpClient::open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources) {
+  close();
+  tls_.reset();
+  in_.clear();
+  reader_ = smtp::ReplyReader();
+  caps_ = smtp::ServerCapabilities{};
+  tls_name_ = "none";
+  host_ = ep.host;
+  relay_ = endpoint_text(ep);
+  last_error_.clear();
+  const tcp::endpoint target(ep.address, ep.port);
+  asio::error_code ec;
+  socket_.open(target.protocol(), ec);
+  if (!ec) {
+    for (const auto& src : sources)
+      if (src.is_v4() == ep.address.is_v4()) {
+        socket_.bind(tcp::endpoint(src, 0), ec);
+        break;
+      }
+  }
+  if (ec) {
+    fail(Status::Deferred, "4.4.1", "cannot bind/open a socket for " + relay_ + ": " + ec.message());
+    co_return false;
+  }
+  arm(settings_.connect_timeout);
+  auto [cec] = co_await socket_.async_connect(target, kUseTuple);
+  disarm();
+  if (cec) {
+    std::string why = timed_out_ ? std::string("timed out") : cec.message();
+    fail(Status::Deferred, "4.4.1", "connect to " + relay_ + ": " + why);
+    co_return false;
+  }
+  socket_.set_option(tcp::no_delay(true), ec);
+  alive_ = true;
+  co_return co_await greet_and_hello(ep);
+}
+
+asio::awaitable<bool> SmtpClient::greet_and_hello(const Endpoint& ep) {
+  auto greeting = co_await read_reply(settings_.command_timeout);
+  if (!greeting) {
+    fail(Status::Deferred, "4.4.2", io_error("receiving the initial server greeting"));
+    co_return false;
+  }
+  if (greeting->code != 220) {
+    std::string text = greeting->text();
+    fail(Status::Deferred, greeting->code >= 500 ? "4.4.0" : "4.4.0", "host " + relay_ + " refused to talk to us: " + text);
+    co_return false;
+  }
+  if (!co_await hello()) co_return false;
+  if (settings_.tls != TlsPolicy::None && caps_.starttls) {
+    if (!co_await start_tls(ep)) co_return false;
+  } else if (settings_.tls == TlsPolicy::Required) {
+    fail(Status::Deferred, "4.7.4", "TLS is required, but was not offered by host " + relay_);
+    co_return false;
+  }
+  if (!settings_.auth_user.empty() && !co_await authenticate()) co_return false;
+  co_return true;
+}
+
+asio::awaitable<bool> SmtpClient::hello() {
+  const std::string ehlo = smtp::ehlo_command(settings_.helo_name);
+  auto r = co_await command(ehlo, settings_.command_timeout);
+  if (!r) {
+    fail(Status::Deferred, "4.4.2", io_error("sending EHLO"));
+    co_return false;
+  }
+  if (r->code == 250) {
+    caps_ = smtp::parse_ehlo_reply(*r);
+    co_return true;
+  }
+  if (r->code == 421) {
+    fail(Status::Deferred, "4.4.0", "host " + relay_ + " said: " + r->text());
+    co_return false;
+  }
+  // RFC 5321 3.2: a server that does not know EHLO gets HELO.
+  const std::string helo = smtp::helo_command(settings_.helo_name);
+  auto h = co_await command(helo, settings_.command_timeout);
+  if (!h) {
+    fail(Status::Deferred, "4.4.2", io_error("sending HELO"));
+    co_return false;
+  }
+  if (h->code != 250) {
+    fail(Status::Deferred, "4.4.0", "host " + relay_ + " refused HELO: " + h->text());
+    co_return false;
+  }
+  caps_ = smtp::ServerCapabilities{};
+  co_return true;
+}
+
+asio::awaitable<bool> SmtpClient::start_tls(const Endpoint& ep) {
+  auto r = co_await command(smtp::kStartTlsCommand, settings_.command_timeout);
+  if (!r) {
+    fail(Status::Deferred, "4.4.2", io_error("sending STARTTLS"));
+    co_return false;
+  }
+  if (r->code != 220) {
+    if (settings_.tls == TlsPolicy::Required) {
+      fail(Status::Deferred, "4.7.4", "TLS is required, but host " + relay_ + " refused STARTTLS: " + r->text());
+      co_return false;
+    }
+    co_return true;  // opportunistic: carry on in clear
+  }
+  if (!in_.empty()) {
+    // Bytes after the 220 before the handshake: a server injecting
+    // cleartext into the TLS session (CVE-2011-0411 in reverse). Refuse.
+    fail(Status::Deferred, "4.7.0", "host " + relay_ + " sent data after its STARTTLS reply");
+    co_return false;
+  }
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *settings_.tls_context);
+  if (!ep.host.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), ep.host.c_str());
+  arm(settings_.command_timeout);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kUseTuple);
+  disarm();
+  if (ec) {
+    std::string why = timed_out_ ? std::string("timed out") : ec.message();
+    fail(Status::Deferred, "4.7.5", "TLS handshake with " + relay_ + " failed: " + why);
+    co_return false;
+  }
+  const SSL* ssl = tls_->native_handle();
+  tls_name_ = SSL_get_version(ssl);
+  tls_name_ += " ";
+  tls_name_ += SSL_get_cipher_name(ssl);
+  reader_ = smtp::ReplyReader();
+  // RFC 3207 4.2: forget what we knew, ask again.
+  co_return co_await hello();
+}
+
+asio::awaitable<bool> SmtpClient::authenticate() {
+  if (!tls_ && settings_.tls != TlsPolicy::None) {
+    fail(Status::Deferred, "4.7.4", "not sending the smarthost password in clear to " + relay_);
+    co_return false;
+  }
+  bool plain = false, login = false;
+  for (const auto& m : caps_.auth) {
+    plain = plain || m == "PLAIN";
+    login = login || m == "LOGIN";
+  }
+  if (!plain && !login) {
+    fail(Status::Deferred, "4.7.0", "host " + relay_ + " offers no AUTH PLAIN or LOGIN");
+    co_return false;
+  }
+  std::optional<smtp::ServerReply> r;
+  if (plain) {
+    const std::string cmd = smtp::auth_plain_command(settings_.auth_user, settings_.auth_password);
+    r = co_await command(cmd, settings_.command_timeout);
+  } else {
+    r = co_await command(smtp::kAuthLoginCommand, settings_.command_timeout);
+    if (r && r->code == 334) {
+      const std::string user = smtp::sasl_response(settings_.auth_user);
+      r = co_await command(user, settings_.command_timeout);
+    }
+    if (r && r->code == 334) {
+      const std::string pass = smtp::sasl_response(settings_.auth_password);
+      r = co_await command(pass, settings_.command_timeout);
+    }
+  }
+  if (!r) {
+    fail(Status::Deferred, "4.4.2", io_error("authenticating"));
+    co_return false;
+  }
+  if (r->code != 235) {
+    fail(Status::Deferred, "4.7.0", "authentication to " + relay_ + " failed: " + r->text());
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vector<size_t>& rcpts,
+                                       std::vector<RcptOutcome>& out) {
+  out.assign(rcpts.size(), RcptOutcome{});
+  auto fail_open = [&](const RcptOutcome& o, size_t from) {
+    for (size_t k = from; k < out.size(); ++k) out[k] = o;
+  };
+  if (!alive_) {
+    fail_open(failure_, 0);
+    co_return;
+  }
+  const auto traits = smtp::scan_content(m.content);
+  const auto verdict = smtp::check_content(m.envelope, traits, m.content.size(), caps_);
+  if (verdict != smtp::ContentVerdict::Send) {
+    RcptOutcome o = local_outcome(Status::Bounced, smtp::verdict_status(verdict),
+                                  std::string("host ") + relay_ + ": " + smtp::verdict_reason(verdict), relay_);
+    o.remote_mta = host_;
+    o.tls = tls_name_;
+    fail_open(o, 0);
+    co_return;
+  }
+  ++transactions_;
+  const std::string mail = smtp::mail_from_command(m.envelope, m.content.size(), caps_, traits.eight_bit);
+  std::vector<std::string> rcpt_lines;
+  rcpt_lines.reserve(rcpts.size());
+  for (size_t i : rcpts) rcpt_lines.push_back(smtp::rcpt_to_command(m.envelope.recipients[i], caps_));
+
+  auto lost = [&](const char* during) {
+    RcptOutcome o = local_outcome(Status::Deferred, "4.4.2", io_error(during), relay_);
+    o.remote_mta = host_;
+    o.tls = tls_name_;
+    failure_ = o;
+    return o;
+  };
+
+  // With PIPELINING, MAIL, every RCPT and DATA go in one write (RFC 2920).
+  const bool pipelined = caps_.pipelining;
+  if (pipelined) {
+    std::string batch = mail;
+    for (const auto& l : rcpt_lines) batch += l;
+    batch += smtp::kDataCommand;
+    if (!co_await write(batch, settings_.command_timeout)) {
+      fail_open(lost("sending MAIL FROM"), 0);
+      close();
+      co_return;
+    }
+  } else if (!co_await write(mail, settings_.command_timeout)) {
+    fail_open(lost("sending MAIL FROM"), 0);
+    close();
+    co_return;
+  }
+  auto mail_reply = co_await read_reply(settings_.command_timeout);
+  if (!mail_reply) {
+    fail_open(lost("sending MAIL FROM"), 0);
+    co_return;
+  }
+  const bool mail_ok = mail_reply->code == 250;
+  size_t accepted = 0;
+  for (size_t k = 0; k < rcpts.size(); ++k) {
+    if (!mail_ok) {
+      out[k] = from_reply(*mail_reply);
+      if (!pipelined) continue;
+    }
+    if (!pipelined && !co_await write(rcpt_lines[k], settings_.command_timeout)) {
+      fail_open(lost("sending RCPT TO"), k);
+      co_return;
+    }
+    auto r = co_await read_reply(settings_.command_timeout);
+    if (!r) {
+      fail_open(lost("sending RCPT TO"), k);
+      co_return;
+    }
+    if (!mail_ok) continue;  // pipelined RCPT after a refused MAIL: reply read, outcome is MAIL's
+    out[k] = from_reply(*r);
+    if (r->code == 250 || r->code == 251) ++accepted;
+  }
+  // Everything refused: no DATA (or, pipelined, read DATA's reply and end).
+  std::optional<smtp::ServerReply> data_reply;
+  if (pipelined) {
+    data_reply = co_await read_reply(settings_.command_timeout);
+    if (!data_reply) {
+      if (accepted) fail_open(lost("sending DATA"), 0);
+      co_return;
+    }
+  }
+  if (accepted == 0) {
+    if (data_reply && data_reply->code == 354) {
+      // A server that accepted DATA without recipients: end it empty.
+      auto r = co_await command(".\r\n", settings_.data_timeout);
+      if (!r) co_return;
+    }
+    auto r = co_await command(smtp::kRsetCommand, settings_.command_timeout);
+    if (!r || r->code != 250) close();
+    co_return;
+  }
+  if (!pipelined) {
+    data_reply = co_await command(smtp::kDataCommand, settings_.command_timeout);
+    if (!data_reply) {
+      for (size_t k = 0; k < out.size(); ++k)
+        if (out[k].status == Status::Sent) out[k] = lost("sending DATA");
+      co_return;
+    }
+  }
+  auto reject_accepted = [&](const RcptOutcome& o) {
+    for (auto& x : out)
+      if (x.status == Status::Sent) x = o;
+  };
+  if (data_reply->code != 354) {
+    reject_accepted(from_reply(*data_reply));
+    auto r = co_await command(smtp::kRsetCommand, settings_.command_timeout);
+    if (!r || r->code != 250) close();
+    co_return;
+  }
+  std::string payload;
+  payload.reserve(m.content.size() + m.content.size() / 64 + 8);
+  smtp::append_data_payload(payload, m.content);
+  if (!co_await write(payload, settings_.data_timeout)) {
+    reject_accepted(lost("sending message body"));
+    close();
+    co_return;
+  }
+  auto final_reply = co_await read_reply(settings_.data_timeout);
+  if (!final_reply) {
+    reject_accepted(lost("waiting for the reply to the end of data"));
+    co_return;
+  }
+  reject_accepted(from_reply(*final_reply));
+  if (final_reply->code == 421) close();
+}
+
+asio::awaitable<void> SmtpClient::quit() {
+  if (!alive_) co_return;
+  auto r = co_await command(smtp::kQuitCommand, std::chrono::seconds(5));
+  (void)r;
+  close();
+}
+
+}  // namespace volley::delivery

@@ -1,0 +1,112 @@
+// One outbound SMTP connection (RFC 5321 client side): connect to the first
+// reachable endpoint, greeting, EHLO (HELO fallback), STARTTLS per policy,
+// AUTH for a smarthost, then any number of transactions (MAIL, RCPTs, DATA;
+// pipelined when the server offers PIPELINING), then QUIT.
+//
+// The protocol pieces are pure (smtp/client_*.hpp); this is the thin I/O
+// loop around them. Every wait has a deadline (connect, command, data
+// timeouts); a deadline closes the socket, so a silent server costs one
+// connection slot for at most that long and never blocks anything else.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delivery/outcome.hpp"
+#include "queue/envelope.hpp"
+#include "smtp/client_capabilities.hpp"
+#include "smtp/client_reply.hpp"
+
+namespace volley::delivery {
+
+struct Endpoint {
+  std::string host;  // name for logs, SNI and Remote-MTA ("" for an IP literal)
+  asio::ip::address address;
+  uint16_t port = 25;
+};
+
+enum class TlsPolicy { Opportunistic, Required, None };
+TlsPolicy parse_tls_policy(const std::string& s);
+
+struct ClientSettings {
+  std::string helo_name;
+  TlsPolicy tls = TlsPolicy::Opportunistic;
+  std::chrono::milliseconds connect_timeout{30000};
+  std::chrono::milliseconds command_timeout{300000};
+  std::chrono::milliseconds data_timeout{600000};
+  std::string auth_user, auth_password;  // smarthost AUTH; "" = none
+  std::shared_ptr<asio::ssl::context> tls_context;
+};
+
+class SmtpClient {
+ public:
+  SmtpClient(asio::any_io_executor ex, ClientSettings settings);
+  ~SmtpClient();
+  SmtpClient(const SmtpClient&) = delete;
+  SmtpClient& operator=(const SmtpClient&) = delete;
+
+  // Tries the endpoints in order until one is ready for MAIL. On failure,
+  // failure() says why (deferred, or bounced when a server refused us
+  // permanently and nothing else was reachable).
+  asio::awaitable<bool> connect(const std::vector<Endpoint>& endpoints, std::vector<asio::ip::address> sources);
+
+  // One transaction for the recipients `rcpts` (indexes into the envelope's
+  // recipients). out[k] is the outcome for rcpts[k].
+  asio::awaitable<void> send(const queue::Message& m, const std::vector<size_t>& rcpts, std::vector<RcptOutcome>& out);
+
+  asio::awaitable<void> quit();
+
+  bool alive() const { return alive_; }
+  // The last reply was a throttling reply (421, 4.7.x): back off.
+  bool throttled() const { return throttled_; }
+  const RcptOutcome& failure() const { return failure_; }
+  const std::string& relay() const { return relay_; }
+  const std::string& tls() const { return tls_name_; }
+  uint32_t transactions() const { return transactions_; }
+
+ private:
+  asio::awaitable<bool> open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources);
+  asio::awaitable<bool> greet_and_hello(const Endpoint& ep);
+  asio::awaitable<bool> hello();
+  asio::awaitable<bool> start_tls(const Endpoint& ep);
+  asio::awaitable<bool> authenticate();
+  asio::awaitable<std::optional<smtp::ServerReply>> read_reply(std::chrono::milliseconds timeout);
+  asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout);
+  asio::awaitable<std::optional<smtp::ServerReply>> command(std::string_view line, std::chrono::milliseconds timeout);
+  void arm(std::chrono::milliseconds d);
+  void disarm();
+  void close();
+  // Records why the connection failed (for every recipient still open).
+  void fail(Status status, std::string enhanced, std::string reason);
+  RcptOutcome from_reply(const smtp::ServerReply& r) const;
+  std::string io_error(const char* during) const;
+
+  asio::any_io_executor ex_;
+  ClientSettings settings_;
+  asio::ip::tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  asio::steady_timer timer_;
+  uint64_t timer_generation_ = 0;
+  bool timed_out_ = false;
+  std::string in_;  // bytes read, not yet parsed
+  smtp::ReplyReader reader_;
+  smtp::ServerCapabilities caps_;
+  std::string host_;
+  std::string relay_;
+  std::string tls_name_ = "none";
+  bool alive_ = false;
+  bool throttled_ = false;
+  uint32_t transactions_ = 0;
+  RcptOutcome failure_;
+  std::string last_error_;
+};
+
+}  // namespace volley::delivery

@@ -1,0 +1,1097 @@
+"""Loopback peers for the outbound delivery tests.
+
+- DnsServer: an authoritative DNS server (UDP and TCP, python3-dnslib) whose
+  zone is a dict the test changes at run time; answers MX/A/AAAA, NXDOMAIN,
+  SERVFAIL, null MX, or no answer at all.
+- SmtpPeer: a receiving SMTP server (python3-aiosmtpd) with scripted
+  replies (451/550/421 at a given stage, N times), delays, STARTTLS, AUTH,
+  and a record of every connection, command and message, content as bytes.
+- BlackHole: accepts TCP and never speaks (or closes at once, or drips a
+  greeting one byte at a time).
+- PostfixReceiver: a private Postfix delivering to Maildirs under a temporary
+  directory, as a real receiving MTA.
+
+Every peer runs on a loopback address, is started by start() (or `with`),
+and stop() closes its sockets and ends only its own threads and processes.
+Peers that play MX hosts share one port (Volley's delivery.mx_port) and differ
+by address: free_port_on() finds a port free on all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import grp
+import pwd
+import selectors
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from aiosmtpd.smtp import SMTP, AuthResult
+from dnslib import AAAA, MX, QTYPE, RCODE, RR, A, DNSError, DNSRecord
+from dnslib.server import DNSHandler, DNSLogger, DNSServer
+
+logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every command at INFO
+
+
+# --------------------------------------------------------------------------
+# ports and certificates
+# --------------------------------------------------------------------------
+
+def free_port_on(ips: Sequence[str], attempts: int = 100) -> int:
+    """A TCP port that is free on every address in `ips` (e.g. 127.0.0.2..9)."""
+    for _ in range(attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as first:
+            first.bind((ips[0], 0))
+            port = first.getsockname()[1]
+            ok = True
+            for ip in ips[1:]:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    try:
+                        s.bind((ip, port))
+                    except OSError:
+                        ok = False
+                        break
+            if ok:
+                return port
+    raise RuntimeError(f"no port free on all of {list(ips)}")
+
+
+def free_udp_tcp_port(ip: str = "127.0.0.1", attempts: int = 100) -> int:
+    """A port free for both UDP and TCP on `ip` (a DNS server listens on both)."""
+    for _ in range(attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind((ip, 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind((ip, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError(f"no port free for UDP and TCP on {ip}")
+
+
+def make_self_signed_cert(directory: Union[str, Path], cn: str = "peer.test") -> Tuple[str, str]:
+    """Writes cert.pem and key.pem (P-256, self-signed, 2 days) with `openssl req`."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={cn}",
+                    "-addext", f"subjectAltName=DNS:{cn}"],
+                   check=True, capture_output=True, timeout=30)
+    return str(cert), str(key)
+
+
+# --------------------------------------------------------------------------
+# DNS
+# --------------------------------------------------------------------------
+
+NXDOMAIN = "NXDOMAIN"   # the name does not exist
+SERVFAIL = "SERVFAIL"   # the server failed (a temporary error for the asker)
+REFUSED = "REFUSED"
+DROP = "DROP"           # no answer at all: the client times out
+NULL_MX = [(0, ".")]    # RFC 7505: the domain accepts no mail
+SPECIALS = (NXDOMAIN, SERVFAIL, REFUSED, DROP)
+
+ZoneEntry = Union[str, Dict[str, Union[str, list]]]
+
+
+@dataclass
+class DnsQuery:
+    name: str       # lower case, no trailing dot
+    qtype: str      # "MX", "A", "AAAA", ...
+    protocol: str   # "udp" or "tcp"
+    client: Tuple[str, int]
+    at: float       # time.monotonic()
+
+
+class _DropQuery(DNSError):
+    pass
+
+
+class _Resolver:
+    def __init__(self, owner: "DnsServer"):
+        self.owner = owner
+
+    def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
+        return self.owner._answer(request, handler)
+
+
+class _QuietLogger(DNSLogger):
+    def __init__(self):
+        super().__init__(log="-request,-reply,-truncated,-error", prefix=False, logf=lambda _s: None)
+
+
+class DnsServer:
+    """Authoritative server for a dict zone, on 127.0.0.1 (UDP and TCP, one port).
+
+    zone = {
+        "example.net": {"MX": [(10, "mx1.example.net")]},
+        "mx1.example.net": {"A": ["127.0.0.2"], "AAAA": []},
+        "gone.test": NXDOMAIN,                  # any question about the name
+        "flaky.test": {"MX": SERVFAIL},         # one type only
+        "nomail.test": {"MX": NULL_MX},
+    }
+    A name in the zone without records of the asked type answers NOERROR with
+    no records (NODATA); a name not in the zone answers NXDOMAIN.
+    """
+
+    def __init__(self, zone: Optional[Dict[str, ZoneEntry]] = None, host: str = "127.0.0.1", port: int = 0,
+                 ttl: int = 1):
+        self.host = host
+        self.port = port
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._zone: Dict[str, ZoneEntry] = {}
+        self._queries: List[DnsQuery] = []
+        self._servers: List[DNSServer] = []
+        self._threads: List[threading.Thread] = []
+        for name, entry in (zone or {}).items():
+            self.set(name, entry)
+
+    # -- zone ----------------------------------------------------------------
+    @staticmethod
+    def _key(name: str) -> str:
+        return name.rstrip(".").lower()
+
+    def set(self, name: str, entry: ZoneEntry):
+        """Replaces everything known about `name`."""
+        if isinstance(entry, str):
+            assert entry in SPECIALS, entry
+        else:
+            entry = {k.upper(): (list(v) if not isinstance(v, str) else v) for k, v in entry.items()}
+        with self._lock:
+            self._zone[self._key(name)] = entry
+
+    def set_records(self, name: str, rtype: str, value: Union[str, list]):
+        """Replaces one record type of `name` (a list, or a special answer)."""
+        with self._lock:
+            entry = self._zone.get(self._key(name))
+            if not isinstance(entry, dict):
+                entry = {}
+            entry[rtype.upper()] = value if isinstance(value, str) else list(value)
+            self._zone[self._key(name)] = entry
+
+    def mx(self, name: str, *records: Tuple[int, str]):
+        self.set_records(name, "MX", list(records))
+
+    def a(self, name: str, *ips: str):
+        self.set_records(name, "A", list(ips))
+
+    def aaaa(self, name: str, *ips: str):
+        self.set_records(name, "AAAA", list(ips))
+
+    def remove(self, name: str):
+        with self._lock:
+            self._zone.pop(self._key(name), None)
+
+    # -- what was asked --------------------------------------------------------
+    @property
+    def queries(self) -> List[DnsQuery]:
+        with self._lock:
+            return list(self._queries)
+
+    def queries_for(self, name: str, qtype: Optional[str] = None) -> List[DnsQuery]:
+        key = self._key(name)
+        return [q for q in self.queries if q.name == key and (qtype is None or q.qtype == qtype.upper())]
+
+    # -- answering -------------------------------------------------------------
+    def _answer(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
+        qname = request.q.qname
+        name = self._key(str(qname))
+        qtype = QTYPE.get(request.q.qtype, str(request.q.qtype))
+        with self._lock:
+            self._queries.append(DnsQuery(name, qtype, handler.protocol, tuple(handler.client_address[:2]),
+                                          time.monotonic()))
+            entry = self._zone.get(name)
+            if isinstance(entry, dict):
+                entry = entry.get(qtype, [])
+                entry = entry if isinstance(entry, str) else list(entry)
+        reply = request.reply()
+        if entry is None:
+            entry = NXDOMAIN
+        if entry == DROP:
+            raise _DropQuery(f"dropping {qtype} {name}")
+        if isinstance(entry, str):
+            reply.header.rcode = getattr(RCODE, entry)
+            return reply
+        for value in entry:
+            if qtype == "MX":
+                pref, host = value
+                reply.add_answer(RR(qname, QTYPE.MX, rdata=MX(host, pref), ttl=self.ttl))
+            elif qtype == "A":
+                reply.add_answer(RR(qname, QTYPE.A, rdata=A(value), ttl=self.ttl))
+            elif qtype == "AAAA":
+                reply.add_answer(RR(qname, QTYPE.AAAA, rdata=AAAA(value), ttl=self.ttl))
+        return reply
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """For Volley's delivery.resolver."""
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> "DnsServer":
+        assert not self._servers, "already started"
+        for attempt in range(20):
+            port = self.port or free_udp_tcp_port(self.host)
+            servers = []
+            try:
+                for tcp in (False, True):
+                    servers.append(DNSServer(_Resolver(self), address=self.host, port=port, tcp=tcp,
+                                             logger=_QuietLogger()))
+            except OSError:
+                for s in servers:
+                    s.server.server_close()
+                if self.port:
+                    raise
+                continue
+            self.port = port
+            self._servers = servers
+            break
+        else:
+            raise RuntimeError("could not bind the DNS server")
+        for s in self._servers:
+            t = threading.Thread(target=s.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                 name=f"dns-{self.port}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self):
+        for s in self._servers:
+            s.server.shutdown()
+            s.server.server_close()
+        for t in self._threads:
+            t.join(5)
+        self._servers, self._threads = [], []
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# --------------------------------------------------------------------------
+# SMTP peer
+# --------------------------------------------------------------------------
+
+@dataclass
+class Rule:
+    """A scripted reply: at `stage` ("connect", "mail", "rcpt" or "data"),
+    answer `reply` instead of accepting, `times` times (None: always), only
+    for `address` when given (rcpt: the recipient, mail: the sender).
+    A 421 reply, or close=True, closes the connection after it."""
+    stage: str
+    reply: str
+    times: Optional[int] = None
+    address: Optional[str] = None
+    close: bool = False
+    used: int = 0
+
+
+@dataclass
+class PeerConnection:
+    id: int
+    client_ip: str
+    client_port: int
+    opened_at: float                      # time.monotonic()
+    closed_at: Optional[float] = None
+    tls: Optional[str] = None             # "TLSv1.3" once STARTTLS is done
+    auth_user: Optional[str] = None
+    commands: List[str] = field(default_factory=list)   # "EHLO mx.test.local", "AUTH PLAIN ***", ...
+    messages: int = 0                     # transactions answered 250 after DATA
+
+    @property
+    def verbs(self) -> List[str]:
+        return [c.split(" ", 1)[0].upper() for c in self.commands]
+
+
+@dataclass
+class RcptAttempt:
+    connection: int
+    address: str
+    options: List[str]
+    reply: str
+    at: float
+
+
+@dataclass
+class PeerMessage:
+    connection: int
+    index: int                 # 1 = first message accepted on its connection
+    client_ip: str
+    client_port: int
+    helo: Optional[str]
+    esmtp: bool
+    tls: Optional[str]
+    auth_user: Optional[str]
+    mail_from: str             # "" for the null sender
+    mail_options: List[str]    # upper-cased by aiosmtpd ("BODY=8BITMIME", "SMTPUTF8", "SIZE=123")
+    rcpt_tos: List[str]        # accepted recipients only
+    rcpt_options: List[List[str]]
+    content: bytes             # exactly as received, dot-stuffing removed
+    reply: str
+    accepted: bool
+    at: float                  # time.monotonic() when the final dot arrived
+    wall: float                # time.time()
+
+
+class _PeerSMTP(SMTP):
+    # Real servers accept far longer lines than RFC 5321's 1000; the tests
+    # check long lines arrive intact, so the peer must not be the limit.
+    line_length_limit = 1 << 20
+
+    def __init__(self, peer: "SmtpPeer", *args, **kw):
+        self._peer = peer
+        self._conn: Optional[PeerConnection] = None
+        super().__init__(*args, **kw)
+        for verb, method in list(self._smtp_methods.items()):
+            self._smtp_methods[verb] = self._recorded(verb, method)
+
+    def _recorded(self, verb: str, method):
+        @functools.wraps(method)
+        async def run(arg):
+            if self._conn is not None:
+                shown = arg if verb != "AUTH" or not arg else arg.split(" ", 1)[0] + " ***"
+                with self._peer._lock:
+                    self._conn.commands.append(verb if arg is None else f"{verb} {shown}")
+            return await method(arg)
+        return run
+
+    def _getparams(self, params):
+        if self._peer.dsn:
+            params = [p for p in params
+                      if p.partition("=")[0].upper() not in ("RET", "ENVID", "NOTIFY", "ORCPT")]
+        return super()._getparams(params)
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        if self._conn is None:
+            ip, port = transport.get_extra_info("peername")[:2]
+            self._conn = self._peer._open_connection(self, ip, port)
+        elif self._tls_protocol is not None and self._conn.tls is None:
+            obj = transport.get_extra_info("ssl_object")
+            with self._peer._lock:
+                self._conn.tls = obj.version() if obj else "TLS"
+
+    def connection_lost(self, error):
+        if self._conn is not None and self._conn.closed_at is None:
+            self._peer._close_connection(self, self._conn)
+        super().connection_lost(error)
+
+    async def _handle_client(self):
+        peer = self._peer
+        if peer.greeting_delay:
+            await asyncio.sleep(peer.greeting_delay)
+        rule = peer._take_rule("connect", None)
+        if rule is not None:
+            await self.push(rule.reply)
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
+class _PeerHandler:
+    def __init__(self, peer: "SmtpPeer"):
+        self.peer = peer
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        peer = self.peer
+        if not peer.ehlo:
+            session.extended_smtp = False
+            return ["502 5.5.1 EHLO not supported here, use HELO"]
+        session.host_name = hostname
+        drop = set()
+        if peer.auth is None:
+            drop.add("AUTH")
+        if not peer.eightbitmime:
+            drop.add("8BITMIME")
+        out = [r for r in responses if r[4:].split(" ")[0].upper() not in drop]
+        if peer.dsn:
+            out.insert(len(out) - 1, "250-DSN")
+        out.insert(len(out) - 1, "250-PIPELINING")
+        out.insert(len(out) - 1, "250-ENHANCEDSTATUSCODES")
+        return out
+
+    def _close_after(self, server, rule: Rule):
+        if rule.close or rule.reply.startswith("421"):
+            server.loop.call_soon(server.transport.close)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        peer = self.peer
+        if peer.mail_delay:
+            await asyncio.sleep(peer.mail_delay)
+        if not peer.eightbitmime and "BODY=8BITMIME" in [o.upper() for o in mail_options]:
+            return "555 5.5.4 BODY=8BITMIME is not supported here"
+        rule = peer._take_rule("mail", address)
+        if rule is not None:
+            self._close_after(server, rule)
+            return rule.reply
+        # aiosmtpd gives the null sender as "<>" (truthy, which its "need MAIL
+        # first" check relies on); PeerMessage.mail_from records it as "".
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        if session.authenticated and session.auth_data is not None:
+            login = getattr(session.auth_data, "login", b"")
+            with peer._lock:
+                server._conn.auth_user = login.decode("utf-8", "replace") if isinstance(login, bytes) else str(login)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        peer = self.peer
+        rule = peer._take_rule("rcpt", address)
+        reply = rule.reply if rule is not None else "250 2.1.5 Ok"
+        with peer._lock:
+            peer._rcpts.append(RcptAttempt(server._conn.id, address, list(rcpt_options), reply, time.monotonic()))
+        if rule is not None:
+            self._close_after(server, rule)
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.append(list(rcpt_options))
+        return reply
+
+    async def handle_DATA(self, server, session, envelope):
+        peer = self.peer
+        at, wall = time.monotonic(), time.time()
+        if peer.data_delay:
+            await asyncio.sleep(peer.data_delay)
+        rule = peer._take_rule("data", None)
+        reply = rule.reply if rule is not None else "250 2.0.0 Ok: queued"
+        accepted = rule is None
+        conn = server._conn
+        with peer._lock:
+            if accepted:
+                conn.messages += 1
+            peer._messages.append(PeerMessage(
+                connection=conn.id, index=conn.messages, client_ip=conn.client_ip, client_port=conn.client_port,
+                helo=session.host_name, esmtp=bool(session.extended_smtp), tls=conn.tls, auth_user=conn.auth_user,
+                mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,
+                mail_options=list(envelope.mail_options), rcpt_tos=list(envelope.rcpt_tos),
+                rcpt_options=[list(o) for o in envelope.rcpt_options], content=bytes(envelope.original_content),
+                reply=reply, accepted=accepted, at=at, wall=wall))
+        if rule is not None:
+            self._close_after(server, rule)
+        return reply
+
+
+class SmtpPeer:
+    """A receiving SMTP server on (ip, port) with scripted behaviour.
+
+    Behaviour (attributes may be changed while it runs):
+      starttls       offer STARTTLS (needs tls_cert, or makes its own cert)
+      require_tls    530 to MAIL before STARTTLS
+      eightbitmime   advertise 8BITMIME (False: BODY=8BITMIME is refused)
+      smtputf8       advertise SMTPUTF8 (fixed at start)
+      dsn            advertise DSN and accept its parameters
+      ehlo           False: EHLO answered 502, only HELO works
+      auth           {user: password}: AUTH PLAIN/LOGIN offered (after
+                     STARTTLS unless auth_require_tls=False); auth_required
+                     makes MAIL need it
+      greeting_delay / mail_delay / data_delay   seconds before the greeting,
+                     the MAIL reply, the reply after the final dot
+      rules          scripted replies, see Rule and the shorthands below
+    Records: connections, messages (every DATA that completed, accepted or
+    not), rcpt_attempts, max_concurrent.
+    """
+
+    def __init__(self, ip: str = "127.0.0.2", port: int = 0, *, hostname: str = "peer.test",
+                 starttls: bool = False, require_tls: bool = False, tls_cert: Optional[Tuple[str, str]] = None,
+                 eightbitmime: bool = True, smtputf8: bool = True, dsn: bool = False, ehlo: bool = True,
+                 auth: Optional[Dict[str, str]] = None, auth_require_tls: bool = True, auth_required: bool = False,
+                 greeting_delay: float = 0.0, mail_delay: float = 0.0, data_delay: float = 0.0,
+                 max_size: int = 64 * 1024 * 1024, rules: Iterable[Rule] = ()):
+        self.ip, self.port, self.hostname = ip, port, hostname
+        self.starttls, self.require_tls, self.tls_cert = starttls, require_tls, tls_cert
+        self.eightbitmime, self.smtputf8, self.dsn, self.ehlo = eightbitmime, smtputf8, dsn, ehlo
+        self.auth, self.auth_require_tls, self.auth_required = auth, auth_require_tls, auth_required
+        self.greeting_delay, self.mail_delay, self.data_delay = greeting_delay, mail_delay, data_delay
+        self.max_size = max_size
+        self._lock = threading.RLock()
+        self.rules: List[Rule] = list(rules)
+        self._connections: List[PeerConnection] = []
+        self._messages: List[PeerMessage] = []
+        self._rcpts: List[RcptAttempt] = []
+        self._live: set = set()
+        self._max_concurrent = 0
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._thread: Optional[threading.Thread] = None
+        self._server = None
+        self._tmpdir: Optional[tempfile.TemporaryDirectory] = None
+        self._ssl_context: Optional[ssl.SSLContext] = None
+
+    # -- scripting -------------------------------------------------------------
+    def add_rule(self, stage: str, reply: str, times: Optional[int] = None, address: Optional[str] = None,
+                 close: bool = False) -> Rule:
+        assert stage in ("connect", "mail", "rcpt", "data"), stage
+        rule = Rule(stage, reply, times, address, close)
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def clear_rules(self):
+        with self._lock:
+            self.rules.clear()
+
+    def defer_rcpt(self, times: Optional[int] = 1, address: Optional[str] = None,
+                   reply: str = "451 4.3.0 Temporary failure, try again later") -> Rule:
+        return self.add_rule("rcpt", reply, times, address)
+
+    def reject_rcpt(self, address: Optional[str] = None, reply: str = "550 5.1.1 No such user here",
+                    times: Optional[int] = None) -> Rule:
+        return self.add_rule("rcpt", reply, times, address)
+
+    def defer_data(self, times: Optional[int] = 1, reply: str = "451 4.3.0 Temporary failure, try again later") -> Rule:
+        return self.add_rule("data", reply, times)
+
+    def reject_data(self, reply: str = "554 5.6.0 Message rejected", times: Optional[int] = None) -> Rule:
+        return self.add_rule("data", reply, times)
+
+    def refuse_greeting(self, times: Optional[int] = 1,
+                        reply: str = "421 4.7.0 Too many connections, slow down") -> Rule:
+        return self.add_rule("connect", reply, times)
+
+    def refuse_mail(self, times: Optional[int] = 1, reply: str = "421 4.7.0 Rate limited, try again later") -> Rule:
+        return self.add_rule("mail", reply, times)
+
+    def _take_rule(self, stage: str, address: Optional[str]) -> Optional[Rule]:
+        with self._lock:
+            for rule in self.rules:
+                if rule.stage != stage or (rule.times is not None and rule.used >= rule.times):
+                    continue
+                if rule.address is not None and (address or "").lower() != rule.address.lower():
+                    continue
+                rule.used += 1
+                return rule
+        return None
+
+    # -- records -----------------------------------------------------------------
+    @property
+    def connections(self) -> List[PeerConnection]:
+        with self._lock:
+            return list(self._connections)
+
+    @property
+    def messages(self) -> List[PeerMessage]:
+        """Accepted messages (250 after DATA), in arrival order."""
+        with self._lock:
+            return [m for m in self._messages if m.accepted]
+
+    @property
+    def transactions(self) -> List[PeerMessage]:
+        """Every transaction that completed DATA, accepted or not."""
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def rcpt_attempts(self) -> List[RcptAttempt]:
+        with self._lock:
+            return list(self._rcpts)
+
+    @property
+    def max_concurrent(self) -> int:
+        with self._lock:
+            return self._max_concurrent
+
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._live)
+
+    def delivered_to(self, address: str) -> List[PeerMessage]:
+        return [m for m in self.messages if any(r.lower() == address.lower() for r in m.rcpt_tos)]
+
+    def wait_messages(self, count: int, timeout: float = 10.0) -> List[PeerMessage]:
+        deadline = time.monotonic() + timeout
+        while True:
+            msgs = self.messages
+            if len(msgs) >= count:
+                return msgs
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"peer {self.ip}:{self.port} got {len(msgs)} message(s), expected {count} "
+                                     f"within {timeout}s; connections: {self.connections}")
+            time.sleep(0.02)
+
+    def _open_connection(self, proto, ip: str, port: int) -> PeerConnection:
+        with self._lock:
+            conn = PeerConnection(len(self._connections) + 1, ip, port, time.monotonic())
+            self._connections.append(conn)
+            self._live.add(proto)
+            self._max_concurrent = max(self._max_concurrent, len(self._live))
+            return conn
+
+    def _close_connection(self, proto, conn: PeerConnection):
+        with self._lock:
+            conn.closed_at = time.monotonic()
+            self._live.discard(proto)
+
+    # -- lifecycle -----------------------------------------------------------------
+    def _tls_context(self) -> ssl.SSLContext:
+        if self.tls_cert is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="volley-peer-cert-")
+            self.tls_cert = make_self_signed_cert(self._tmpdir.name, self.hostname)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*self.tls_cert)
+        return ctx
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        login = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
+        ok = self.auth is not None and self.auth.get(login) == password
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+    def _factory(self):
+        kw = dict(hostname=self.hostname, decode_data=False, enable_SMTPUTF8=self.smtputf8,
+                  data_size_limit=self.max_size, loop=self._loop, timeout=300)
+        if self._ssl_context is not None:
+            kw.update(tls_context=self._ssl_context, require_starttls=self.require_tls)
+        if self.auth is not None:
+            kw.update(authenticator=self._authenticate, auth_require_tls=self.auth_require_tls,
+                      auth_required=self.auth_required)
+        else:
+            kw.update(auth_exclude_mechanism=["PLAIN", "LOGIN"], auth_require_tls=True)
+        with warnings.catch_warnings():  # AUTH without TLS is on purpose when asked for
+            warnings.simplefilter("ignore")
+            return _PeerSMTP(self, _PeerHandler(self), **kw)
+
+    def start(self) -> "SmtpPeer":
+        assert self._thread is None, "already started"
+        if self.starttls or self.require_tls:
+            self._ssl_context = self._tls_context()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"smtp-peer-{self.ip}", daemon=True)
+        self._thread.start()
+
+        async def create():
+            return await self._loop.create_server(self._factory, host=self.ip, port=self.port, reuse_address=True)
+        try:
+            self._server = asyncio.run_coroutine_threadsafe(create(), self._loop).result(10)
+        except BaseException:
+            self._stop_loop()
+            raise
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def _stop_loop(self):
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+        self._thread = None
+
+    def stop(self):
+        if self._thread is None:
+            return
+
+        async def shutdown():
+            self._server.close()
+            with self._lock:
+                live = list(self._live)
+            for proto in live:
+                t = getattr(proto, "_original_transport", None) or proto.transport  # the socket's own transport
+                if t is not None:
+                    t.abort()
+            await asyncio.sleep(0)
+            tasks = [t for t in asyncio.all_tasks(self._loop) if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._server.wait_closed()
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        finally:
+            self._stop_loop()
+            if self._tmpdir is not None:
+                self._tmpdir.cleanup()
+                self._tmpdir = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# --------------------------------------------------------------------------
+# black hole / tarpit
+# --------------------------------------------------------------------------
+
+class BlackHole:
+    """A TCP listener that accepts and then:
+       mode "silent": never sends anything (holds the connection open);
+       mode "close":  closes at once;
+       mode "tarpit": sends "220 " + text one byte every `interval` seconds."""
+
+    def __init__(self, ip: str = "127.0.0.2", port: int = 0, mode: str = "silent", interval: float = 1.0):
+        assert mode in ("silent", "close", "tarpit"), mode
+        self.ip, self.port, self.mode, self.interval = ip, port, mode, interval
+        self._lock = threading.Lock()
+        self._accepted: List[Tuple[Tuple[str, int], float]] = []
+        self._open: Dict[socket.socket, int] = {}
+        self._listener: Optional[socket.socket] = None
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._drip = b"220 tarpit.test ESMTP " + b"." * 4096
+
+    @property
+    def accepted(self) -> List[Tuple[Tuple[str, int], float]]:
+        """(client address, time.monotonic()) of every accepted connection."""
+        with self._lock:
+            return list(self._accepted)
+
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def start(self) -> "BlackHole":
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((self.ip, self.port))
+        s.listen(128)
+        s.setblocking(False)
+        self._listener = s
+        self.port = s.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, name=f"blackhole-{self.ip}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self._listener, selectors.EVENT_READ)
+        next_drip = time.monotonic() + self.interval
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select(timeout=0.05):
+                    sock = key.fileobj
+                    if sock is self._listener:
+                        try:
+                            conn, addr = self._listener.accept()
+                        except BlockingIOError:
+                            continue
+                        with self._lock:
+                            self._accepted.append((addr, time.monotonic()))
+                        if self.mode == "close":
+                            conn.close()
+                            continue
+                        conn.setblocking(False)
+                        with self._lock:
+                            self._open[conn] = 0
+                        sel.register(conn, selectors.EVENT_READ)
+                    else:
+                        try:
+                            data = sock.recv(65536)  # read and ignore whatever the client says
+                        except (BlockingIOError, InterruptedError):
+                            continue
+                        except OSError:
+                            data = b""
+                        if not data:
+                            sel.unregister(sock)
+                            with self._lock:
+                                self._open.pop(sock, None)
+                            sock.close()
+                if self.mode == "tarpit" and time.monotonic() >= next_drip:
+                    next_drip += self.interval
+                    with self._lock:
+                        items = list(self._open.items())
+                    for sock, pos in items:
+                        try:
+                            sock.send(self._drip[pos:pos + 1])
+                            with self._lock:
+                                self._open[sock] = min(pos + 1, len(self._drip) - 1)
+                        except OSError:
+                            pass
+        finally:
+            with self._lock:
+                socks = list(self._open)
+                self._open.clear()
+            for sock in socks:
+                try:
+                    sel.unregister(sock)
+                except (KeyError, ValueError):
+                    pass
+                sock.close()
+            sel.close()
+
+    def stop(self):
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(5)
+        self._thread = None
+        self._listener.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# --------------------------------------------------------------------------
+# Postfix as a receiving MTA
+# --------------------------------------------------------------------------
+
+POSTFIX = "/usr/sbin/postfix"
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+
+_MASTER_SERVICES = """\
+pickup     unix  n - n 60    1 pickup
+cleanup    unix  n - n -     0 cleanup
+qmgr       unix  n - n 300   1 qmgr
+tlsmgr     unix  - - n 1000? 1 tlsmgr
+rewrite    unix  - - n -     - trivial-rewrite
+bounce     unix  - - n -     0 bounce
+defer      unix  - - n -     0 bounce
+trace      unix  - - n -     0 bounce
+verify     unix  - - n -     1 verify
+flush      unix  n - n 1000? 0 flush
+proxymap   unix  - - n -     - proxymap
+proxywrite unix  - - n -     1 proxymap
+smtp       unix  - - n -     - smtp
+relay      unix  - - n -     - smtp
+showq      unix  n - n -     - showq
+error      unix  - - n -     - error
+retry      unix  - - n -     - error
+discard    unix  - - n -     - discard
+local      unix  - n n -     - local
+virtual    unix  - n n -     - virtual
+anvil      unix  - - n -     1 anvil
+scache     unix  - - n -     1 scache
+postlog    unix-dgram n - n - 1 postlogd
+"""
+
+
+def postfix_available() -> bool:
+    return all(os.path.isfile(p) and os.access(p, os.X_OK) for p in (POSTFIX, POSTFIX_MASTER))
+
+
+class PostfixReceiver:
+    """A private Postfix instance receiving mail for `domains` on ip:port and
+    delivering it with its virtual agent into Maildirs:
+    <base>/<domain>/<localpart>/new/ for each address in `mailboxes`, and
+    <base>/<domain>/catchall/ for any other address of those domains.
+
+    Postfix's own processes drop to the postfix user, so its directory lives
+    under /tmp with traversable modes (pytest's tmp dirs are 0700); it is
+    removed at stop(), after its log has been copied to `keep_log_in`."""
+
+    def __init__(self, ip: str = "127.0.0.2", port: int = 0, *, domains: Sequence[str] = ("example.net",),
+                 mailboxes: Sequence[str] = (), tls_cert: Optional[Tuple[str, str]] = None,
+                 hostname: str = "postfix.peer.test", keep_log_in: Optional[Union[str, Path]] = None,
+                 extra_main_cf: str = ""):
+        self.ip, self.port, self.hostname = ip, port, hostname
+        self.domains = [d.lower() for d in domains]
+        self.mailboxes = [m.lower() for m in mailboxes]
+        self.tls_cert = tls_cert
+        self.keep_log_in = Path(keep_log_in) if keep_log_in else None
+        self.extra_main_cf = extra_main_cf
+        self.dir: Optional[Path] = None
+        self.master_pid: Optional[int] = None
+
+    # -- paths ------------------------------------------------------------------
+    @property
+    def conf_dir(self) -> Path:
+        return self.dir / "conf"
+
+    @property
+    def mail_base(self) -> Path:
+        return self.dir / "vmail"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "postfix.log"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except (FileNotFoundError, TypeError):
+            return ""
+
+    def maildir(self, address: str) -> Path:
+        local, _, domain = address.lower().rpartition("@")
+        box = local if address.lower() in self.mailboxes else "catchall"
+        return self.mail_base / domain / box
+
+    def messages(self, address: Optional[str] = None) -> List[bytes]:
+        """Delivered files (Postfix writes LF line endings), oldest first."""
+        roots = [self.maildir(address)] if address else [p for d in self.mail_base.glob("*") for p in d.glob("*")]
+        files = [f for r in roots for f in (r / "new").glob("*") if f.is_file()]
+        files.sort(key=lambda f: (f.stat().st_mtime, f.name))
+        return [f.read_bytes() for f in files]
+
+    def wait_messages(self, count: int, address: Optional[str] = None, timeout: float = 10.0) -> List[bytes]:
+        deadline = time.monotonic() + timeout
+        while True:
+            msgs = self.messages(address)
+            if len(msgs) >= count:
+                return msgs
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"postfix got {len(msgs)} message(s), expected {count}; log:\n"
+                                     f"{self.log()[-3000:]}")
+            time.sleep(0.05)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def _write_config(self):
+        pf = pwd.getpwnam("postfix")
+        d = self.dir
+        for sub in ("conf", "queue", "data", "vmail"):
+            (d / sub).mkdir()
+        os.chown(d / "data", pf.pw_uid, pf.pw_gid)
+        os.chown(d / "vmail", pf.pw_uid, pf.pw_gid)
+        maps = [f"{m} {m.rpartition('@')[2]}/{m.rpartition('@')[0]}/" for m in self.mailboxes]
+        maps += [f"@{dom} {dom}/catchall/" for dom in self.domains]
+        (d / "conf" / "vmailbox").write_text("\n".join(maps) + "\n")
+        tls = ""
+        if self.tls_cert:
+            shutil.copy(self.tls_cert[0], d / "conf" / "cert.pem")
+            shutil.copy(self.tls_cert[1], d / "conf" / "key.pem")
+            os.chmod(d / "conf" / "key.pem", 0o600)
+            tls = (f"smtpd_tls_cert_file = {d}/conf/cert.pem\n"
+                   f"smtpd_tls_key_file = {d}/conf/key.pem\n"
+                   "smtpd_tls_security_level = may\n"
+                   "smtpd_tls_received_header = yes\n"
+                   "smtpd_tls_loglevel = 1\n")
+        (d / "conf" / "main.cf").write_text(f"""\
+compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = {self.hostname}
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+maillog_file_prefixes = {d}
+maillog_file = {self.log_path}
+mynetworks = 127.0.0.0/8
+local_header_rewrite_clients =
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+virtual_mailbox_domains = {", ".join(self.domains)}
+virtual_mailbox_base = {d}/vmail
+virtual_mailbox_maps = texthash:{d}/conf/vmailbox
+virtual_uid_maps = static:{pf.pw_uid}
+virtual_gid_maps = static:{pf.pw_gid}
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+default_transport = error:this test peer does not send mail
+smtp_dns_support_level = disabled
+{tls}{self.extra_main_cf}
+""")
+        (d / "conf" / "master.cf").write_text(f"{self.ip}:{self.port} inet n - n - - smtpd\n" + _MASTER_SERVICES)
+
+    def _make_queue_dirs(self):
+        """What `postfix check` would create (it takes seconds; this does not)."""
+        pf = pwd.getpwnam("postfix")
+        postdrop = grp.getgrnam("postdrop").gr_gid
+        q = self.dir / "queue"
+        for name in ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming",
+                     "private", "saved", "trace"):
+            (q / name).mkdir(mode=0o700)
+            os.chown(q / name, pf.pw_uid, 0)
+        for name, mode in (("maildrop", 0o730), ("public", 0o710)):
+            (q / name).mkdir()
+            os.chmod(q / name, mode)
+            os.chown(q / name, pf.pw_uid, postdrop)
+        (q / "pid").mkdir(mode=0o755)
+
+    def start(self, timeout: float = 15.0) -> "PostfixReceiver":
+        if not postfix_available():
+            raise RuntimeError(f"{POSTFIX} is not installed")
+        if not self.port:
+            self.port = free_port_on([self.ip])
+        self.dir = Path(tempfile.mkdtemp(prefix="volley-postfix-", dir="/tmp"))
+        os.chmod(self.dir, 0o755)
+        try:
+            self._write_config()
+            self._make_queue_dirs()
+            # `postfix start` spends seconds in its checks; the master itself
+            # starts at once. -w: return when it is up, exit status says how.
+            r = subprocess.run([POSTFIX_MASTER, "-w"], env={**os.environ, "MAIL_CONFIG": str(self.conf_dir)},
+                               capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            if r.returncode != 0:
+                raise RuntimeError(f"postfix master did not start ({r.returncode}): {r.stderr}{self.log()}")
+            self.master_pid = self._read_master_pid(timeout)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with socket.create_connection((self.ip, self.port), timeout=2) as s:
+                        s.settimeout(5)
+                        if s.recv(1024).startswith(b"220"):
+                            s.sendall(b"QUIT\r\n")
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"postfix did not answer on {self.ip}:{self.port}:\n{self.log()}")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _read_master_pid(self, timeout: float) -> int:
+        pid_file = self.dir / "queue" / "pid" / "master.pid"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                text = pid_file.read_text().strip()
+                if text:
+                    return int(text.split()[0])
+            except (FileNotFoundError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"postfix wrote no master.pid:\n{self.log()}")
+
+    def stop(self, timeout: float = 10.0):
+        if self.dir is None:
+            return
+        pid = self.master_pid
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGTERM)  # the master stops its own children
+            except ProcessLookupError:
+                pid = None
+            deadline = time.monotonic() + timeout
+            while pid is not None and time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            self.master_pid = None
+        if self.keep_log_in is not None and self.log_path.exists():
+            self.keep_log_in.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.log_path, self.keep_log_in / "postfix.log")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,220 @@
+// See fake_dns_server.hpp. Messages are built by hand (RFC 1035 4.1).
+#include "fake_dns_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace volley::testing {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+void put16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xff));
+}
+
+void put32(std::string& out, uint32_t v) {
+  put16(out, static_cast<uint16_t>(v >> 16));
+  put16(out, static_cast<uint16_t>(v & 0xffff));
+}
+
+uint16_t get16(const std::string& s, size_t at) {
+  return static_cast<uint16_t>((static_cast<uint8_t>(s[at]) << 8) | static_cast<uint8_t>(s[at + 1]));
+}
+
+// "mx1.example.test" -> 3mx1 7example 4test 0; "" -> 0 (the root).
+std::string encode_name(const std::string& name) {
+  std::string out;
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    out.push_back(static_cast<char>(dot - start));
+    out.append(name, start, dot - start);
+    start = dot + 1;
+  }
+  out.push_back('\0');
+  return out;
+}
+
+// One answer record owned by the question's name (compression pointer to offset 12).
+void put_record(std::string& out, uint16_t type, const std::string& rdata) {
+  put16(out, 0xc00c);
+  put16(out, type);
+  put16(out, 1);  // IN
+  put32(out, 300);
+  put16(out, static_cast<uint16_t>(rdata.size()));
+  out += rdata;
+}
+
+std::string parse_ip(int family, const std::string& text) {
+  unsigned char buf[16];
+  if (inet_pton(family, text.c_str(), buf) != 1) throw std::runtime_error("fake DNS: bad address " + text);
+  return std::string(reinterpret_cast<char*>(buf), family == AF_INET ? 4 : 16);
+}
+
+}  // namespace
+
+FakeDnsServer::FakeDnsServer() {
+  socket_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (socket_ < 0 || ::pipe2(wake_, O_CLOEXEC) != 0) throw std::runtime_error("fake DNS: socket/pipe failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(socket_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(socket_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("fake DNS: bind failed");
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+FakeDnsServer::~FakeDnsServer() { stop(); }
+
+void FakeDnsServer::stop() {
+  if (stopped_.exchange(true)) return;
+  const char byte = 0;
+  if (::write(wake_[1], &byte, 1) < 0) {
+    // The thread then sees stopped_ at its next datagram or never; nothing better to do.
+  }
+  if (thread_.joinable()) thread_.join();
+  for (int fd : {socket_, wake_[0], wake_[1]})
+    if (fd >= 0) ::close(fd);
+  socket_ = wake_[0] = wake_[1] = -1;
+}
+
+std::string FakeDnsServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+void FakeDnsServer::add_mx(const std::string& name, uint16_t preference, const std::string& host) {
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].mx.push_back({preference, host == "." ? "" : host});
+}
+void FakeDnsServer::add_a(const std::string& name, const std::string& ipv4) {
+  std::string raw = parse_ip(AF_INET, ipv4);
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].a.push_back(std::move(raw));
+}
+void FakeDnsServer::add_aaaa(const std::string& name, const std::string& ipv6) {
+  std::string raw = parse_ip(AF_INET6, ipv6);
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].aaaa.push_back(std::move(raw));
+}
+void FakeDnsServer::add_name(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)];
+}
+void FakeDnsServer::set_rcode(const std::string& name, Rcode rcode) {
+  std::lock_guard lock(mutex_);
+  Entry& e = zone_[lower(name)];
+  e.has_rcode = true;
+  e.rcode = rcode;
+}
+void FakeDnsServer::set_silent(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].silent = true;
+}
+
+size_t FakeDnsServer::query_count(const std::string& name, uint16_t type) const {
+  std::lock_guard lock(mutex_);
+  auto it = queries_.find({lower(name), type});
+  return it == queries_.end() ? 0 : it->second;
+}
+size_t FakeDnsServer::total_queries() const {
+  std::lock_guard lock(mutex_);
+  return total_queries_;
+}
+
+void FakeDnsServer::serve() {
+  std::string query(512, '\0'), response;
+  while (!stopped_) {
+    pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;  // EINTR
+    if (fds[1].revents) break;
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    query.resize(512);
+    const ssize_t n = ::recvfrom(socket_, query.data(), query.size(), MSG_DONTWAIT,
+                                 reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n <= 0) continue;
+    query.resize(static_cast<size_t>(n));
+    if (respond(query, response))
+      ::sendto(socket_, response.data(), response.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+  }
+}
+
+bool FakeDnsServer::respond(const std::string& query, std::string& response) {
+  // Header (12) + at least a root name (1) + type and class (4); a query, one question.
+  if (query.size() < 17 || (query[2] & 0x80) || get16(query, 4) != 1) return false;
+  std::string name;
+  size_t at = 12;
+  while (true) {
+    if (at >= query.size()) return false;
+    const auto len = static_cast<uint8_t>(query[at++]);
+    if (len == 0) break;
+    if (len > 63 || at + len > query.size() || name.size() + len > 254) return false;  // no pointers in a question
+    if (!name.empty()) name.push_back('.');
+    name.append(query, at, len);
+    at += len;
+  }
+  if (at + 4 > query.size()) return false;
+  const uint16_t type = get16(query, at);
+  const size_t question_end = at + 4;
+  name = lower(name);
+
+  std::lock_guard lock(mutex_);
+  ++total_queries_;
+  ++queries_[{name, type}];
+  auto it = zone_.find(name);
+  if (it != zone_.end() && it->second.silent) return false;
+
+  Rcode rcode = Rcode::NoError;
+  std::string answers;
+  uint16_t count = 0;
+  if (it == zone_.end()) {
+    rcode = Rcode::NxDomain;
+  } else if (it->second.has_rcode) {
+    rcode = it->second.rcode;
+  } else if (type == kTypeMx) {
+    for (const auto& mx : it->second.mx) {
+      std::string rdata;
+      put16(rdata, mx.preference);
+      rdata += encode_name(lower(mx.host));
+      put_record(answers, kTypeMx, rdata);
+      ++count;
+    }
+  } else if (type == kTypeA || type == kTypeAaaa) {
+    for (const auto& raw : type == kTypeA ? it->second.a : it->second.aaaa) {
+      put_record(answers, type, raw);
+      ++count;
+    }
+  }
+
+  response.clear();
+  response.append(query, 0, 2);  // id
+  // QR, the query's opcode and RD, AA, RA, rcode.
+  const auto opcode_rd = static_cast<uint8_t>(query[2] & 0x79);
+  response.push_back(static_cast<char>(0x80 | opcode_rd | 0x04));
+  response.push_back(static_cast<char>(0x80 | static_cast<uint8_t>(rcode)));
+  put16(response, 1);
+  put16(response, count);
+  put16(response, 0);
+  put16(response, 0);
+  response.append(query, 12, question_end - 12);
+  response += answers;
+  return true;
+}
+
+}  // namespace volley::testing
