@@ -260,8 +260,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     return b;
   };
   const size_t piece = take() % 16 + 1;
-  const size_t cut = take() * in.size() / 255;
+  const unsigned cut_byte = take();
   const unsigned limit_byte = take();
+  const size_t cut = cut_byte * in.size() / 255;
   Limits limits;
   if (limit_byte & 0x0f) limits.max_line = (limit_byte & 0x0f) * 8;
   if (limit_byte >> 4) limits.max_lines = limit_byte >> 4;

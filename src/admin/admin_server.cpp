@@ -100,6 +100,14 @@ void log_request(const RequestSummary& s) {
     if (!s.ok) line.kv("error", s.error);
     return;
   }
+  if (s.cmd == "retry" || s.cmd == "flush") {
+    auto line = log::info(s.cmd == "retry" ? "admin.retry" : "admin.flush");
+    if (!s.id.empty()) line.kv("id", s.id);
+    if (!s.domain.empty()) line.kv("domain", s.domain);
+    line.kv("ok", s.ok).kv("count", static_cast<uint64_t>(s.count));
+    if (!s.ok) line.kv("error", s.error);
+    return;
+  }
   auto line = log::debug("admin.request");
   line.kv("cmd", s.cmd).kv("ok", s.ok);
   if (!s.id.empty()) line.kv("id", s.id);

@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   auto* qlist = queue->add_subcommand("list", "List queued messages");
   qlist->add_option("--state", qcmd.state,
                     "Only messages in this state: queued (not tried yet, or being delivered) or deferred (waiting "
-                    "for a retry)");
+                    "for a retry)")
+      ->check(CLI::IsMember({"queued", "deferred"}));
   qlist->add_option("--domain", qcmd.domain, "Only messages with a recipient at this domain");
   qlist->add_option("--limit", qcmd.limit, "At most this many messages");
   qlist->add_flag("--json", qcmd.json, "Print the JSON array (for scripts)");
@@ -86,14 +87,15 @@ int main(int argc, char** argv) {
   auto* qdelete = queue->add_subcommand("delete", "Remove one message from the queue");
   qdelete->add_option("id", qcmd.id, "Queue id")->required();
   // ID and --all are checked by run_queue_command, which says in one line
-  // what is missing (CLI11 would add a usage hint).
+  // what is missing (CLI11 would print a usage hint on a second line).
   auto* qretry = queue->add_subcommand("retry", "Make deferred messages due now: one (ID) or every one (--all)");
   qretry->add_option("id", qcmd.id, "Queue id");
   qretry->add_flag("--all", qcmd.all, "Every deferred message");
   qretry->add_flag("--json", qcmd.json, "Print {\"count\":N}");
   auto* qflush = queue->add_subcommand(
-      "flush", "Make every message with a recipient at DOMAIN due now (deferred or waiting its turn)");
-  qflush->add_option("domain", qcmd.domain, "Recipient domain, e.g. example.com")->required();
+      "flush", "Make every message with a recipient at DOMAIN (no DOMAIN: every message) due now");
+  // Not ->required(): run_queue_command gives the one-line reason itself.
+  qflush->add_option("domain", qcmd.domain, "Recipient domain, e.g. example.com (omit to flush the whole queue)");
   qflush->add_flag("--json", qcmd.json, "Print {\"count\":N}");
   for (auto* sub : {qlist, qshow, qdelete, qretry, qflush})
     sub->add_option("--config,-c", config_path, "Configuration file");

@@ -347,9 +347,9 @@ int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std:
     if (!cmd.all && cmd.id.empty()) return fail("give a queue id, or --all for every deferred message");
     request = cmd.all ? admin::make_retry_all_request() : admin::make_retry_request(cmd.id);
   } else if (cmd.action == "flush") {
-    // No "flush everything" fallback for the same reason: `retry --all` says it.
-    if (cmd.domain.empty()) return fail("give a domain (retry --all makes every deferred message due)");
-    request = admin::make_flush_request(cmd.domain);
+    // SPEC section 7: a bare `volley queue flush` flushes the whole queue,
+    // like Postfix's `postqueue -f`.
+    request = cmd.domain.empty() ? admin::make_retry_all_request() : admin::make_flush_request(cmd.domain);
   } else {
     return fail("unknown action");
   }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "config/config_sections.hpp"
+#include "delivery/route_plan.hpp"
 #include "net/cidr.hpp"
 #include "util/strings.hpp"
 
@@ -177,8 +178,16 @@ const std::vector<Field<DeliverySection>>& delivery_fields() {
       {"resolver", [](Diag& d, const toml::node& n, const std::string& k,
                       DeliverySection& s) { apply_endpoint<false>(d, n, k, s.resolver); }},
       field("mx_port", &DeliverySection::mx_port, integer(1, 65535)),
-      {"smarthost", [](Diag& d, const toml::node& n, const std::string& k,
-                       DeliverySection& s) { apply_endpoint<true>(d, n, k, s.smarthost); }},
+      {"smarthost",
+       [](Diag& d, const toml::node& n, const std::string& k, DeliverySection& s) {
+         // The engine's own parser, so every value it can route is accepted:
+         // "host", "host:port", "[host]:port" (no MX lookup), "[v6]:port".
+         auto text = read_string(d, n, k);
+         if (!text) return;
+         if (!text->empty())
+           if (auto hp = delivery::parse_host_port(*text, 25); !hp) return d.add(n, k, hp.error().message);
+         s.smarthost = *text;
+       }},
       {"smarthost_auth", apply_smarthost_auth},
       field("tls", &DeliverySection::tls,
             one_of<std::string>({{"opportunistic", "opportunistic"}, {"required", "required"}, {"none", "none"}})),

@@ -12,6 +12,7 @@
 #include <ares.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
@@ -32,6 +33,9 @@ using std::chrono::milliseconds;
 // Addresses kept from one A or AAAA answer; more say nothing more useful to
 // a sender that tries a few at most.
 constexpr int kMaxAddressesPerFamily = 32;
+
+// Receive buffer asked for c-ares's sockets (why: see init).
+constexpr int kSocketReceiveBuffer = 1 << 20;
 
 // The shortest per-try timeout worth retrying with; below it one try gets the
 // whole budget (see tries_and_timeout).
@@ -172,8 +176,8 @@ AddressAnswer combine(const FamilyAnswer& v4, const FamilyAnswer& v6) {
 
 // True if `fd` is ready now. Asio's epoll reactor is edge-triggered and
 // async_wait is never speculative: readiness that arrived while no wait was
-// pending (c-ares may leave a second datagram unread) would otherwise be
-// missed until the next packet or timeout.
+// pending (c-ares reads a TCP answer with one recv() per call and may leave
+// the rest) would otherwise be missed until the next packet or timeout.
 bool ready_now(int fd, asio::posix::descriptor_base::wait_type type) {
   pollfd p{fd, static_cast<short>(type == asio::posix::descriptor_base::wait_read ? POLLIN : POLLOUT), 0};
   return ::poll(&p, 1, 0) > 0;
@@ -276,6 +280,12 @@ Result<void> DnsResolver::Impl::init(const std::string& server, milliseconds tim
   char lookups[] = "b";  // DNS only, never /etc/hosts
   opts.lookups = lookups;
   mask |= ARES_OPT_LOOKUPS;
+  // All queries share one UDP socket per server. A burst of lookups (a queue
+  // full of new domains) brings a burst of answers; the default ~200 KB
+  // buffer drops some and they wait for a retry. The kernel caps this at
+  // net.core.rmem_max.
+  opts.socket_receive_buffer_size = kSocketReceiveBuffer;
+  mask |= ARES_OPT_SOCK_RCVBUF;
 
   // The retry plan depends on how many servers resolv.conf lists.
   int servers = 1;
@@ -450,7 +460,16 @@ void DnsResolver::Impl::on_ready(const std::shared_ptr<SocketWatch>& w,
 void DnsResolver::Impl::reschedule_timer() {
   if (!channel_) return;
   timeval tv{};
-  if (!ares_timeout(channel_, nullptr, &tv)) return;  // nothing in flight; a pending wait just fires once more
+  if (!ares_timeout(channel_, nullptr, &tv)) {
+    // Nothing in flight: leave no wait behind, so that an idle resolver
+    // keeps no work in the io_context (run() can return).
+    if (timer_armed_) {
+      ++timer_generation_;
+      timer_.cancel();
+      timer_armed_ = false;
+    }
+    return;
+  }
   // ares_timeout rounds down to the millisecond; one more avoids waking
   // before c-ares agrees the query is due (and spinning until it is).
   const Clock::time_point due =

@@ -728,7 +728,8 @@ def queue_id_from_text(text: str) -> str:
 # (peers are in peers.py; tests in test_peers.py and test_delivery*.py)
 # --------------------------------------------------------------------------
 
-PEER_IPS = [f"127.0.0.{i}" for i in range(2, 10)]  # MX hosts share one port and differ by address
+# MX hosts share one port and differ by address.
+PEER_IPS = [f"127.0.0.{i}" for i in range(2, 10)] + (["::1"] if peers.ipv6_loopback_available() else [])
 
 
 @pytest.fixture(scope="session")
@@ -850,14 +851,15 @@ class MailWorld:
         srv.start()
 
     def close(self):
-        # Volley first, so it does not log the peers vanishing; a server that
-        # died on its own is left for volley_factory to report.
+        # Peers first: a Volley still waiting on a black hole then stops at
+        # once instead of after its shutdown timeout. A server that died on
+        # its own is left for volley_factory to report.
+        for p in reversed(self._stoppables):
+            p.stop()
         for srv in self._servers:
             if srv.running():
                 srv.expected_exit = True
                 srv.shutdown()
-        for p in reversed(self._stoppables):
-            p.stop()
 
 
 @pytest.fixture
@@ -951,7 +953,8 @@ class Dsn:
 
 def parse_dsn(raw: bytes) -> Dsn:
     """Parses an RFC 3464 report (as delivered into a Maildir, with the
-    Return-Path/Delivered-To lines in front) and checks its structure."""
+    Return-Path/Delivered-To lines in front) and checks its structure.
+    Field names are lower-cased, typed values written "type; value"."""
     msg = email.message_from_bytes(raw)
     assert msg.get_content_type() == "multipart/report", msg.get_content_type()
     assert (msg.get_param("report-type") or "").lower() == "delivery-status", msg["Content-Type"]
@@ -963,7 +966,17 @@ def parse_dsn(raw: bytes) -> Dsn:
     blocks = status.get_payload()
     assert len(blocks) >= 2, blocks
 
+    typed = ("final-recipient", "original-recipient", "remote-mta", "reporting-mta", "diagnostic-code",
+             "received-from-mta", "dsn-gateway")
+
     def fields(block) -> Dict[str, str]:
-        return {k.lower(): " ".join(str(v).split()) for k, v in block.items()}
+        out = {}
+        for k, v in block.items():
+            k, v = k.lower(), " ".join(str(v).split())
+            if k in typed and ";" in v:  # "type;value" and "type; value" are the same (RFC 3464 2.1.2)
+                kind, _, rest = v.partition(";")
+                v = f"{kind.strip()}; {rest.strip()}"
+            out[k] = v
+        return out
     return Dsn(msg, text.get_payload(decode=True).decode("utf-8", "replace"), fields(blocks[0]),
                [fields(b) for b in blocks[1:]], returned)

@@ -50,15 +50,28 @@ logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every com
 # ports and certificates
 # --------------------------------------------------------------------------
 
+def _family(ip: str) -> int:
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
+def ipv6_loopback_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def free_port_on(ips: Sequence[str], attempts: int = 100) -> int:
-    """A TCP port that is free on every address in `ips` (e.g. 127.0.0.2..9)."""
+    """A TCP port that is free on every address in `ips` (e.g. 127.0.0.2..9, ::1)."""
     for _ in range(attempts):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as first:
+        with socket.socket(_family(ips[0]), socket.SOCK_STREAM) as first:
             first.bind((ips[0], 0))
             port = first.getsockname()[1]
             ok = True
             for ip in ips[1:]:
-                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                with socket.socket(_family(ip), socket.SOCK_STREAM) as s:
                     try:
                         s.bind((ip, port))
                     except OSError:
@@ -371,6 +384,11 @@ class _PeerSMTP(SMTP):
                 shown = arg if verb != "AUTH" or not arg else arg.split(" ", 1)[0] + " ***"
                 with self._peer._lock:
                     self._conn.commands.append(verb if arg is None else f"{verb} {shown}")
+                if verb == "QUIT":
+                    # The client is done: count the connection as closed now, so
+                    # a client that opens its next one right after the 221 is
+                    # not seen as holding two (max_concurrent).
+                    self._peer._close_connection(self, self._conn)
             return await method(arg)
         return run
 
@@ -391,7 +409,7 @@ class _PeerSMTP(SMTP):
                 self._conn.tls = obj.version() if obj else "TLS"
 
     def connection_lost(self, error):
-        if self._conn is not None and self._conn.closed_at is None:
+        if self._conn is not None:
             self._peer._close_connection(self, self._conn)
         super().connection_lost(error)
 
@@ -637,7 +655,8 @@ class SmtpPeer:
 
     def _close_connection(self, proto, conn: PeerConnection):
         with self._lock:
-            conn.closed_at = time.monotonic()
+            if conn.closed_at is None:
+                conn.closed_at = time.monotonic()
             self._live.discard(proto)
 
     # -- lifecycle -----------------------------------------------------------------

@@ -166,12 +166,12 @@ TEST_F(DnsResolverTest, SilentServerTimesOutWithinTheBudget) {
   EXPECT_EQ(status_name(a.status), "TempFail");
   EXPECT_NE(a.detail.find("timed out"), std::string::npos) << a.detail;
   EXPECT_GE(took, 250ms);  // it did wait (retries included) ...
-  EXPECT_LE(took, 450ms);  // ... but not past the budget (plus timer slack)
+  EXPECT_LE(took, 500ms);  // ... but not past the budget (plus timer and scheduling slack)
   EXPECT_GE(dns.query_count("silent.test", FakeDnsServer::kTypeMx), 2u);  // and retried within it
 
   const auto start2 = std::chrono::steady_clock::now();
   const AddressAnswer b = addresses(*r, "silent.test");
-  EXPECT_LE(std::chrono::steady_clock::now() - start2, 450ms);
+  EXPECT_LE(std::chrono::steady_clock::now() - start2, 500ms);
   EXPECT_EQ(status_name(b.status), "TempFail");
 }
 
@@ -188,6 +188,21 @@ TEST_F(DnsResolverTest, OtherLookupsAreNotHeldUpByASilentOne) {
   run_until(silent);
   ASSERT_TRUE(silent);
   EXPECT_EQ(status_name(silent->status), "TempFail");
+}
+
+TEST_F(DnsResolverTest, IdleResolverLeavesNoWorkBehind) {
+  // io.run() returns once the lookups are done, with the resolver still alive:
+  // no timer or socket wait outlives them (a daemon can drain its io_context).
+  auto r = make(5s);
+  ASSERT_TRUE(r);
+  int done = 0;
+  r->query_mx("example.test", [&](MxAnswer) { ++done; });
+  r->query_addresses("mx1.example.test", [&](AddressAnswer) { ++done; });
+  const auto start = std::chrono::steady_clock::now();
+  io.restart();
+  io.run();
+  EXPECT_EQ(done, 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);  // the first retry would be at ~714 ms
 }
 
 TEST_F(DnsResolverTest, CallbackNeverRunsInsideTheCall) {
@@ -241,7 +256,9 @@ TEST_F(DnsResolverTest, CallbackMayDestroyTheResolver) {
 TEST_F(DnsResolverTest, ManyLookupsAtOnce) {
   auto r = make();
   ASSERT_TRUE(r);
-  constexpr int kCount = 300;
+  // All sent before the io_context runs: the answers arrive as a burst on
+  // one UDP socket and must all be read (none left waiting for a retry).
+  constexpr int kCount = 200;
   int ok = 0, nx = 0, done = 0;
   for (int i = 0; i < kCount; ++i) {
     const std::string name = i % 3 == 0 ? "nowhere" + std::to_string(i) + ".test" : "example.test";
@@ -256,9 +273,11 @@ TEST_F(DnsResolverTest, ManyLookupsAtOnce) {
   io.restart();
   while (done < kCount && std::chrono::steady_clock::now() < deadline) io.run_one_for(50ms);
   EXPECT_EQ(done, kCount);
-  EXPECT_EQ(nx, kCount / 3);
-  EXPECT_EQ(ok, kCount - kCount / 3);
+  constexpr int kNx = (kCount + 2) / 3;  // i = 0, 3, 6, ...
+  EXPECT_EQ(nx, kNx);
+  EXPECT_EQ(ok, kCount - kNx);
   EXPECT_EQ(r->pending(), 0u);
+  EXPECT_EQ(dns.total_queries(), static_cast<size_t>(kCount));  // nothing was lost and retried
 }
 
 TEST_F(DnsResolverTest, PendingLookupsAreCapped) {

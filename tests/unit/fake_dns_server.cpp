@@ -71,6 +71,11 @@ std::string parse_ip(int family, const std::string& text) {
 FakeDnsServer::FakeDnsServer() {
   socket_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (socket_ < 0 || ::pipe2(wake_, O_CLOEXEC) != 0) throw std::runtime_error("fake DNS: socket/pipe failed");
+  // Tests send bursts of hundreds of queries; the default receive buffer
+  // (~200 KB, ~270 small datagrams) would drop some and make them wait for
+  // the client's retry.
+  const int rcvbuf = 1 << 20;
+  ::setsockopt(socket_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
