@@ -125,3 +125,25 @@ def test_retry_unknown_message_fails(mail_world):
     assert len(r.stderr.strip().splitlines()) == 1 and "0" * 20 in r.stderr, r.stderr
     r = srv.cli("queue", "flush", "bad domain")
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_bare_flush_flushes_the_whole_queue(mail_world):
+    # SPEC section 7 lists `volley queue flush` without a domain: like
+    # Postfix's `postqueue -f`, every deferred message is due now.
+    peer, srv = deferring_world(mail_world, domains=("example.net", "example.org"))
+    inject_deferred(srv, "a@example.net", "to net")
+    inject_deferred(srv, "b@example.org", "to org")
+    peer.clear_rules()
+    r = srv.cli("queue", "flush")
+    assert r.returncode == 0, r.stderr
+    assert "2 message(s) scheduled now" in r.stdout, r.stdout
+    peer.wait_messages(2, timeout=5)
+    assert sorted(subjects(peer)) == ["to net", "to org"]
+    wait_queue_empty(srv, timeout=5)
+    assert any("event=admin.retry" in l for l in srv.log_lines())  # sent as retry --all
+
+
+def test_list_refuses_an_unknown_state(mail_world):
+    srv = mail_world.volley()
+    r = srv.cli("queue", "list", "--state", "deferd")
+    assert r.returncode != 0

@@ -846,3 +846,34 @@ TEST(ConfigUnits, ParseDuration) {
 
 }  // namespace
 }  // namespace volley::config
+
+namespace volley::config {
+namespace {
+
+TEST(ConfigDelivery, SmarthostFormsTheEngineRoutesAreAccepted) {
+  for (const char* v : {"relay.example.com", "relay.example.com:587", "[relay.example.com]:25", "127.0.0.4:2525",
+                        "[127.0.0.4]:2525", "[::1]:25"}) {
+    auto c = load_string(std::string("[[listener]]\naddress = \"127.0.0.1:2525\"\n[delivery]\nsmarthost = \"") + v +
+                         "\"\n");
+    ASSERT_TRUE(c.ok()) << v << ": " << c.error().message;
+    EXPECT_EQ(c->delivery.smarthost, v);
+  }
+}
+
+TEST(ConfigDelivery, NewDeliveryKeys) {
+  auto c = load_string(
+      "[[listener]]\naddress = \"127.0.0.1:2525\"\n[delivery]\nenabled = false\nconnect_timeout = \"2s\"\n"
+      "command_timeout = \"5s\"\ndata_timeout = \"10s\"\ndns_timeout = \"300ms\"\nmax_active_messages = 10\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->delivery.enabled);
+  EXPECT_EQ(c->delivery.connect_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->delivery.command_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->delivery.data_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c->delivery.dns_timeout, std::chrono::milliseconds(300));
+  EXPECT_EQ(c->delivery.max_active_messages, 10u);
+  auto bad = load_string("[[listener]]\naddress = \"127.0.0.1:2525\"\n[delivery]\nmax_active_messages = 0\n");
+  EXPECT_FALSE(bad.ok());
+}
+
+}  // namespace
+}  // namespace volley::config
