@@ -246,11 +246,17 @@ asio::awaitable<Engine::RouteResult> Engine::route(std::shared_ptr<Destination> 
 }
 
 asio::awaitable<bool> Engine::wait_for_job(std::shared_ptr<Destination> dp) {
-  auto t = std::make_shared<asio::steady_timer>(io_, kIdleReuse);
-  dp->idle.push_back(t);
-  co_await t->async_wait(kUseTuple);  // woken (cancelled) or timed out: same check below
-  auto& idle = dp->idle;
-  idle.erase(std::remove(idle.begin(), idle.end(), t), idle.end());
+  // Woken when a job arrives, but another connection of the destination
+  // may take it first: keep waiting until the idle time is used up, or the
+  // connection would be closed and reopened for every message.
+  const auto deadline = std::chrono::steady_clock::now() + kIdleReuse;
+  while (dp->jobs.empty() && !stopping_ && std::chrono::steady_clock::now() < deadline) {
+    auto t = std::make_shared<asio::steady_timer>(io_, deadline);
+    dp->idle.push_back(t);
+    co_await t->async_wait(kUseTuple);  // woken (cancelled) or timed out: checked above
+    auto& idle = dp->idle;
+    idle.erase(std::remove(idle.begin(), idle.end(), t), idle.end());
+  }
   co_return !dp->jobs.empty();
 }
 

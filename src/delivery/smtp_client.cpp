@@ -163,12 +163,18 @@ asio::awaitable<bool> SmtpClient::connect(const std::vector<Endpoint>& endpoints
   // A permanent refusal (5xx greeting/EHLO) counts only if no host could be
   // reached at all; a temporary problem anywhere keeps the mail deferred.
   for (const auto& ep : endpoints) {
-    if (co_await open_endpoint(ep, sources)) co_return true;
+    tls_failed_ = false;
+    if (co_await open_endpoint(ep, sources, true)) co_return true;
+    // Opportunistic TLS (RFC 7435): a receiver whose TLS is broken gets the
+    // mail in clear on a fresh connection rather than never.
+    if (tls_failed_ && settings_.tls == TlsPolicy::Opportunistic && co_await open_endpoint(ep, sources, false))
+      co_return true;
   }
   co_return false;
 }
 
-asio::awaitable<bool> SmtpClient::open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources) {
+asio::awaitable<bool> SmtpClient::open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources,
+                                                bool use_tls) {
   close();
   tls_.reset();
   in_.clear();
@@ -202,10 +208,10 @@ asio::awaitable<bool> SmtpClient::open_endpoint(const Endpoint& ep, const std::v
   }
   socket_.set_option(tcp::no_delay(true), ec);
   alive_ = true;
-  co_return co_await greet_and_hello(ep);
+  co_return co_await greet_and_hello(ep, use_tls);
 }
 
-asio::awaitable<bool> SmtpClient::greet_and_hello(const Endpoint& ep) {
+asio::awaitable<bool> SmtpClient::greet_and_hello(const Endpoint& ep, bool use_tls) {
   auto greeting = co_await read_reply(settings_.command_timeout);
   if (!greeting) {
     fail(Status::Deferred, "4.4.2", io_error("receiving the initial server greeting"));
@@ -217,7 +223,7 @@ asio::awaitable<bool> SmtpClient::greet_and_hello(const Endpoint& ep) {
     co_return false;
   }
   if (!co_await hello()) co_return false;
-  if (settings_.tls != TlsPolicy::None && caps_.starttls) {
+  if (settings_.tls != TlsPolicy::None && caps_.starttls && use_tls) {
     if (!co_await start_tls(ep)) co_return false;
   } else if (settings_.tls == TlsPolicy::Required) {
     fail(Status::Deferred, "4.7.4", "TLS is required, but was not offered by host " + relay_);
@@ -283,6 +289,7 @@ asio::awaitable<bool> SmtpClient::start_tls(const Endpoint& ep) {
   disarm();
   if (ec) {
     std::string why = timed_out_ ? std::string("timed out") : ec.message();
+    tls_failed_ = true;
     fail(Status::Deferred, "4.7.5", "TLS handshake with " + relay_ + " failed: " + why);
     co_return false;
   }

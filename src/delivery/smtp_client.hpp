@@ -73,8 +73,8 @@ class SmtpClient {
   uint32_t transactions() const { return transactions_; }
 
  private:
-  asio::awaitable<bool> open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources);
-  asio::awaitable<bool> greet_and_hello(const Endpoint& ep);
+  asio::awaitable<bool> open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources, bool use_tls);
+  asio::awaitable<bool> greet_and_hello(const Endpoint& ep, bool use_tls);
   asio::awaitable<bool> hello();
   asio::awaitable<bool> start_tls(const Endpoint& ep);
   asio::awaitable<bool> authenticate();
@@ -104,6 +104,7 @@ class SmtpClient {
   std::string tls_name_ = "none";
   bool alive_ = false;
   bool throttled_ = false;
+  bool tls_failed_ = false;  // the last handshake failed (opportunistic: retry in clear)
   uint32_t transactions_ = 0;
   RcptOutcome failure_;
   std::string last_error_;
