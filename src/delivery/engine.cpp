@@ -90,12 +90,18 @@ void Engine::stop(std::chrono::milliseconds grace) {
   asio::post(io_, [this, done] {
     stopping_ = true;
     pump_timer_.cancel();
+    // Jobs nobody has started are dropped unrecorded: their messages are
+    // still due on disk and go out at the next start.
+    for (auto& [key, d] : destinations_) {
+      d->jobs.clear();
+      for (auto& t : d->idle) t->cancel();
+    }
     done->set_value();
   });
   fut.wait();
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (std::chrono::steady_clock::now() < deadline) {
-    size_t busy = call([this] { return active_.size() + loading_; });
+    size_t busy = call([this] { return in_flight_; });
     if (busy == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -146,6 +146,7 @@ class Engine {
   asio::steady_timer housekeeping_timer_;
   std::unordered_map<std::string, std::shared_ptr<Active>> active_;
   size_t loading_ = 0;
+  size_t in_flight_ = 0;  // transactions and Maildir writes under way (stop waits for these only)
   uint64_t active_bytes_ = 0;
   std::unordered_map<std::string, std::shared_ptr<Destination>> destinations_;
   std::vector<RuleState> rules_;

@@ -311,7 +311,9 @@ asio::awaitable<void> Engine::run_connection(std::shared_ptr<Destination> dp, in
       d.jobs.pop_front();
       co_await wait_for_rate(dp);
       std::vector<RcptOutcome> outs;
+      ++in_flight_;
       co_await client.send(*job.active->msg, job.rcpts, outs);
+      --in_flight_;
       ++sent;
       bool any_sent = false;
       for (const auto& o : outs) any_sent = any_sent || o.status == Status::Sent;

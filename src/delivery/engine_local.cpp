@@ -10,6 +10,7 @@ namespace volley::delivery {
 void Engine::deliver_local(Job job) {
   const std::string root = cfg().server.data_dir + "/mail";
   const std::string hostname = cfg().server.hostname;
+  ++in_flight_;
   asio::post(pool_, [this, job = std::move(job), root, hostname]() mutable {
     const auto& m = *job.active->msg;
     std::vector<RcptOutcome> outs;
@@ -30,7 +31,10 @@ void Engine::deliver_local(Job job) {
       RcptOutcome o = local_outcome(Status::Sent, "2.0.0", "250 2.0.0 delivered to maildir", "local");
       outs.push_back(std::move(o));
     }
-    asio::post(io_, [this, job = std::move(job), outs = std::move(outs)]() mutable { complete_job(job, outs); });
+    asio::post(io_, [this, job = std::move(job), outs = std::move(outs)]() mutable {
+      --in_flight_;
+      complete_job(job, outs);
+    });
   });
 }
 

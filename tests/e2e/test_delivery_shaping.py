@@ -143,3 +143,23 @@ def test_kill9_during_a_batch_loses_nothing(mail_world):
                what=f"all {n} messages at the peer (have {len(delivered())})")
     wait_queue_empty(srv)
     assert srv.spool_tmp_files() == []
+
+
+def test_sigterm_with_a_hanging_destination_exits_promptly_and_keeps_the_mail(mail_world):
+    # A transaction stuck at a black hole may run out its grace period, but
+    # mail merely waiting for a connection must not hold the shutdown; all of
+    # it is still queued afterwards and delivered after the restart.
+    mail_world.black_hole("127.0.0.3", mode="silent")
+    mail_world.route("stuck.test", "127.0.0.3")
+    srv = mail_world.volley(delivery={"command_timeout": "60s", "default_max_connections_per_domain": 1})
+    ids = [inject(srv, SENDER, [f"u{i}@stuck.test"], message(f"stuck {i}")) for i in range(5)]
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    assert srv.stop(timeout=20) == 0
+    took = time.monotonic() - t0
+    assert took < 5, f"SIGTERM took {took:.1f}s (waiting for mail that was not in a transaction?)"
+    assert sorted(srv.spool_ids()) == sorted(ids), "everything not delivered stays queued"
+    good = peer_for(mail_world, "stuck.test", "127.0.0.2")
+    mail_world.restart(srv)
+    good.wait_messages(5, timeout=10)
+    wait_queue_empty(srv, timeout=10)
