@@ -91,6 +91,7 @@ class Engine {
     int rule = -1;
     uint64_t config_generation = 0;
     std::vector<Endpoint> endpoints;
+    std::vector<uint32_t> endpoint_rank;  // MX preference of each endpoint (equal ranks are reshuffled per use)
     int64_t endpoints_expire_ms = 0;
     int64_t suspended_until_ms = 0;  // every host unreachable: defer without trying until then
     RcptOutcome suspend_reason;

@@ -4,7 +4,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <climits>
+#include <unordered_map>
 
 #include "delivery/dns_resolver.hpp"
 #include "delivery/engine.hpp"
@@ -158,12 +160,22 @@ asio::awaitable<Engine::RouteResult> Engine::route(std::shared_ptr<Destination> 
   if (!d.endpoints.empty() && now < d.endpoints_expire_ms) {
     rr.ok = true;
     rr.endpoints = d.endpoints;
+    // RFC 5321 5.1: spread over equal-preference hosts on every connection,
+    // not once per cached answer.
+    for (size_t i = 0; i < rr.endpoints.size();) {
+      size_t j = i + 1;
+      while (j < rr.endpoints.size() && d.endpoint_rank[j] == d.endpoint_rank[i]) ++j;
+      std::shuffle(rr.endpoints.begin() + static_cast<std::ptrdiff_t>(i),
+                   rr.endpoints.begin() + static_cast<std::ptrdiff_t>(j), rng_);
+      i = j;
+    }
     co_return rr;
   }
   const auto& del = cfg().delivery;
   uint16_t port = del.mx_port;
   std::string lookup = d.domain;
   std::vector<std::string> hosts;
+  std::unordered_map<std::string, uint32_t> rank_of;  // MX host -> preference
   bool implicit = false;
   if (d.key == "[smarthost]") {
     auto hp = parse_host_port(del.smarthost, 25);
@@ -203,13 +215,23 @@ asio::awaitable<Engine::RouteResult> Engine::route(std::shared_ptr<Destination> 
     }
     hosts = std::move(plan.hosts);
     implicit = plan.implicit;
+    for (const auto& r : answer.records) {
+      auto [it, fresh] = rank_of.emplace(r.host, r.preference);
+      if (!fresh) it->second = std::min<uint32_t>(it->second, r.preference);
+    }
   }
   bool temporary = false;
   std::string detail;
+  std::vector<uint32_t> ranks;
+  auto rank = [&](const std::string& h) {
+    auto it = rank_of.find(h);
+    return it == rank_of.end() ? 0u : static_cast<uint32_t>(it->second);
+  };
   for (const auto& h : hosts) {
     if (rr.endpoints.size() >= kMaxEndpoints) break;
     if (auto ip = ip_of(h)) {
       rr.endpoints.push_back(Endpoint{"", *ip, port});
+      ranks.push_back(rank(h));
       continue;
     }
     auto init = [this, h](auto cb) { resolver_->query_addresses(h, std::move(cb)); };
@@ -220,6 +242,7 @@ asio::awaitable<Engine::RouteResult> Engine::route(std::shared_ptr<Destination> 
       for (const auto& addr : a.addresses) {
         if (n++ >= kMaxAddressesPerHost || rr.endpoints.size() >= kMaxEndpoints) break;
         rr.endpoints.push_back(Endpoint{h, addr, port});
+        ranks.push_back(rank(h));
       }
     } else {
       temporary = temporary || a.status == DnsStatus::TempFail;
@@ -240,6 +263,7 @@ asio::awaitable<Engine::RouteResult> Engine::route(std::shared_ptr<Destination> 
   // than the domain.
   if (d.rule < 0) d.rule = find_shaping_rule(del.shaping, d.domain, hosts);
   d.endpoints = rr.endpoints;
+  d.endpoint_rank = std::move(ranks);
   d.endpoints_expire_ms = now + kRouteCacheMs;
   rr.ok = true;
   co_return rr;

@@ -54,6 +54,24 @@ def test_mx_preference_order(mail_world):
     assert backup.connections == []
 
 
+def test_equal_preference_mx_hosts_share_the_load(mail_world):
+    # RFC 5321 5.1: equal preferences in random order, per connection (not
+    # once per cached DNS answer), so both hosts get mail.
+    one = mail_world.peer("127.0.0.2")
+    two = mail_world.peer("127.0.0.3")
+    mail_world.dns.a("one.example.net", "127.0.0.2")
+    mail_world.dns.a("two.example.net", "127.0.0.3")
+    mail_world.dns.mx("example.net", (10, "one.example.net"), (10, "two.example.net"))
+    srv = mail_world.volley(delivery={"default_max_messages_per_connection": 1,
+                                      "default_max_connections_per_domain": 1})
+    for i in range(16):
+        inject(srv, "alice@local.test", [f"u{i}@example.net"], message(f"spread {i}"))
+    wait_delivery(srv, status="sent", count=16, timeout=20)
+    # 16 independent fair coin flips all landing on one side: p = 2**-15.
+    assert len(one.messages) > 0 and len(two.messages) > 0, (len(one.messages), len(two.messages))
+    assert len(one.messages) + len(two.messages) == 16
+
+
 @pytest.mark.parametrize("down", ["127.0.0.2", "127.0.0.3"])
 def test_equal_preference_mx_hosts_are_all_tried(mail_world, down):
     up_ip = "127.0.0.3" if down == "127.0.0.2" else "127.0.0.2"
