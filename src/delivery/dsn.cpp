@@ -231,6 +231,7 @@ std::string explanation(const DsnRequest& req, Kind kind, Returned returned, con
       std::string who = r.remote_mta.empty() ? "the server" : "host " + host_of(r.remote_mta);
       t += clip_text_line("    " + who + " said: " + ascii_line(r.diagnostic, kMaxTextLine)) + "\r\n";
     }
+    if (!r.reason.empty()) t += clip_text_line("    " + ascii_line(r.reason, kMaxTextLine)) + "\r\n";
     if (r.action == DsnAction::Delayed && r.will_retry_until != 0)
       t += "    will be retried until " + date_of(r.will_retry_until) + "\r\n";
   }

@@ -30,6 +30,7 @@ struct DsnRecipient {
   std::string status;                     // "5.1.1"; anything malformed becomes x.0.0 of the action's class
   std::string remote_mta;                 // "mx1.example.com" or "" (then no Remote-MTA field)
   std::string diagnostic;                 // remote reply "550 5.1.1 No such user" -> "Diagnostic-Code: smtp; ..."; "" none
+  std::string reason;                     // a local reason (DNS, TLS, expiry...) for the text part only; "" none
   int64_t last_attempt = 0;               // unix seconds; 0 = omit Last-Attempt-Date
   int64_t will_retry_until = 0;           // Delayed only; 0 = omit
 };

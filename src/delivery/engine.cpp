@@ -306,7 +306,14 @@ void Engine::queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool 
     d.status = o.enhanced.empty() ? (success ? "2.0.0" : "5.0.0") : o.enhanced;
     if (!success && d.status[0] == '2') d.status = "5.0.0";
     d.remote_mta = o.remote_mta;
-    d.diagnostic = o.relay == "local" ? std::string() : o.reply;
+    // Diagnostic-Code is typed "smtp": only a reply a server gave goes
+    // there; our own reasons (DNS, TLS, expiry) go in the text part.
+    const bool from_server = !o.remote_mta.empty() && o.reply.size() > 3 && o.reply[0] >= '2' && o.reply[0] <= '5' &&
+                             o.reply[1] >= '0' && o.reply[1] <= '9' && o.reply[2] >= '0' && o.reply[2] <= '9';
+    if (from_server)
+      d.diagnostic = o.reply;
+    else if (o.relay != "local")
+      d.reason = o.reply;
     d.last_attempt = now;
     req.recipients.push_back(std::move(d));
   }

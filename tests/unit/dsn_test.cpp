@@ -159,6 +159,18 @@ TEST(Dsn, OptionalFieldsAbsentWhenEmpty) {
   EXPECT_FALSE(contains(parts[0], "said:"));
 }
 
+TEST(Dsn, LocalReasonGoesToTheTextNotToDiagnosticCode) {
+  DsnRequest q = request();
+  q.recipients[0].remote_mta.clear();
+  q.recipients[0].diagnostic.clear();
+  q.recipients[0].reason = "Host or domain name not found: gone.test\r\nX-Evil: 1";
+  const auto parts = parts_of(build_dsn(q));
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_TRUE(contains(parts[0], "Host or domain name not found: gone.test"));
+  EXPECT_FALSE(contains(parts[0], "\r\nX-Evil")) << "a reason cannot inject lines";
+  EXPECT_FALSE(contains(parts[1], "Diagnostic-Code")) << "Diagnostic-Code is typed smtp: server replies only";
+}
+
 TEST(Dsn, OrcptUsesTheGivenType) {
   DsnRequest q = request();
   q.recipients[0].orcpt_type = "utf-8";
