@@ -49,21 +49,16 @@ const std::vector<Field<QueueSection>>& queue_fields() {
 
 // ---- [delivery] ----
 
-// "" (feature off) or host:port; the resolver must be an IP (we cannot use DNS
-// to find the DNS server), the smarthost may be a name.
-template <bool kHostMayBeName>
-void apply_endpoint(Diag& d, const toml::node& n, const std::string& key, std::string& out) {
+// "" (the system resolver) or ip:port: it must be an IP, we cannot use DNS
+// to find the DNS server.
+void apply_resolver(Diag& d, const toml::node& n, const std::string& key, std::string& out) {
   auto text = read_string(d, n, key);
   if (!text) return;
   if (!text->empty()) {
     auto hp = split_host_port(*text);
     if (!hp) return d.add(n, key, hp.error().message);
-    const bool ip = net::IpAddress::parse(hp->host).has_value();
-    if (!ip && !(kHostMayBeName && valid_domain(hp->host)))
-      return d.add(n, key,
-                   std::string(kHostMayBeName ? "host must be a hostname or an IP address"
-                                              : "host must be an IP address") +
-                       ", got \"" + printable(hp->host) + "\"");
+    if (!net::IpAddress::parse(hp->host).has_value())
+      return d.add(n, key, "host must be an IP address, got \"" + printable(hp->host) + "\"");
   }
   out = *text;
 }
@@ -176,7 +171,7 @@ void apply_shaping(Diag& d, const toml::node& n, const std::string& key, Deliver
 const std::vector<Field<DeliverySection>>& delivery_fields() {
   static const std::vector<Field<DeliverySection>> fields = {
       {"resolver", [](Diag& d, const toml::node& n, const std::string& k,
-                      DeliverySection& s) { apply_endpoint<false>(d, n, k, s.resolver); }},
+                      DeliverySection& s) { apply_resolver(d, n, k, s.resolver); }},
       field("mx_port", &DeliverySection::mx_port, integer(1, 65535)),
       {"smarthost",
        [](Diag& d, const toml::node& n, const std::string& k, DeliverySection& s) {
