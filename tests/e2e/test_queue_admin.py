@@ -215,9 +215,12 @@ def raw_session(srv: VolleyServer) -> socket.socket:
 
 
 def read_line(s: socket.socket) -> dict:
+    # One byte at a time: two pipelined answers may arrive in one segment,
+    # and the second must stay unread for the next call (a recv of 64 KiB
+    # used to swallow both and fail with "Extra data" now and then).
     buf = b""
     while not buf.endswith(b"\n"):
-        chunk = s.recv(65536)
+        chunk = s.recv(1)
         assert chunk, f"connection closed after {buf!r}"
         buf += chunk
     return json.loads(buf)
