@@ -441,9 +441,16 @@ class VolleyServer:
         self.config_path = workdir / "volley.toml"
         self.log_path = workdir / "volley.log"
         self.listeners = [dict(l) for l in (listeners if listeners is not None else default_listeners())]
+        taken = {l["address"] for l in self.listeners if "address" in l}
         for l in self.listeners:
             if "address" not in l:
-                l["address"] = f"127.0.0.1:{free_port()}"
+                # free_port() can hand out the same just-closed port twice:
+                # never give two listeners one address.
+                addr = f"127.0.0.1:{free_port()}"
+                while addr in taken:
+                    addr = f"127.0.0.1:{free_port()}"
+                taken.add(addr)
+                l["address"] = addr
         base_limits = {
             # Fast-failing defaults for tests; individual tests override.
             "auth_failure_delay": "10ms",
