@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 
+#include "smtp/client_reply.hpp"
 #include "smtp/headers.hpp"
 #include "smtp/received.hpp"
 #include "util/strings.hpp"
@@ -317,20 +318,7 @@ std::string_view action_name(DsnAction action) {
   return "failed";
 }
 
-bool is_enhanced_status(std::string_view s) {
-  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
-  size_t i = 2;
-  for (int part = 0; part < 2; ++part) {
-    size_t digits = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++digits;
-    if (digits < 1 || digits > 3) return false;
-    if (part == 0) {
-      if (i >= s.size() || s[i] != '.') return false;
-      ++i;
-    }
-  }
-  return i == s.size();
-}
+bool is_enhanced_status(std::string_view s) { return smtp::is_enhanced_status_code(s); }
 
 std::string enhanced_status_of(int code, std::string_view reply_text) {
   const char klass = code >= 200 && code < 300 ? '2' : code >= 500 && code < 600 ? '5' : '4';

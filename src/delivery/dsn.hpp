@@ -64,7 +64,8 @@ std::string build_dsn(const DsnRequest& req);
 // else (4xx and unexpected codes are both retried).
 std::string enhanced_status_of(int code, std::string_view reply_text);
 
-// True for "class.subject.detail": class 2, 4 or 5, subject and detail 1-3 digits.
+// True for "class.subject.detail": class 2, 4 or 5, subject and detail 1-3 digits
+// (the one check is smtp::is_enhanced_status_code; this name keeps DSN code readable).
 bool is_enhanced_status(std::string_view s);
 
 }  // namespace volley::delivery
