@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "queue/file_spool.hpp"
+#include "baseline/file_spool.hpp"
 #include "queue/log_spool.hpp"
 #include "queue/queue_id.hpp"
 

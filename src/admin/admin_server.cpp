@@ -16,7 +16,7 @@
 #include <cstring>
 
 #include "admin/admin_protocol.hpp"
-#include "app/async_bridge.hpp"
+#include "net/async_bridge.hpp"
 #include "util/log.hpp"
 
 namespace volley::admin {
@@ -264,7 +264,7 @@ asio::awaitable<void> AdminServer::serve(std::shared_ptr<Connection> c) {
       a.line = handle_admin_request(request, q, &a.summary);
       return a;
     };
-    auto op = app::run_blocking(pool_, c->socket.get_executor(), std::move(work));
+    auto op = net::run_blocking(pool_, c->socket.get_executor(), std::move(work));
     Answer answer = co_await std::move(op);
     log_request(answer.summary);
     if (answer.line.empty()) break;

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <iostream>
 
-#include "app/queue_command.hpp"
+#include "admin/queue_command.hpp"
 #include "app/server.hpp"
-#include "app/user_command.hpp"
+#include "admin/user_command.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   // volley queue list|show|delete|retry|flush: talks to the running daemon.
   auto* queue = app.add_subcommand("queue", "Inspect and manage the queue of the running daemon");
   queue->require_subcommand(1);
-  volley::app::QueueCommand qcmd;
+  volley::admin::QueueCommand qcmd;
   auto* qlist = queue->add_subcommand("list", "List queued messages");
   qlist->add_option("--state", qcmd.state,
                     "Only messages in this state: queued (not tried yet, or being delivered) or deferred (waiting "
@@ -123,13 +123,13 @@ int main(int argc, char** argv) {
   if (*user) {
     if (!load_config(config_path, cfg, "user")) return 1;
     std::string action = user->get_subcommands().front()->get_name();
-    return volley::app::run_user_command(action, address, cfg.server.data_dir, std::cin, std::cout, std::cerr,
+    return volley::admin::run_user_command(action, address, cfg.server.data_dir, std::cin, std::cout, std::cerr,
                                          ::isatty(STDIN_FILENO) == 1);
   }
   if (*queue) {
     if (!load_config(config_path, cfg, "queue")) return 1;
     qcmd.action = queue->get_subcommands().front()->get_name();
-    return volley::app::run_queue_command(qcmd, cfg.server.data_dir, std::cout, std::cerr);
+    return volley::admin::run_queue_command(qcmd, cfg.server.data_dir, std::cout, std::cerr);
   }
   return 1;
 }

@@ -12,7 +12,7 @@
 #include <unordered_set>
 
 #include "app/queue_control.hpp"
-#include "app/recipient_directory.hpp"
+#include "inbound/recipient_directory.hpp"
 #include "auth/auth_throttle.hpp"
 #include "auth/user_store.hpp"
 #include "config/config.hpp"
@@ -26,7 +26,7 @@ namespace volley::app {
 struct Snapshot {
   config::Config cfg;
   std::shared_ptr<asio::ssl::context> tls;  // null when no listener needs TLS
-  std::unique_ptr<RecipientDirectory> directory;
+  std::unique_ptr<inbound::RecipientDirectory> directory;
 };
 
 // What the drain logic needs from a live connection.

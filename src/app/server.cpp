@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "admin/admin_server.hpp"
-#include "app/listener.hpp"
+#include "inbound/listener.hpp"
 #include "app/runtime.hpp"
 #include "net/self_signed.hpp"
 #include "net/tls_context.hpp"
@@ -54,7 +54,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, auth:
     snap->tls = std::move(ctx.value());
   }
   snap->cfg = std::move(cfg);
-  snap->directory = std::make_unique<RecipientDirectory>(snap->cfg, users);
+  snap->directory = std::make_unique<inbound::RecipientDirectory>(snap->cfg, users);
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
@@ -84,7 +84,7 @@ class Server {
   asio::awaitable<void> wait_for_drain();
 
   config::Config cfg_;
-  IoContexts contexts_;
+  inbound::IoContexts contexts_;
   std::shared_ptr<Runtime> rt_;
   std::unique_ptr<delivery::Engine> engine_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
@@ -148,13 +148,13 @@ int Server::run() {
       log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
       continue;
     }
-    auto acc = open_acceptor(contexts_.at(0), l);
+    auto acc = inbound::open_acceptor(contexts_.at(0), l);
     if (!acc) {
       log::error("server.start_failed").kv("reason", acc.error().message);
       return 1;
     }
     log::info("listener.started").kv("listener", l.name).kv("address", l.address).kv("role", role_name(l.role)).kv("tls", tls_name(l.tls));
-    asio::co_spawn(contexts_.at(0), accept_loop(*acc.value(), l, rt_, contexts_), asio::detached);
+    asio::co_spawn(contexts_.at(0), inbound::accept_loop(*acc.value(), l, rt_, contexts_), asio::detached);
     acceptors_.push_back(std::move(acc.value()));
   }
 

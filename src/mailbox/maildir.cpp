@@ -9,7 +9,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "queue/file_io.hpp"
+#include "util/file_io.hpp"
 #include "util/strings.hpp"
 
 namespace volley::mailbox {
@@ -150,7 +150,7 @@ Result<DeliveredFile> deliver(const std::string& maildir, std::string_view prefi
   const std::string new_dir = maildir + "/new";
   const std::string new_path = new_dir + "/" + name;
   if (::rename(tmp_path.c_str(), new_path.c_str()) != 0) return fail("cannot move into " + new_dir, errno);
-  if (!queue::fsync_dir(new_dir)) {
+  if (!fsync_dir(new_dir)) {
     // Not durable, so not delivered: take it back (best effort; a reader may
     // already have moved it, and then the retry makes a duplicate, which
     // at-least-once delivery allows).

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <future>
 
-#include "queue/file_io.hpp"
+#include "util/file_io.hpp"
 #include "queue/queue_id.hpp"
 #include "queue/record.hpp"
 #include "util/log.hpp"

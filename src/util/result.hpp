@@ -1,6 +1,12 @@
 // Result<T>: a checked value-or-error returned across module boundaries
 // (LevelDB's Status / C++23 std::expected in spirit). Exceptions are kept for
 // bugs; expected failures travel as values and cannot be silently dropped.
+//
+// This is the one error type between modules: an ErrorCode a caller can act
+// on (a storage failure is temporary, never "no such user"), plus a message
+// for the log. Module-private status enums (parser outcomes, per-recipient
+// delivery outcomes) stay where they are; anything crossing a module
+// boundary as a failure uses Error.
 #pragma once
 
 #include <string>
@@ -9,8 +15,35 @@
 
 namespace volley {
 
+// What kind of failure, so the caller can choose its answer (e.g. 451 vs 550,
+// retry vs bounce) without parsing messages.
+enum class ErrorCode {
+  Failed,         // unspecified; treat as temporary
+  Temporary,      // try again later (DNS SERVFAIL, lock busy, peer unavailable)
+  NoSpace,        // ENOSPC / EDQUOT: 452 4.3.1
+  Io,             // a read, write or sync failed: 451 4.3.0
+  NotFound,       // the thing asked for does not exist (a definite answer)
+  AlreadyExists,
+  Invalid,        // bad input or configuration (a permanent refusal)
+  Permanent,      // a definite permanent failure from elsewhere
+  Timeout,
+};
+
+const char* error_code_name(ErrorCode code);
+
 struct Error {
+  ErrorCode code = ErrorCode::Failed;
   std::string message;
+
+  Error() = default;
+  Error(std::string msg) : message(std::move(msg)) {}  // NOLINT: implicit, keeps old call sites
+  Error(ErrorCode c, std::string msg) : code(c), message(std::move(msg)) {}
+  // Temporary unless proven permanent (maddy's rule): callers deciding
+  // between a 4xx and a 5xx ask this.
+  bool temporary() const {
+    return code != ErrorCode::NotFound && code != ErrorCode::AlreadyExists && code != ErrorCode::Invalid &&
+           code != ErrorCode::Permanent;
+  }
 };
 
 template <class T>
@@ -48,5 +81,21 @@ class [[nodiscard]] Result<void> {
 };
 
 inline Error make_error(std::string message) { return Error{std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+
+inline const char* error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::Failed: return "failed";
+    case ErrorCode::Temporary: return "temporary";
+    case ErrorCode::NoSpace: return "no_space";
+    case ErrorCode::Io: return "io";
+    case ErrorCode::NotFound: return "not_found";
+    case ErrorCode::AlreadyExists: return "already_exists";
+    case ErrorCode::Invalid: return "invalid";
+    case ErrorCode::Permanent: return "permanent";
+    case ErrorCode::Timeout: return "timeout";
+  }
+  return "failed";
+}
 
 }  // namespace volley

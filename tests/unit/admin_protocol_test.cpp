@@ -19,7 +19,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "app/queue_command.hpp"
+#include "admin/queue_command.hpp"
 #include "queue/queue_id.hpp"
 #include "util/strings.hpp"
 
@@ -508,27 +508,27 @@ TEST(AdminProtocol, DefaultQueueAdminHasNoDelivery) {
 }
 
 TEST(AdminCli, FormatAge) {
-  EXPECT_EQ(app::format_age(-5), "0s");
-  EXPECT_EQ(app::format_age(42), "42s");
-  EXPECT_EQ(app::format_age(192), "3m12s");
-  EXPECT_EQ(app::format_age(2 * 3600 + 5 * 60 + 9), "2h5m");
-  EXPECT_EQ(app::format_age(4 * 86400 + 3600), "4d");
+  EXPECT_EQ(admin::format_age(-5), "0s");
+  EXPECT_EQ(admin::format_age(42), "42s");
+  EXPECT_EQ(admin::format_age(192), "3m12s");
+  EXPECT_EQ(admin::format_age(2 * 3600 + 5 * 60 + 9), "2h5m");
+  EXPECT_EQ(admin::format_age(4 * 86400 + 3600), "4d");
 }
 
 TEST(AdminCli, FormatSize) {
-  EXPECT_EQ(app::format_size(0), "0B");
-  EXPECT_EQ(app::format_size(812), "812B");
-  EXPECT_EQ(app::format_size(4096), "4.0K");
-  EXPECT_EQ(app::format_size(12 * 1024 + 100), "12K");
-  EXPECT_EQ(app::format_size(1536 * 1024), "1.5M");
-  EXPECT_EQ(app::format_size(3ull << 30), "3.0G");
+  EXPECT_EQ(admin::format_size(0), "0B");
+  EXPECT_EQ(admin::format_size(812), "812B");
+  EXPECT_EQ(admin::format_size(4096), "4.0K");
+  EXPECT_EQ(admin::format_size(12 * 1024 + 100), "12K");
+  EXPECT_EQ(admin::format_size(1536 * 1024), "1.5M");
+  EXPECT_EQ(admin::format_size(3ull << 30), "3.0G");
 }
 
 TEST(AdminCli, TerminalSafe) {
-  EXPECT_EQ(app::terminal_safe("plain\ttext"), "plain\ttext");
-  EXPECT_EQ(app::terminal_safe("\x1b[2Jx\r\n\x7f"), "\\x1B[2Jx\\x0D\\x0A\\x7F");
-  EXPECT_EQ(app::terminal_safe("caf\xc3\xa9"), "caf\xc3\xa9");   // UTF-8 kept
-  EXPECT_EQ(app::terminal_safe("a\xc2\x9b" "b"), "a\\u009Bb");  // C1 CSI escaped
+  EXPECT_EQ(admin::terminal_safe("plain\ttext"), "plain\ttext");
+  EXPECT_EQ(admin::terminal_safe("\x1b[2Jx\r\n\x7f"), "\\x1B[2Jx\\x0D\\x0A\\x7F");
+  EXPECT_EQ(admin::terminal_safe("caf\xc3\xa9"), "caf\xc3\xa9");   // UTF-8 kept
+  EXPECT_EQ(admin::terminal_safe("a\xc2\x9b" "b"), "a\\u009Bb");  // C1 CSI escaped
 }
 
 
@@ -596,22 +596,22 @@ struct CliRun {
   std::string out, err;
 };
 
-CliRun run_cli(const app::QueueCommand& cmd, const std::string& data_dir) {
+CliRun run_cli(const admin::QueueCommand& cmd, const std::string& data_dir) {
   std::ostringstream out, err;
-  int code = app::run_queue_command(cmd, data_dir, out, err);
+  int code = admin::run_queue_command(cmd, data_dir, out, err);
   return {code, out.str(), err.str()};
 }
 
-app::QueueCommand retry_cmd(std::string id, bool all = false) {
-  app::QueueCommand c;
+admin::QueueCommand retry_cmd(std::string id, bool all = false) {
+  admin::QueueCommand c;
   c.action = "retry";
   c.id = std::move(id);
   c.all = all;
   return c;
 }
 
-app::QueueCommand flush_cmd(std::string domain) {
-  app::QueueCommand c;
+admin::QueueCommand flush_cmd(std::string domain) {
+  admin::QueueCommand c;
   c.action = "flush";
   c.domain = std::move(domain);
   return c;
@@ -634,7 +634,7 @@ TEST(AdminCli, RetryAndFlushPrintCounts) {
     r = run_cli(flush_cmd("Example.COM"), d.data_dir());
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "flush example.com: 2 message(s) scheduled now\n");
-    app::QueueCommand as_json = flush_cmd("other.test");
+    admin::QueueCommand as_json = flush_cmd("other.test");
     as_json.json = true;
     r = run_cli(as_json, d.data_dir());
     EXPECT_EQ(r.code, 0) << r.err;

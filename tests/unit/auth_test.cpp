@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "app/user_command.hpp"
+#include "admin/user_command.hpp"
 #include "auth/auth_throttle.hpp"
 #include "auth/password.hpp"
 #include "auth/sasl.hpp"
@@ -406,7 +406,7 @@ class UserCommandTest : public ::testing::Test {
   Outcome run(const std::string& action, const std::string& address, const std::string& input = "") {
     std::istringstream in(input);
     std::ostringstream out, err;
-    int code = app::run_user_command(action, address, data_dir(), in, out, err, false);
+    int code = admin::run_user_command(action, address, data_dir(), in, out, err, false);
     return {code, out.str(), err.str()};
   }
   std::string data_dir() const { return dir_.str("data"); }

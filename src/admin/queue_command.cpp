@@ -1,4 +1,4 @@
-#include "app/queue_command.hpp"
+#include "admin/queue_command.hpp"
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -18,7 +18,7 @@
 #include "util/result.hpp"
 #include "util/strings.hpp"
 
-namespace volley::app {
+namespace volley::admin {
 namespace {
 
 using json = nlohmann::ordered_json;
@@ -362,4 +362,4 @@ int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std:
   return 0;
 }
 
-}  // namespace volley::app
+}  // namespace volley::admin

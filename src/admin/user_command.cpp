@@ -1,4 +1,4 @@
-#include "app/user_command.hpp"
+#include "admin/user_command.hpp"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include "util/result.hpp"
 #include "util/strings.hpp"
 
-namespace volley::app {
+namespace volley::admin {
 namespace {
 
 using auth::UserStore;
@@ -212,4 +212,4 @@ int run_user_command(const std::string& action, const std::string& address, cons
   return do_del(*store, target, io);
 }
 
-}  // namespace volley::app
+}  // namespace volley::admin

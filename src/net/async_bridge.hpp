@@ -18,7 +18,7 @@
 
 #include "queue/spool.hpp"
 
-namespace volley::app {
+namespace volley::net {
 
 template <class F>
 auto run_blocking(asio::thread_pool& pool, asio::any_io_executor ex, F fn) {
@@ -49,4 +49,4 @@ inline auto async_commit(queue::Spool& spool, asio::any_io_executor ex, std::sha
       asio::use_awaitable);
 }
 
-}  // namespace volley::app
+}  // namespace volley::net

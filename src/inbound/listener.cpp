@@ -1,4 +1,4 @@
-#include "app/listener.hpp"
+#include "inbound/listener.hpp"
 
 #include "net/asio_compat.hpp"
 #include <asio/co_spawn.hpp>
@@ -6,10 +6,15 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "app/smtp_connection.hpp"
+#include "inbound/smtp_connection.hpp"
 #include "util/log.hpp"
 
-namespace volley::app {
+namespace volley::inbound {
+// Shared daemon state lives in app/ for now (the connection runner will give
+// inbound a narrow interface of its own).
+using app::DrainTarget;
+using app::Runtime;
+using app::Snapshot;
 namespace {
 using asio::ip::tcp;
 
@@ -103,4 +108,4 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, config::Listener list
   }
 }
 
-}  // namespace volley::app
+}  // namespace volley::inbound

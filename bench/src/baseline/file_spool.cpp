@@ -1,4 +1,4 @@
-#include "queue/file_spool.hpp"
+#include "baseline/file_spool.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "queue/file_io.hpp"
+#include "util/file_io.hpp"
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
 

@@ -1,4 +1,4 @@
-#include "app/smtp_connection.hpp"
+#include "inbound/smtp_connection.hpp"
 
 #include "net/asio_compat.hpp"
 #include <asio/co_spawn.hpp>
@@ -10,13 +10,18 @@
 #include <asio/write.hpp>
 #include <chrono>
 
-#include "app/async_bridge.hpp"
+#include "net/async_bridge.hpp"
 #include "auth/password.hpp"
 #include "smtp/session.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
-namespace volley::app {
+namespace volley::inbound {
+// Shared daemon state lives in app/ for now (the connection runner will give
+// inbound a narrow interface of its own).
+using app::DrainTarget;
+using app::Runtime;
+using app::Snapshot;
 namespace {
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
@@ -192,7 +197,7 @@ asio::awaitable<void> SmtpConnection::authenticate() {
   // relocates such temporaries into the coroutine frame bytewise, which
   // corrupts objects holding std::string (seen under ASan).
   auto check = [&users, creds] { return check_credentials(users, creds); };
-  auto verdict = run_blocking(rt_->blocking_pool(), socket_.get_executor(), std::move(check));
+  auto verdict = net::run_blocking(rt_->blocking_pool(), socket_.get_executor(), std::move(check));
   bool ok = co_await std::move(verdict);
   if (!ok) {
     // Slow the guesser down: the delay grows with this address's failures
@@ -207,7 +212,7 @@ asio::awaitable<void> SmtpConnection::authenticate() {
 asio::awaitable<void> SmtpConnection::commit() {
   clear_deadline();
   auto message = session_.take_commit();
-  auto committed = async_commit(rt_->spool(), socket_.get_executor(), message);  // named: see authenticate()
+  auto committed = net::async_commit(rt_->spool(), socket_.get_executor(), message);  // named: see authenticate()
   queue::CommitResult result = co_await std::move(committed);
   // Durable now: delivery may start while the client reads its 250.
   if (result.status == queue::CommitStatus::Ok) rt_->queued(std::move(message));
@@ -318,4 +323,4 @@ asio::awaitable<void> run_smtp_connection(asio::ip::tcp::socket socket, config::
   co_await conn->run();
 }
 
-}  // namespace volley::app
+}  // namespace volley::inbound

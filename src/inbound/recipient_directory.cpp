@@ -1,10 +1,10 @@
-#include "app/recipient_directory.hpp"
+#include "inbound/recipient_directory.hpp"
 
 #include <algorithm>
 
 #include "util/strings.hpp"
 
-namespace volley::app {
+namespace volley::inbound {
 
 bool RecipientDirectory::is_local_domain(const std::string& domain_lower) const {
   return std::find(cfg_.local_domains.begin(), cfg_.local_domains.end(), domain_lower) != cfg_.local_domains.end();
@@ -31,4 +31,4 @@ bool RecipientDirectory::relay_allowed(const net::IpAddress& client) const {
   return false;
 }
 
-}  // namespace volley::app
+}  // namespace volley::inbound

@@ -13,9 +13,14 @@
 #include "config/config.hpp"
 #include "net/connection_limiter.hpp"
 
-namespace volley::app {
+namespace volley::inbound {
+// Shared daemon state lives in app/ for now (the connection runner will give
+// inbound a narrow interface of its own).
+using app::DrainTarget;
+using app::Runtime;
+using app::Snapshot;
 
 asio::awaitable<void> run_smtp_connection(asio::ip::tcp::socket socket, config::Listener listener,
                                           std::shared_ptr<Runtime> runtime, net::ConnectionLimiter::Permit permit);
 
-}  // namespace volley::app
+}  // namespace volley::inbound

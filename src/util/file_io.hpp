@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-namespace volley::queue {
+namespace volley {
 
 // fsync of a directory, so a created/renamed/removed entry survives a crash.
 bool fsync_dir(const std::string& path);
@@ -15,4 +15,4 @@ bool read_exact_at(int fd, std::string& out, uint64_t offset);
 // The whole file into `out`; false if it cannot be opened or read.
 bool read_whole_file(const std::string& path, std::string& out);
 
-}  // namespace volley::queue
+}  // namespace volley

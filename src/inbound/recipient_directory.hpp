@@ -6,7 +6,7 @@
 #include "config/config.hpp"
 #include "smtp/session.hpp"
 
-namespace volley::app {
+namespace volley::inbound {
 
 class RecipientDirectory final : public smtp::Directory {
  public:
@@ -21,4 +21,4 @@ class RecipientDirectory final : public smtp::Directory {
   auth::UserStore& users_;
 };
 
-}  // namespace volley::app
+}  // namespace volley::inbound

@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <string>
 
-namespace volley::app {
+namespace volley::admin {
 
 // add/passwd read the password: one line from `in` when stdin is not a
 // terminal (scripts), otherwise prompted twice on `err` with echo disabled on
@@ -16,4 +16,4 @@ namespace volley::app {
 int run_user_command(const std::string& action, const std::string& address, const std::string& data_dir,
                      std::istream& in, std::ostream& out, std::ostream& err, bool stdin_is_tty);
 
-}  // namespace volley::app
+}  // namespace volley::admin

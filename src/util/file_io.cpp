@@ -1,4 +1,4 @@
-#include "queue/file_io.hpp"
+#include "util/file_io.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-namespace volley::queue {
+namespace volley {
 
 bool fsync_dir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -40,4 +40,4 @@ bool read_whole_file(const std::string& path, std::string& out) {
   return ok;
 }
 
-}  // namespace volley::queue
+}  // namespace volley

@@ -14,7 +14,12 @@
 #include "config/config.hpp"
 #include "util/result.hpp"
 
-namespace volley::app {
+namespace volley::inbound {
+// Shared daemon state lives in app/ for now (the connection runner will give
+// inbound a narrow interface of its own).
+using app::DrainTarget;
+using app::Runtime;
+using app::Snapshot;
 
 class IoContexts {
  public:
@@ -34,4 +39,4 @@ Result<std::unique_ptr<asio::ip::tcp::acceptor>> open_acceptor(asio::io_context&
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, config::Listener listener,
                                   std::shared_ptr<Runtime> runtime, IoContexts& contexts);
 
-}  // namespace volley::app
+}  // namespace volley::inbound

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace volley::app {
+namespace volley::admin {
 
 struct QueueCommand {
   std::string action;  // "list", "show", "delete", "retry", "flush"
@@ -37,4 +37,4 @@ std::string format_size(uint64_t bytes);
 // so a header cannot carry escape sequences to the operator's terminal.
 std::string terminal_safe(std::string_view s);
 
-}  // namespace volley::app
+}  // namespace volley::admin
