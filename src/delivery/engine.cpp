@@ -138,6 +138,15 @@ void Engine::submit(std::shared_ptr<const queue::Message> m) {
   });
 }
 
+void Engine::submit_stored(const std::string& id) {
+  if (!started_) return;  // scheduled from disk at next start
+  asio::post(io_, [this, id] {
+    if (stopping_) return;
+    scheduler_.schedule(id, now_ms());
+    arm_pump_timer();
+  });
+}
+
 void Engine::reconfigure(const config::Config& cfg) {
   auto next = std::make_shared<const config::Config>(cfg);
   asio::post(io_, [this, next] {

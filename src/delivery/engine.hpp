@@ -56,6 +56,10 @@ class Engine {
 
   // A message just committed by the intake (any thread).
   void submit(std::shared_ptr<const queue::Message> m);
+  // A message just committed whose body was streamed to disk and is not in
+  // memory (large messages): scheduled due now, loaded with one read when
+  // its turn comes (any thread).
+  void submit_stored(const std::string& id);
   void reconfigure(const config::Config& cfg);
 
   // Admin (any thread; block until the engine answered).
