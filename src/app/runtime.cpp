@@ -14,7 +14,7 @@ Runtime::Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::U
     : spool_(std::move(spool)),
       users_(std::move(users)),
       throttle_(throttle_settings(cfg.limits)),
-      limiter_(cfg.limits.max_connections, cfg.limits.max_connections_per_ip) {}
+      connections_(std::make_shared<net::ConnectionTable>(cfg.limits.max_connections, cfg.limits.max_connections_per_ip)) {}
 
 std::shared_ptr<const Snapshot> Runtime::snapshot() const {
   std::lock_guard lock(mu_);
@@ -22,36 +22,10 @@ std::shared_ptr<const Snapshot> Runtime::snapshot() const {
 }
 
 void Runtime::set_snapshot(std::shared_ptr<const Snapshot> s) {
-  limiter_.set_limits(s->cfg.limits.max_connections, s->cfg.limits.max_connections_per_ip);
+  connections_->limiter().set_limits(s->cfg.limits.max_connections, s->cfg.limits.max_connections_per_ip);
   throttle_.update_settings(throttle_settings(s->cfg.limits));
   std::lock_guard lock(mu_);
   snapshot_ = std::move(s);
-}
-
-void Runtime::begin_drain() {
-  draining_ = true;
-  std::vector<std::shared_ptr<DrainTarget>> live;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [raw, weak] : connections_)
-      if (auto c = weak.lock()) live.push_back(std::move(c));
-  }
-  for (auto& c : live) c->request_drain();
-}
-
-void Runtime::register_connection(const std::shared_ptr<DrainTarget>& c) {
-  std::lock_guard lock(mu_);
-  connections_[c.get()] = c;
-}
-
-void Runtime::unregister_connection(DrainTarget* c) {
-  std::lock_guard lock(mu_);
-  connections_.erase(c);
-}
-
-size_t Runtime::connection_count() const {
-  std::lock_guard lock(mu_);
-  return connections_.size();
 }
 
 }  // namespace volley::app

@@ -13,7 +13,8 @@
 #include <thread>
 
 #include "admin/admin_server.hpp"
-#include "inbound/listener.hpp"
+#include "inbound/smtp_connection.hpp"
+#include "net/connection_runner.hpp"
 #include "app/runtime.hpp"
 #include "net/self_signed.hpp"
 #include "net/tls_context.hpp"
@@ -84,7 +85,7 @@ class Server {
   asio::awaitable<void> wait_for_drain();
 
   config::Config cfg_;
-  inbound::IoContexts contexts_;
+  net::IoContexts contexts_;
   std::shared_ptr<Runtime> rt_;
   std::unique_ptr<delivery::Engine> engine_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
@@ -148,13 +149,15 @@ int Server::run() {
       log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
       continue;
     }
-    auto acc = inbound::open_acceptor(contexts_.at(0), l);
+    auto acc = net::open_acceptor(contexts_.at(0), inbound::listen_spec(l, cfg_.limits));
     if (!acc) {
       log::error("server.start_failed").kv("reason", acc.error().message);
       return 1;
     }
     log::info("listener.started").kv("listener", l.name).kv("address", l.address).kv("role", role_name(l.role)).kv("tls", tls_name(l.tls));
-    asio::co_spawn(contexts_.at(0), inbound::accept_loop(*acc.value(), l, rt_, contexts_), asio::detached);
+    auto service = std::make_shared<inbound::SmtpService>(l, rt_);
+    asio::co_spawn(contexts_.at(0), net::accept_loop(*acc.value(), std::move(service), rt_->connections(), contexts_),
+                   asio::detached);
     acceptors_.push_back(std::move(acc.value()));
   }
 
@@ -208,20 +211,20 @@ void Server::begin_shutdown() {
     a->close(ec);
   }
   if (admin_) admin_->close();
-  rt_->begin_drain();
-  log::info("server.draining").kv("connections", static_cast<uint64_t>(rt_->limiter().active()));
+  rt_->connections()->begin_drain();
+  log::info("server.draining").kv("connections", static_cast<uint64_t>(rt_->connections()->active()));
   asio::co_spawn(contexts_.at(0), wait_for_drain(), asio::detached);
 }
 
 asio::awaitable<void> Server::wait_for_drain() {
   auto deadline = std::chrono::steady_clock::now() + cfg_.server.shutdown_timeout;
   asio::steady_timer t(contexts_.at(0));
-  while (rt_->limiter().active() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (rt_->connections()->active() > 0 && std::chrono::steady_clock::now() < deadline) {
     t.expires_after(std::chrono::milliseconds(20));
     co_await t.async_wait(as_tuple(asio::use_awaitable));
   }
-  if (rt_->limiter().active() > 0)
-    log::warn("server.drain_timeout").kv("connections_dropped", static_cast<uint64_t>(rt_->limiter().active()));
+  if (rt_->connections()->active() > 0)
+    log::warn("server.drain_timeout").kv("connections_dropped", static_cast<uint64_t>(rt_->connections()->active()));
   for (size_t i = 0; i < contexts_.size(); ++i) contexts_.at(i).stop();
 }
 

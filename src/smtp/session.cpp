@@ -7,23 +7,24 @@
 
 namespace volley::smtp {
 
-// Command policy as a table (Postfix smtpd's cmd_table): verb, handler, and
-// the longest line the verb may use.
+// Command policy as a table (Postfix smtpd's cmd_table): verb, handler, the
+// longest line the verb may use, and whether it is a "junk" command: one that
+// moves no mail forward, which a client could repeat forever to hold a slot.
 const Session::VerbPolicy Session::kVerbs[] = {
-    {Verb::Helo, &Session::do_helo, kMaxCommandLine},
-    {Verb::Ehlo, &Session::do_ehlo, kMaxCommandLine},
-    {Verb::Mail, &Session::do_mail, kMaxEnvelopeLine},
-    {Verb::Rcpt, &Session::do_rcpt, kMaxEnvelopeLine},
-    {Verb::Data, &Session::do_data, kMaxCommandLine},
-    {Verb::Bdat, &Session::do_bdat, kMaxCommandLine},
-    {Verb::Rset, &Session::do_rset, kMaxCommandLine},
-    {Verb::Noop, &Session::do_noop, kMaxCommandLine},
-    {Verb::Vrfy, &Session::do_vrfy, kMaxCommandLine},
-    {Verb::Expn, &Session::do_expn, kMaxCommandLine},
-    {Verb::Help, &Session::do_help, kMaxCommandLine},
-    {Verb::Quit, &Session::do_quit, kMaxCommandLine},
-    {Verb::StartTls, &Session::do_starttls, kMaxCommandLine},
-    {Verb::Auth, &Session::do_auth, kMaxAuthLine},
+    {Verb::Helo, &Session::do_helo, kMaxCommandLine, false},
+    {Verb::Ehlo, &Session::do_ehlo, kMaxCommandLine, false},
+    {Verb::Mail, &Session::do_mail, kMaxEnvelopeLine, false},
+    {Verb::Rcpt, &Session::do_rcpt, kMaxEnvelopeLine, false},
+    {Verb::Data, &Session::do_data, kMaxCommandLine, false},
+    {Verb::Bdat, &Session::do_bdat, kMaxCommandLine, false},
+    {Verb::Rset, &Session::do_rset, kMaxCommandLine, true},
+    {Verb::Noop, &Session::do_noop, kMaxCommandLine, true},
+    {Verb::Vrfy, &Session::do_vrfy, kMaxCommandLine, true},
+    {Verb::Expn, &Session::do_expn, kMaxCommandLine, false},
+    {Verb::Help, &Session::do_help, kMaxCommandLine, true},
+    {Verb::Quit, &Session::do_quit, kMaxCommandLine, false},
+    {Verb::StartTls, &Session::do_starttls, kMaxCommandLine, false},
+    {Verb::Auth, &Session::do_auth, kMaxAuthLine, false},
 };
 
 const char* state_name(Session::State s) {
@@ -113,19 +114,20 @@ bool Session::idle() const {
   return waiting && in_pos_ >= in_.size() && !tx_;
 }
 
-std::chrono::milliseconds Session::timeout() const {
-  switch (state_) {
-    case State::Data:
-    case State::Bdat:
-    case State::BdatSkip: return settings_.limits.data_timeout;
-    default: return settings_.limits.command_timeout;
-  }
+bool Session::reading_content() const {
+  return state_ == State::Data || state_ == State::Bdat || state_ == State::BdatSkip;
 }
 
 void Session::timed_out() {
   if (state_ == State::Closed) return;
   log::info("smtp.timeout").kv("client", client_.ip).kv("state", state_name(state_));
   close_with(421, "4.4.2", settings_.hostname + " Error: timeout exceeded");
+}
+
+void Session::lifetime_ended() {
+  if (state_ == State::Closed) return;
+  log::info("smtp.lifetime").kv("client", client_.ip).kv("state", state_name(state_));
+  close_with(421, "4.4.2", settings_.hostname + " Connection lifetime exceeded, closing connection");
 }
 
 void Session::shutting_down() {
@@ -206,6 +208,18 @@ bool Session::process_line() {
     if (v.verb != cmd.verb) continue;
     if (wire_length > v.max_line) {
       error(500, "5.5.2", "Line too long");
+      return true;
+    }
+    // Postfix's smtpd_junk_command_limit: counted per connection and reset
+    // by each accepted message, so a long bulk session is never cut by it.
+    if (v.junk && ++junk_commands_ > settings_.limits.max_junk_commands) {
+      log::info("smtp.reject")
+          .kv("client", client_.ip)
+          .kv("listener", settings_.listener_name)
+          .kv("command", printable(to_upper(current_verb_.substr(0, 16)), 16))
+          .kv("reply", "421 4.7.0")
+          .kv("reason", "too many junk commands");
+      close_with(421, "4.7.0", settings_.hostname + " Too many junk commands, closing connection");
       return true;
     }
     (this->*v.handler)(cmd.argument);

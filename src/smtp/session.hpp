@@ -122,12 +122,15 @@ class Session {
   // Events from the loop.
   void timed_out();       // 421 4.4.2 and close
   void shutting_down();   // 421 4.3.2 and close
+  void lifetime_ended();  // limits.max_connection_lifetime: 421 4.4.2 and close
   void connection_lost(); // the peer went away: abandon any transaction (nothing is kept)
 
   // No transaction under way and nothing buffered: safe to close for a drain.
   bool idle() const;
   State state() const { return state_; }
-  std::chrono::milliseconds timeout() const;
+  // Reading message content (DATA, BDAT): the loop applies data_timeout and
+  // min_data_rate instead of the per-command deadline.
+  bool reading_content() const;
   // Counts completed requests (command lines, message bodies); the loop
   // restarts its per-request deadline when this changes.
   uint64_t progress() const { return progress_; }
@@ -142,6 +145,7 @@ class Session {
     Verb verb;
     Handler handler;
     size_t max_line;  // including CRLF
+    bool junk;        // counts against limits.max_junk_commands (Postfix's SMTPD_CMD_FLAG_LIMIT)
   };
   static const VerbPolicy kVerbs[];
 
@@ -194,6 +198,7 @@ class Session {
   bool close_after_flush_ = false;
   uint64_t progress_ = 0;
   unsigned errors_ = 0;
+  unsigned junk_commands_ = 0;  // NOOP/RSET/VRFY/HELP since the last accepted message
   // The verb being handled, for refusal log lines: a view into in_, valid
   // only while process_line() dispatches (reset to "-" at each call), so the
   // escaping work is done only when something is refused.

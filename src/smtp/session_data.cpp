@@ -195,6 +195,7 @@ void Session::commit_result(const queue::CommitResult& result) {
     log::error("spool.commit_failed").kv("client", client_.ip).kv("detail", result.detail);
   log_transaction(r, commit_size_);
   reply(r);
+  if (result.status == queue::CommitStatus::Ok) junk_commands_ = 0;
   tx_.reset();
   enter_state(State::Ready);
 }

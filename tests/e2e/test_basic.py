@@ -464,9 +464,12 @@ def test_received_header_single_recipient(volley):
     assert rec.endswith("\r\n") and " +0000\r\n" in rec
 
 
-def test_long_pipelined_batch(volley):
+def test_long_pipelined_batch(volley_factory):
     import threading
     n = 5000
+    # NOOP is a junk command (limits.max_junk_commands): allow this many here,
+    # the test is about one long pipelined batch.
+    volley = volley_factory(limits={"max_junk_commands": n + 1})
     c = volley.connect()
     c.ehlo()
     got = []

@@ -458,9 +458,71 @@ TEST(Session, IdleOnlyOutsideTransactions) {
   EXPECT_TRUE(d.s->idle());
   d.send("MAIL FROM:<>\r\n");
   EXPECT_FALSE(d.s->idle());
-  EXPECT_EQ(d.s->timeout(), d.settings.limits.command_timeout);
+  EXPECT_FALSE(d.s->reading_content());
   d.send("RCPT TO:<alice@local.test>\r\nDATA\r\n");
-  EXPECT_EQ(d.s->timeout(), d.settings.limits.data_timeout);
+  EXPECT_TRUE(d.s->reading_content());
+  d.send("x\r\n.\r\nBDAT 5\r\n");
+  EXPECT_TRUE(d.s->reading_content()) << "a refused BDAT chunk is skipped, but it is still content";
+}
+
+TEST(Session, LifetimeEndedAnswers421) {
+  Dialogue d;
+  d.send("EHLO c\r\n");
+  d.s->lifetime_ended();
+  EXPECT_EQ(d.pump(), "421 4.4.2 mx.test Connection lifetime exceeded, closing connection\r\n");
+  EXPECT_TRUE(d.closed);
+}
+
+// limits.max_junk_commands (Postfix's smtpd_junk_command_limit): NOOP, RSET,
+// VRFY and HELP beyond the limit end the connection with 421 4.7.0.
+TEST(Session, JunkCommandLimitCloses) {
+  for (const char* junk : {"NOOP", "RSET", "VRFY x", "HELP"}) {
+    Dialogue d;
+    d.settings.limits.max_junk_commands = 3;
+    d.send("EHLO c\r\n");
+    std::string line = std::string(junk) + "\r\n";
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(starts(d.send(line), "2")) << junk << " #" << i;
+    EXPECT_FALSE(d.closed);
+    EXPECT_EQ(d.send(line), "421 4.7.0 mx.test Too many junk commands, closing connection\r\n") << junk;
+    EXPECT_TRUE(d.closed);
+  }
+}
+
+TEST(Session, JunkCommandsPipelinedStopAtTheLimit) {
+  Dialogue d;
+  d.settings.limits.max_junk_commands = 2;
+  std::string r = d.send("EHLO c\r\nNOOP\r\nHELP\r\nNOOP\r\nNOOP\r\n");
+  EXPECT_NE(r.find("421 4.7.0"), std::string::npos) << r;
+  EXPECT_EQ(r.substr(r.size() - 2), "\r\n");
+  EXPECT_EQ(r.rfind("421 4.7.0"), r.rfind("\r\n", r.size() - 3) + 2) << "nothing answered after the 421: " << r;
+  EXPECT_TRUE(d.closed);
+}
+
+// A bulk client may RSET between messages for as long as it keeps sending
+// mail: each accepted message resets the count.
+TEST(Session, JunkCountResetByAcceptedMessage) {
+  Dialogue d;
+  d.settings.limits.max_junk_commands = 2;
+  d.send("EHLO c\r\n");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(starts(d.send("RSET\r\n"), "250")) << i;
+    EXPECT_TRUE(starts(d.send("NOOP\r\n"), "250")) << i;
+    d.send("MAIL FROM:<>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\n");
+    ASSERT_TRUE(starts(d.send("x\r\n.\r\n"), "250")) << i;
+  }
+  EXPECT_FALSE(d.closed);
+  EXPECT_EQ(d.messages.size(), 5u);
+}
+
+TEST(Session, OtherCommandsAreNotJunk) {
+  Dialogue d;
+  d.settings.limits.max_junk_commands = 1;
+  d.settings.limits.max_errors = 100;
+  d.send("EHLO c\r\n");
+  for (int i = 0; i < 5; ++i) d.send("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<alice@local.test>\r\n");
+  EXPECT_FALSE(d.closed);
+  EXPECT_TRUE(starts(d.send("NOOP\r\n"), "250"));
+  EXPECT_TRUE(starts(d.send("NOOP\r\n"), "421 4.7.0"));
 }
 
 TEST(Session, DsnParametersKept) {

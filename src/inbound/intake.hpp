@@ -1,0 +1,41 @@
+// What the inbound stage needs from the rest of the daemon, and nothing more:
+// the configuration snapshot, the spool, the hand-off to delivery, users and
+// the AUTH throttle, and a pool for blocking work. app::Runtime implements it;
+// the dependency flows app -> inbound -> net, never back.
+#pragma once
+
+#include <asio/ssl/context.hpp>
+#include <asio/thread_pool.hpp>
+#include <memory>
+
+#include "auth/auth_throttle.hpp"
+#include "auth/user_store.hpp"
+#include "config/config.hpp"
+#include "inbound/recipient_directory.hpp"
+#include "queue/spool.hpp"
+
+namespace volley::inbound {
+
+// One immutable view of the configuration; connections keep the snapshot
+// they started with, so a reload never changes rules under a transaction.
+struct Snapshot {
+  config::Config cfg;
+  std::shared_ptr<asio::ssl::context> tls;  // null when no listener needs TLS
+  std::unique_ptr<RecipientDirectory> directory;
+};
+
+class Intake {
+ public:
+  virtual ~Intake() = default;
+  // The current snapshot (swapped whole on SIGHUP). Thread-safe.
+  virtual std::shared_ptr<const Snapshot> snapshot() const = 0;
+  virtual queue::Spool& spool() = 0;
+  // A message the intake just committed (durable): hand it to delivery with its body.
+  virtual void queued(std::shared_ptr<const queue::Message> m) = 0;
+  virtual auth::UserStore& users() = 0;
+  virtual auth::AuthThrottle& auth_throttle() = 0;
+  // For work that blocks (password hashing): never on an I/O thread.
+  virtual asio::thread_pool& blocking_pool() = 0;
+};
+
+}  // namespace volley::inbound
