@@ -98,7 +98,9 @@ std::optional<uint64_t> read_size(Diag& d, const toml::node& n, const std::strin
   if (auto i = n.as_integer(); i && i->get() >= 0) bytes = static_cast<uint64_t>(i->get());
   if (auto s = n.as_string()) bytes = parse_size(s->get());
   if (bytes && *bytes >= min) return bytes;
-  const std::string kind = min <= 1 ? "a positive size" : "a size of at least " + std::to_string(min) + " bytes";
+  const std::string kind = min == 0   ? "a size"
+                           : min == 1 ? "a positive size"
+                                      : "a size of at least " + std::to_string(min) + " bytes";
   d.add(n, key, "expected " + kind + " (bytes, or a string like \"50MB\"), got " + describe(n));
   return std::nullopt;
 }
@@ -110,7 +112,10 @@ std::optional<Duration> read_duration(Diag& d, const toml::node& n, const std::s
     dur = std::chrono::seconds(i->get());
   if (auto s = n.as_string()) dur = parse_duration(s->get());
   if (dur && *dur >= min) return dur;
-  const std::string kind = min.count() > 0 ? "a positive duration" : "a duration";
+  const std::string kind = min.count() > 1 && min.count() % 1000 == 0
+                               ? "a duration of at least " + std::to_string(min.count() / 1000) + "s"
+                           : min.count() > 0 ? "a positive duration"
+                                             : "a duration";
   d.add(n, key, "expected " + kind + " (seconds, or a string like \"30s\", \"5m\", \"4h\", \"5d\", \"250ms\"), got " +
                     describe(n));
   return std::nullopt;

@@ -316,6 +316,15 @@ const ErrorCase kBadValues[] = {
     {"AuthFailuresZero", "[limits]\nmax_auth_failures = 0\n",
      "t.toml:4: limits.max_auth_failures: expected a positive integer, got 0"},
     {"MaxErrorsZero", "[limits]\nmax_errors = 0\n", "t.toml:4: limits.max_errors: expected a positive integer, got 0"},
+    {"JunkCommandsZero", "[limits]\nmax_junk_commands = 0\n",
+     "t.toml:4: limits.max_junk_commands: expected a positive integer, got 0"},
+    {"ListenBacklogHuge", "[limits]\nlisten_backlog = 70000\n",
+     "t.toml:4: limits.listen_backlog: expected at most 65535, got 70000"},
+    {"MinDataRateWords", "[limits]\nmin_data_rate = \"fast\"\n",
+     "t.toml:4: limits.min_data_rate: expected a size (bytes, or a string like \"50MB\"), got \"fast\""},
+    {"LifetimeBelowASecond", "[limits]\nmax_connection_lifetime = \"500ms\"\n",
+     "t.toml:4: limits.max_connection_lifetime: expected a duration of at least 1s (seconds, or a string like "
+     "\"30s\", \"5m\", \"4h\", \"5d\", \"250ms\"), got \"500ms\""},
     // [limits]: durations
     {"DurationWords", "[limits]\ncommand_timeout = \"5 minutes\"\n",
      "t.toml:4: limits.command_timeout: expected a positive duration (seconds, or a string like \"30s\", \"5m\", "
@@ -573,6 +582,10 @@ TEST(ConfigValues, DefaultsWhenKeysAreAbsent) {
   EXPECT_EQ(c.limits.auth_failure_delay, 1s);
   EXPECT_EQ(c.limits.auth_failure_max_delay, 10s);
   EXPECT_EQ(c.limits.auth_failure_window, 15min);
+  EXPECT_EQ(c.limits.max_junk_commands, 100u);
+  EXPECT_EQ(c.limits.max_connection_lifetime, 1h);
+  EXPECT_EQ(c.limits.min_data_rate, 500u);
+  EXPECT_EQ(c.limits.listen_backlog, 1024u);
 
   EXPECT_TRUE(c.local_domains.empty());
   EXPECT_TRUE(c.aliases.empty());
@@ -691,6 +704,17 @@ const GoodCase kGoodValues[] = {
        EXPECT_EQ(c.delivery.shaping[3].max_connections, 0u);  // inherits the default
        EXPECT_EQ(c.delivery.shaping[3].rate_count, 0u);        // unlimited
      }},
+    {"IntakeLimits",
+     "[limits]\nmax_junk_commands = 7\nmax_connection_lifetime = \"90s\"\nmin_data_rate = \"2KB\"\n"
+     "listen_backlog = 64\n",
+     [](const Config& c) {
+       EXPECT_EQ(c.limits.max_junk_commands, 7u);
+       EXPECT_EQ(c.limits.max_connection_lifetime, 90s);
+       EXPECT_EQ(c.limits.min_data_rate, 2048u);  // KB are 1024 bytes, as in Postfix
+       EXPECT_EQ(c.limits.listen_backlog, 64u);
+     }},
+    {"MinDataRateZeroTurnsItOff", "[limits]\nmin_data_rate = 0\n",
+     [](const Config& c) { EXPECT_EQ(c.limits.min_data_rate, 0u); }},
     {"EmptyArraysOfTables", "[delivery]\nshaping = []\n[[listener]]\naddress = \"127.0.0.1:26\"\n",
      [](const Config& c) { EXPECT_TRUE(c.delivery.shaping.empty()); }},
     {"DkimEd25519",
