@@ -312,13 +312,13 @@ TEST(ConnectionRunner, WholeRequestDeadlineCutsASlowLoris) {
 
 TEST(ConnectionRunner, BodySteadySenderIsNotCut) {
   EchoSettings s;
-  s.body = RequestTiming{0ms, 300ms, 2000};  // idle 300 ms, then 2000 B/s
+  s.body = RequestTiming{0ms, 500ms, 2000};  // idle 500 ms, then 2000 B/s
   Server srv(s);
   Client c(srv.port);
   EXPECT_EQ(c.line(), "hello");
   c.send("data\r\n");
   EXPECT_EQ(c.line(), "send body");
-  // ~10,000 B/s for 1.5 s: five times the minimum, never idle for 300 ms.
+  // ~10,000 B/s for 1.5 s (three times the idle bound): five times the minimum rate.
   std::string chunk(98, 'y');
   for (int i = 0; i < 150; ++i) {
     c.send(chunk + "\r\n");
