@@ -56,10 +56,16 @@ class Runtime {
   void queued(std::shared_ptr<const queue::Message> m) {
     if (engine_) engine_->submit(std::move(m));
   }
+  // A large message the intake committed with its body in a body file: the
+  // engine loads it from disk when its turn comes.
+  void queued_stored(const std::string& id) {
+    if (engine_) engine_->submit_stored(id);
+  }
   auth::UserStore& users() { return *users_; }
   auth::AuthThrottle& auth_throttle() { return throttle_; }
   net::ConnectionLimiter& limiter() { return limiter_; }
   asio::thread_pool& blocking_pool() { return blocking_; }
+  asio::thread_pool& spill_pool() { return spill_; }
 
   bool draining() const { return draining_.load(); }
   void begin_drain();
@@ -76,6 +82,12 @@ class Runtime {
   net::ConnectionLimiter limiter_;
   // Password hashing is deliberately slow: keep it off the I/O threads.
   asio::thread_pool blocking_{2};
+  // Large messages' bodies are written and fdatasync'd here, off the I/O
+  // threads and apart from password checks (so AUTH stays quick while big
+  // messages arrive); 4 so that one slow sync does not hold up every other
+  // client's writes.
+  static constexpr int kSpillWriterThreads = 4;
+  asio::thread_pool spill_{kSpillWriterThreads};
 
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -112,6 +112,8 @@ const std::vector<Field<Limits>>& limits_fields() {
       field("auth_failure_delay", &Limits::auth_failure_delay, duration_at_least(0ms)),
       field("auth_failure_max_delay", &Limits::auth_failure_max_delay, duration_at_least(0ms)),
       field("auth_failure_window", &Limits::auth_failure_window, duration_at_least(1ms)),
+      // Below 64 KiB nearly every message would pay for a body file and its sync.
+      field("message_memory_threshold", &Limits::message_memory_threshold, size_at_least(64 * 1024)),
   };
   return fields;
 }

@@ -64,6 +64,10 @@ struct Limits {
   Duration auth_failure_delay = std::chrono::seconds(1);  // base delay before a 535, grows per failure from the IP
   Duration auth_failure_max_delay = std::chrono::seconds(10);
   Duration auth_failure_window = std::chrono::minutes(15);  // how long an IP's failures are remembered
+  // A message body larger than this streams to the spool as it arrives, so a
+  // session holds at most about this much of it (many clients sending large
+  // messages at once cannot exhaust memory).
+  uint64_t message_memory_threshold = 1024 * 1024;
 };
 
 struct QueueSection {

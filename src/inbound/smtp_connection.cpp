@@ -10,6 +10,7 @@
 #include <asio/write.hpp>
 #include <chrono>
 
+#include "inbound/message_spill.hpp"
 #include "net/async_bridge.hpp"
 #include "auth/password.hpp"
 #include "smtp/session.hpp"
@@ -64,7 +65,8 @@ class SmtpConnection final : public DrainTarget, public std::enable_shared_from_
         snap_(std::move(snap)),
         permit_(std::move(permit)),
         timer_(socket_.get_executor()),
-        session_(make_settings(), client, *snap_->directory) {}
+        session_(make_settings(), client, *snap_->directory),
+        spill_(*rt_) {}
 
   asio::awaitable<void> run();
 
@@ -114,6 +116,7 @@ class SmtpConnection final : public DrainTarget, public std::enable_shared_from_
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   std::vector<char> tls_buffer_;
   smtp::Session session_;
+  MessageSpill spill_;  // large messages' content on its way to the spool
   bool timed_out_ = false;
   bool drain_requested_ = false;
   bool waiting_idle_ = false;
@@ -213,9 +216,9 @@ asio::awaitable<void> SmtpConnection::commit() {
   clear_deadline();
   auto message = session_.take_commit();
   auto committed = net::async_commit(rt_->spool(), socket_.get_executor(), message);  // named: see authenticate()
-  queue::CommitResult result = co_await std::move(committed);
+  Result<void> result = co_await std::move(committed);
   // Durable now: delivery may start while the client reads its 250.
-  if (result.status == queue::CommitStatus::Ok) rt_->queued(std::move(message));
+  if (result) rt_->queued(std::move(message));
   session_.commit_result(result);
 }
 
@@ -292,6 +295,9 @@ asio::awaitable<void> SmtpConnection::run() {
         break;
       case smtp::Session::Action::Commit:
         co_await commit();
+        break;
+      case smtp::Session::Action::Spill:
+        co_await spill_.carry_out(session_, socket_.get_executor());
         break;
     }
   }
