@@ -11,8 +11,11 @@ file and the record that refers to it are on disk.
 
 import smtplib
 
-from conftest import (dot_stuff, maildir_messages, strip_received, wait_maildir, wait_queue_empty, wait_until,
+from conftest import (dot_stuff, strip_received, wait_maildir, wait_queue_empty, wait_until,
                       QUEUED_RE)
+
+# Megabytes to write and sync on a machine shared with other work: generous.
+LARGE_TIMEOUT = 60
 
 
 def big_message(subject: str, size: int) -> bytes:
@@ -29,7 +32,7 @@ def big_message(subject: str, size: int) -> bytes:
 
 def start_data(srv, sender: str, source: str = "127.0.0.1"):
     """A connection in the middle of a transaction, after 354."""
-    c = srv.connect("mx", source=source)
+    c = srv.connect("mx", source=source, timeout=LARGE_TIMEOUT)
     c.ehlo()
     c.expect(f"MAIL FROM:<{sender}>", 250)
     c.expect("RCPT TO:<alice@local.test>", 250)
@@ -45,11 +48,11 @@ def body_files(srv):
 def test_20mb_message_via_smtplib_arrives_byte_exact_in_maildir(mail_world):
     srv = mail_world.volley()
     data = big_message("twenty megabytes", 20 << 20)
-    with smtplib.SMTP("127.0.0.1", srv.port("mx"), timeout=60) as s:
+    with smtplib.SMTP("127.0.0.1", srv.port("mx"), timeout=LARGE_TIMEOUT) as s:
         s.ehlo("client.test")
         refused = s.sendmail("big@remote.test", ["alice@local.test"], data)
         assert refused == {}
-    (got,) = wait_maildir(srv, "alice@local.test", timeout=60)
+    (got,) = wait_maildir(srv, "alice@local.test", timeout=LARGE_TIMEOUT)
     prefix = b"Return-Path: <big@remote.test>\r\nDelivered-To: alice@local.test\r\n"
     assert got.startswith(prefix + b"Received: from client.test")
     assert strip_received(got[len(prefix):]) == data, "20 MB arrived byte for byte"
@@ -64,12 +67,12 @@ def test_client_dropping_mid_data_of_10mb_leaves_no_file(volley_factory):
     data = dot_stuff(big_message("dropped", 10 << 20))
     c = start_data(srv, "big@remote.test")
     c.send(data[:6 << 20])
-    wait_until(lambda: len(body_files(srv)) == 1, 10, what="the body to start streaming to disk")
+    wait_until(lambda: len(body_files(srv)) == 1, LARGE_TIMEOUT, what="the body to start streaming to disk")
     c.close()  # gone in the middle of the content
-    wait_until(lambda: body_files(srv) == [], 10, what="the dropped transfer's body file to be removed")
+    wait_until(lambda: body_files(srv) == [], LARGE_TIMEOUT, what="the dropped transfer's body file to be removed")
     assert srv.spool_ids() == []
     assert srv.spool_tmp_files() == []
-    (aborted,) = srv.wait_event("smtp.aborted")
+    (aborted,) = srv.wait_event("smtp.aborted", timeout=LARGE_TIMEOUT)
     assert aborted["reason"] == "connection lost during message content"
     # The server goes on serving.
     with srv.connect("mx") as c2:
@@ -80,7 +83,7 @@ def test_client_dropping_mid_data_of_10mb_leaves_no_file(volley_factory):
 def test_kill9_during_a_large_transfer_and_after_250_keeps_acknowledged_leaves_no_orphan(volley_factory):
     srv = volley_factory()
     acked = big_message("acknowledged", 8 << 20)
-    c = srv.connect("mx", source="127.0.0.2")
+    c = srv.connect("mx", source="127.0.0.2", timeout=LARGE_TIMEOUT)
     c.ehlo()
     r = c.send_message("first@remote.test", ["alice@local.test"], dot_stuff(acked))
     assert QUEUED_RE.match(str(r)), r
@@ -89,7 +92,7 @@ def test_kill9_during_a_large_transfer_and_after_250_keeps_acknowledged_leaves_n
     unfinished = dot_stuff(big_message("unfinished", 8 << 20))
     c2 = start_data(srv, "second@remote.test", source="127.0.0.3")
     c2.send(unfinished[:5 << 20])
-    wait_until(lambda: len(body_files(srv)) == 2, 10, what="the second body to start streaming to disk")
+    wait_until(lambda: len(body_files(srv)) == 2, LARGE_TIMEOUT, what="the second body to start streaming to disk")
     srv.kill9()
     c.close()
     c2.close()

@@ -242,6 +242,7 @@ struct AbortCase {
   const char* name;
   std::function<std::string(SpillDialogue&, const BigMessage&)> run;
   const char* reply;  // expected final reply prefix
+  friend void PrintTo(const AbortCase& c, std::ostream* os) { *os << c.name; }
 };
 
 class SessionSpillAbort : public ::testing::TestWithParam<AbortCase> {};
