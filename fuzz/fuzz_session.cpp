@@ -61,6 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   settings.limits.max_line_length = 1000;
   settings.limits.max_recipients = 5;
   settings.limits.max_errors = 50;
+  // Small enough that the fuzzer reaches the large-message (spill) path.
+  settings.limits.message_memory_threshold = 512;
   uint8_t choices = data[1];
   data += 2;
   size -= 2;
@@ -93,7 +95,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto m = s.take_commit();
       if (!m) std::abort();
       check_content(m->content);
-      s.commit_result(queue::CommitResult{(choices & 8) ? queue::CommitStatus::Ok : queue::CommitStatus::NoSpace, ""});
+      s.commit_result((choices & 8) ? volley::Result<void>{} : volley::Result<void>{volley::make_error(volley::ErrorCode::NoSpace, "disk full")});
+    } else if (a == A::Spill) {
+      auto r = s.take_spill();
+      // A piece is never much more than the threshold plus what one receive() gave.
+      if (r.bytes.size() > 512 + 200) std::abort();
+      const bool ok = (choices & 16) != 0;
+      auto result = ok ? volley::Result<void>{} : volley::Result<void>{volley::make_error(volley::ErrorCode::Io, "write failed")};
+      if (r.kind == smtp::SpillRequest::Kind::Append) s.spill_result(result);
+      if (r.kind == smtp::SpillRequest::Kind::Commit) {
+        if (!r.head) std::abort();
+        s.commit_result(result);
+      }
     }
   }
   return 0;

@@ -18,6 +18,7 @@
 #include "queue/queue_id.hpp"
 
 using namespace volley::queue;
+using volley::Result;
 
 static long rss_kb() {
   std::ifstream f("/proc/self/status");
@@ -61,10 +62,10 @@ int main(int argc, char** argv) {
       m->envelope.recipients.push_back(r);
       m->envelope.received_at = 1795000000 + i;
       m->content = content;
-      (*spool)->commit(m, [&](CommitResult res) {
+      (*spool)->commit(m, [&](Result<void> res) {
         std::lock_guard lock(mu);
         ++done;
-        if (res.status != CommitStatus::Ok) ++failed;
+        if (!res) ++failed;
         cv.notify_all();
       });
     }

@@ -31,6 +31,9 @@
 #include "queue/queue_id.hpp"
 
 using namespace volley::queue;
+using volley::ErrorCode;
+using volley::make_error;
+
 using Clock = std::chrono::steady_clock;
 
 static uint64_t write_bytes() {
@@ -91,7 +94,7 @@ class SqliteSpool final : public Spool {
         sqlite3_reset(ins_);
       }
       int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-      for (auto& [m, cb] : batch) cb(CommitResult{rc == SQLITE_OK ? CommitStatus::Ok : CommitStatus::Failed, ""});
+      for (auto& [m, cb] : batch) cb(rc == SQLITE_OK ? volley::Result<void>{} : volley::Result<void>{make_error(ErrorCode::Io, "sqlite commit failed")});
     }
   }
   sqlite3* db_ = nullptr;
@@ -128,7 +131,7 @@ Result run(Spool& spool, int writers, double seconds, size_t size) {
         m->content = content;
         std::promise<void> p;
         auto s = Clock::now();
-        spool.commit(m, [&](CommitResult) { p.set_value(); });
+        spool.commit(m, [&](volley::Result<void>) { p.set_value(); });
         p.get_future().wait();
         mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
       }

@@ -45,9 +45,15 @@ class Runtime final : public inbound::Intake {
   void queued(std::shared_ptr<const queue::Message> m) override {
     if (engine_) engine_->submit(std::move(m));
   }
+  // A large message the intake committed with its body in a body file: the
+  // engine loads it from disk when its turn comes.
+  void queued_stored(const std::string& id) override {
+    if (engine_) engine_->submit_stored(id);
+  }
   auth::UserStore& users() override { return *users_; }
   auth::AuthThrottle& auth_throttle() override { return throttle_; }
   asio::thread_pool& blocking_pool() override { return blocking_; }
+  asio::thread_pool& spill_pool() override { return spill_; }
   // Live connections of every listener: limits at accept, drain on SIGTERM.
   const std::shared_ptr<net::ConnectionTable>& connections() { return connections_; }
 
@@ -60,6 +66,12 @@ class Runtime final : public inbound::Intake {
   std::shared_ptr<net::ConnectionTable> connections_;
   // Password hashing is deliberately slow: keep it off the I/O threads.
   asio::thread_pool blocking_{inbound::kPasswordCheckThreads};
+  // Large messages' bodies are written and fdatasync'd here, off the I/O
+  // threads and apart from password checks (so AUTH stays quick while big
+  // messages arrive); 4 so that one slow sync does not hold up every other
+  // client's writes.
+  static constexpr int kSpillWriterThreads = 4;
+  asio::thread_pool spill_{kSpillWriterThreads};
 
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -116,6 +116,8 @@ const std::vector<Field<Limits>>& limits_fields() {
       field("max_connection_lifetime", &Limits::max_connection_lifetime, duration_at_least(1000ms)),
       field("min_data_rate", &Limits::min_data_rate, size_at_least(0)),
       field("listen_backlog", &Limits::listen_backlog, integer(1, 65535)),
+      // Below 64 KiB nearly every message would pay for a body file and its sync.
+      field("message_memory_threshold", &Limits::message_memory_threshold, size_at_least(64 * 1024)),
   };
   return fields;
 }

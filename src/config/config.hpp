@@ -68,6 +68,10 @@ struct Limits {
   Duration max_connection_lifetime = std::chrono::hours(1);  // any connection, any protocol, then ended at a request boundary
   uint64_t min_data_rate = 500;               // bytes/s a DATA/BDAT transfer must average after its first data_timeout; 0 = off
   uint32_t listen_backlog = 1024;             // listen(2) backlog of every listener (net::kDefaultListenBacklog)
+  // A message body larger than this streams to the spool as it arrives, so a
+  // session holds at most about this much of it (many clients sending large
+  // messages at once cannot exhaust memory).
+  uint64_t message_memory_threshold = 1024 * 1024;
 };
 
 struct QueueSection {

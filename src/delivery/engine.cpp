@@ -272,13 +272,13 @@ void Engine::finish_round(const std::shared_ptr<Active>& ap) {
   if (!r.succeeded.empty()) queue_dsns(a, r.succeeded, true);
   const std::string id = a.env.id;
   if (r.finished) {
-    spool_.erase(id, [id](queue::CommitResult cr) {
-      if (cr.status != queue::CommitStatus::Ok) log::error("queue.erase_failed").kv("id", id).kv("error", cr.detail);
+    spool_.erase(id, [id](Result<void> cr) {
+      if (!cr) log::error("queue.erase_failed").kv("id", id).kv("error", cr.error().message);
     });
   } else {
     if (r.changed)
-      spool_.update(a.env, [id](queue::CommitResult cr) {
-        if (cr.status != queue::CommitStatus::Ok) log::error("queue.update_failed").kv("id", id).kv("error", cr.detail);
+      spool_.update(a.env, [id](Result<void> cr) {
+        if (!cr) log::error("queue.update_failed").kv("id", id).kv("error", cr.error().message);
       });
     scheduler_.schedule(id, r.next_attempt_ms);
   }
@@ -340,9 +340,9 @@ void Engine::queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool 
   const std::string original = a.env.id;
   const uint64_t count = rcpts.size();
   std::shared_ptr<const queue::Message> msg = dsn;
-  spool_.commit(msg, [this, msg, action, original, count](queue::CommitResult cr) {
-    if (cr.status != queue::CommitStatus::Ok) {
-      log::error("dsn.failed").kv("original", original).kv("error", cr.detail);
+  spool_.commit(msg, [this, msg, action, original, count](Result<void> cr) {
+    if (!cr) {
+      log::error("dsn.failed").kv("original", original).kv("error", cr.error().message);
       return;
     }
     log::info("dsn.queued").kv("id", msg->envelope.id).kv("original", original).kv("action", action).kv("rcpts", count);

@@ -1,6 +1,6 @@
 // What the inbound stage needs from the rest of the daemon, and nothing more:
 // the configuration snapshot, the spool, the hand-off to delivery, users and
-// the AUTH throttle, and a pool for blocking work. app::Runtime implements it;
+// the AUTH throttle, and pools for blocking work. app::Runtime implements it;
 // the dependency flows app -> inbound -> net, never back.
 #pragma once
 
@@ -32,10 +32,15 @@ class Intake {
   virtual queue::Spool& spool() = 0;
   // A message the intake just committed (durable): hand it to delivery with its body.
   virtual void queued(std::shared_ptr<const queue::Message> m) = 0;
+  // A large message committed with its body in a body file (not in memory).
+  virtual void queued_stored(const std::string& id) = 0;
   virtual auth::UserStore& users() = 0;
   virtual auth::AuthThrottle& auth_throttle() = 0;
   // For work that blocks (password hashing): never on an I/O thread.
   virtual asio::thread_pool& blocking_pool() = 0;
+  // Large messages' body writes and syncs: off the I/O threads and apart
+  // from password checks.
+  virtual asio::thread_pool& spill_pool() = 0;
 };
 
 }  // namespace volley::inbound

@@ -4,6 +4,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "inbound/message_spill.hpp"
 #include "auth/password.hpp"
 #include "net/async_bridge.hpp"
 #include "smtp/session.hpp"
@@ -56,7 +57,8 @@ class SmtpConnection final : public net::Session {
                  const net::Peer& peer)
       : intake_(std::move(intake)),
         snap_(std::move(snap)),
-        session_(session_settings(listener, *snap_), client_info(peer), *snap_->directory) {}
+        session_(session_settings(listener, *snap_), client_info(peer), *snap_->directory),
+        spill_(*intake_) {}
 
   void start() override { session_.start(); }
   void receive(std::string_view bytes) override { session_.receive(bytes); }
@@ -66,7 +68,8 @@ class SmtpConnection final : public net::Session {
       case smtp::Session::Action::Read: return net::Step::Read;
       case smtp::Session::Action::StartTls: return net::Step::StartTls;
       case smtp::Session::Action::Authenticate:
-      case smtp::Session::Action::Commit: return net::Step::Work;
+      case smtp::Session::Action::Commit:
+      case smtp::Session::Action::Spill: return net::Step::Work;
       case smtp::Session::Action::Close: break;
     }
     return net::Step::Close;
@@ -76,6 +79,7 @@ class SmtpConnection final : public net::Session {
   asio::awaitable<void> work(asio::any_io_executor ex) override {
     if (action_ == smtp::Session::Action::Authenticate) co_await authenticate(ex);
     if (action_ == smtp::Session::Action::Commit) co_await commit(ex);
+    if (action_ == smtp::Session::Action::Spill) co_await spill_.carry_out(session_, ex);
   }
   void end(net::Ending why) override {
     switch (why) {
@@ -110,6 +114,7 @@ class SmtpConnection final : public net::Session {
   std::shared_ptr<const Snapshot> snap_;
   smtp::Session session_;
   smtp::Session::Action action_ = smtp::Session::Action::Read;
+  MessageSpill spill_;  // large messages' content on its way to the spool
 };
 
 asio::awaitable<void> SmtpConnection::authenticate(asio::any_io_executor ex) {
@@ -134,9 +139,9 @@ asio::awaitable<void> SmtpConnection::authenticate(asio::any_io_executor ex) {
 asio::awaitable<void> SmtpConnection::commit(asio::any_io_executor ex) {
   auto message = session_.take_commit();
   auto committed = net::async_commit(intake_->spool(), ex, message);  // named: see authenticate()
-  queue::CommitResult result = co_await std::move(committed);
+  Result<void> result = co_await std::move(committed);
   // Durable now: delivery may start while the client reads its 250.
-  if (result.status == queue::CommitStatus::Ok) intake_->queued(std::move(message));
+  if (result) intake_->queued(std::move(message));
   session_.commit_result(result);
 }
 }  // namespace

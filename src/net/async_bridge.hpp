@@ -36,17 +36,24 @@ auto run_blocking(asio::thread_pool& pool, asio::any_io_executor ex, F fn) {
       asio::use_awaitable);
 }
 
-inline auto async_commit(queue::Spool& spool, asio::any_io_executor ex, std::shared_ptr<const queue::Message> message) {
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(queue::CommitResult)>(
-      [&spool, ex, message](auto handler) {
+// Awaits a spool operation that answers through a Spool::Callback on another
+// thread: `start(callback)` begins it.
+template <class Start>
+auto async_spool_call(asio::any_io_executor ex, Start start) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<void>)>(
+      [ex, start = std::move(start)](auto handler) mutable {
         // Spool::Callback is a std::function (copyable); the coroutine
         // handler is move-only, so it travels in a shared_ptr.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        spool.commit(message, [shared, ex](queue::CommitResult r) {
+        start([shared, ex](Result<void> r) {
           asio::post(ex, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
         });
       },
       asio::use_awaitable);
+}
+
+inline auto async_commit(queue::Spool& spool, asio::any_io_executor ex, std::shared_ptr<const queue::Message> message) {
+  return async_spool_call(ex, [&spool, message](queue::Spool::Callback done) { spool.commit(message, std::move(done)); });
 }
 
 }  // namespace volley::net

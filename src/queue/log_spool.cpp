@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <set>
 
 #include "util/file_io.hpp"
 #include "queue/queue_id.hpp"
@@ -34,7 +35,11 @@ uint32_t segment_number(const char* name) {
   return n;
 }
 
-CommitStatus status_for(int err) { return (err == ENOSPC || err == EDQUOT) ? CommitStatus::NoSpace : CommitStatus::Failed; }
+// Logs a failure whose consequence is only extra work at the next open
+// (a removal or truncation that may not survive a crash).
+void log_if_failed(const Result<void>& r, const char* event, const std::string& path) {
+  if (!r) log::error(event).kv("path", path).kv("error", r.error().message);
+}
 
 }  // namespace
 
@@ -57,7 +62,10 @@ QueueEntry summarize(const Envelope& env, uint64_t content_size) {
   return e;
 }
 
-LogSpool::LogSpool(std::string dir, Options options) : dir_(std::move(dir)), options_(options) {}
+LogSpool::LogSpool(std::string dir, Options options)
+    : dir_(std::move(dir)), options_(options), fs_(options.fs ? *options.fs : posix_file_system()) {}
+
+std::string LogSpool::body_path(const std::string& id) const { return dir_ + "/" + body_file_name(id); }
 
 std::string LogSpool::segment_path(uint32_t number) const {
   char name[32];
@@ -66,8 +74,9 @@ std::string LogSpool::segment_path(uint32_t number) const {
 }
 
 Result<std::unique_ptr<LogSpool>> LogSpool::open(const std::string& data_dir, Options options) {
+  FileSystem& fs = options.fs ? *options.fs : posix_file_system();
   for (const auto& d : {data_dir, data_dir + "/queue"})
-    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return make_error(errno_text("cannot create " + d));
+    if (auto r = fs.mkdir(d, 0700); !r) return r.error();
   std::unique_ptr<LogSpool> spool(new LogSpool(data_dir + "/queue", options));
   if (auto r = spool->recover(); !r) return r.error();
   spool->committer_ = std::thread([s = spool.get()] { s->committer_loop(); });
@@ -90,7 +99,7 @@ void LogSpool::unpin(uint32_t segment) {
     }
 }
 
-void LogSpool::apply_message(const std::string& id, QueueEntry summary, Location where) {
+void LogSpool::apply_message(const std::string& id, QueueEntry summary, Location where, bool stored, uint64_t body_size) {
   auto [it, inserted] = index_.try_emplace(id);
   if (!inserted) {
     // Same id twice can only come from a replayed duplicate; keep the newest.
@@ -100,6 +109,8 @@ void LogSpool::apply_message(const std::string& id, QueueEntry summary, Location
   }
   it->second.where = where;
   it->second.summary = std::move(summary);
+  it->second.stored = stored;
+  it->second.body_size = body_size;
   pin(where.segment);
 }
 
@@ -113,12 +124,14 @@ void LogSpool::apply_update(const std::string& id, QueueEntry summary, Location 
   pin(where.segment);
 }
 
-void LogSpool::apply_delete(const std::string& id) {
+bool LogSpool::apply_delete(const std::string& id) {
   auto it = index_.find(id);
-  if (it == index_.end()) return;
+  if (it == index_.end()) return false;
+  const bool stored = it->second.stored;
   unpin(it->second.where.segment);
   if (it->second.update.length) unpin(it->second.update.segment);
   index_.erase(it);
+  return stored;
 }
 
 Result<void> LogSpool::recover() {
@@ -152,7 +165,13 @@ Result<void> LogSpool::recover() {
           Envelope env;
           std::string_view content;
           if (decode_message_payload(rec.payload, env, content) && is_valid_queue_id(env.id))
-            apply_message(env.id, summarize(env, content.size()), at);
+            apply_message(env.id, summarize(env, content.size()), at, false, 0);
+        } else if (rec.type == RecordType::StoredMessage) {
+          Envelope env;
+          std::string_view head;
+          StoredBody body;
+          if (decode_stored_message_payload(rec.payload, env, head, body) && is_valid_queue_id(env.id))
+            apply_message(env.id, summarize(env, head.size() + body.size), at, true, body.size);
         } else if (rec.type == RecordType::Update) {
           Envelope env;
           if (parse_envelope(rec.payload, env) && is_valid_queue_id(env.id)) apply_update(env.id, summarize(env, 0), at);
@@ -175,8 +194,11 @@ Result<void> LogSpool::recover() {
       if (last) {
         // Never acknowledged: the tail was being written when we stopped.
         recovery_.truncated_bytes += all.size() - valid_end;
-        if (::truncate(segment_path(number).c_str(), static_cast<off_t>(valid_end)) != 0)
-          return make_error(errno_text("cannot truncate " + segment_path(number)));
+        auto fd = fs_.open(segment_path(number), O_WRONLY);
+        if (!fd) return fd.error();
+        auto cut = fs_.ftruncate(*fd, valid_end);
+        log_if_failed(fs_.close(*fd), "queue.close_failed", segment_path(number));
+        if (!cut) return cut.error();
         log::warn("queue.torn_tail_removed").kv("segment", segment_path(number)).kv("bytes", static_cast<uint64_t>(all.size() - valid_end));
       } else {
         recovery_.skipped_bytes += all.size() - valid_end;
@@ -192,33 +214,71 @@ Result<void> LogSpool::recover() {
   } else if (auto r = open_active(segments_.back().number, false); !r) {
     return r;
   }
+  remove_orphan_bodies();
   recovery_.messages = index_.size();
   recovery_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   reclaim_segments();
   return {};
 }
 
+// Body files that no live record refers to were being received when the
+// process stopped (or belong to a message whose deletion was durable but
+// whose unlink was not): remove them. A stored message whose body file is
+// gone or short cannot be delivered: dropped, loudly.
+void LogSpool::remove_orphan_bodies() {
+  std::set<std::string> present;
+  if (DIR* dp = ::opendir(dir_.c_str())) {
+    while (dirent* e = ::readdir(dp)) {
+      std::string_view name(e->d_name);
+      if (name.substr(0, kBodyFilePrefix.size()) == kBodyFilePrefix) present.emplace(name.substr(kBodyFilePrefix.size()));
+    }
+    ::closedir(dp);
+  }
+  std::vector<std::string> missing;
+  for (const auto& [id, e] : index_) {
+    if (!e.stored) continue;
+    struct stat st {};
+    if (!present.count(id) || ::stat(body_path(id).c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) < e.body_size)
+      missing.push_back(id);
+  }
+  for (const auto& id : missing) {
+    log::error("queue.body_missing").kv("id", id).kv("path", body_path(id));
+    apply_delete(id);
+    ++recovery_.missing_bodies;
+  }
+  bool removed = false;
+  for (const auto& id : present) {
+    auto it = index_.find(id);
+    if (it != index_.end() && it->second.stored) continue;
+    log::info("queue.orphan_body_removed").kv("path", body_path(id));
+    log_if_failed(fs_.unlink(body_path(id)), "queue.body_remove_failed", body_path(id));
+    ++recovery_.orphan_bodies;
+    removed = true;
+  }
+  if (removed) log_if_failed(fs_.fsync_dir(dir_), "queue.dir_sync_failed", dir_);
+}
+
 Result<void> LogSpool::open_active(uint32_t number, bool create) {
   std::string path = segment_path(number);
-  int flags = O_WRONLY | O_CLOEXEC | (create ? (O_CREAT | O_EXCL) : 0);
-  int fd = ::open(path.c_str(), flags, 0600);
-  if (fd < 0) return make_error(errno_text("cannot open " + path));
+  int flags = O_WRONLY | (create ? (O_CREAT | O_EXCL) : 0);
+  auto fd = fs_.open(path, flags, 0600);
+  if (!fd) return fd.error();
   if (create) {
     // The new file must survive a crash before anything in it is acknowledged.
-    if (!fsync_dir(dir_)) {
-      ::close(fd);
-      return make_error(errno_text("cannot sync " + dir_));
+    if (auto r = fs_.fsync_dir(dir_); !r) {
+      log_if_failed(fs_.close(*fd), "queue.close_failed", path);
+      return r;
     }
     active_size_ = 0;
   }
-  if (active_fd_ >= 0) ::close(active_fd_);
-  active_fd_ = fd;
+  if (active_fd_ >= 0) log_if_failed(fs_.close(active_fd_), "queue.close_failed", dir_);
+  active_fd_ = *fd;
   return {};
 }
 
 LogSpool::~LogSpool() {
   shutdown();
-  if (active_fd_ >= 0) ::close(active_fd_);
+  if (active_fd_ >= 0) log_if_failed(fs_.close(active_fd_), "queue.close_failed", dir_);
 }
 
 void LogSpool::shutdown() {
@@ -239,7 +299,7 @@ void LogSpool::enqueue(Job job) {
       return;
     }
   }
-  job.done(CommitResult{CommitStatus::Failed, "queue is shutting down"});
+  job.done(make_error(ErrorCode::Io, "queue is shutting down"));
 }
 
 void LogSpool::commit(std::shared_ptr<const Message> message, Callback done) {
@@ -248,6 +308,30 @@ void LogSpool::commit(std::shared_ptr<const Message> message, Callback done) {
   job.id = message->envelope.id;
   job.summary = summarize(*message);
   job.done = std::move(done);
+  enqueue(std::move(job));
+}
+
+Result<std::unique_ptr<BodyFile>> LogSpool::create_body(const std::string& id) {
+  if (!is_valid_queue_id(id)) return make_error(ErrorCode::Invalid, "invalid queue id");
+  std::string path = body_path(id);
+  auto fd = fs_.open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (!fd) return fd.error();
+  return std::unique_ptr<BodyFile>(new BodyFile(fs_, id, std::move(path), *fd));
+}
+
+void LogSpool::commit_stored(std::shared_ptr<const Message> head, std::unique_ptr<BodyFile> body, Callback done) {
+  if (!body || !body->synced() || body->id() != head->envelope.id) {
+    if (body) body->discard();
+    done(make_error(ErrorCode::Invalid, "stored message body is missing, unsynced or not this message's"));
+    return;
+  }
+  Job job;
+  job.record = encode_stored_message_record(head->envelope, head->content, StoredBody{body->size(), body->crc()});
+  job.id = head->envelope.id;
+  job.type = RecordType::StoredMessage;
+  job.summary = summarize(head->envelope, head->content.size() + body->size());
+  job.done = std::move(done);
+  job.body = std::move(body);
   enqueue(std::move(job));
 }
 
@@ -284,70 +368,70 @@ void LogSpool::committer_loop() {
   }
 }
 
-void LogSpool::write_batch(std::vector<Job>& batch) {
-  const uint64_t start = active_size_;
+// Writes the batch's records at `start` and makes them durable: one pwritev
+// (per IOV_MAX records) and one fdatasync; first one directory sync when the
+// batch makes body files live, so their entries are durable before the
+// records that refer to them.
+Result<void> LogSpool::append_batch(std::vector<Job>& batch, uint64_t start) {
+  if (std::any_of(batch.begin(), batch.end(), [](const Job& j) { return j.body != nullptr; }))
+    if (auto r = fs_.fsync_dir(dir_); !r) return r;
   std::vector<iovec> iov;
   iov.reserve(batch.size());
+  for (auto& j : batch) iov.push_back(iovec{j.record.data(), j.record.size()});
+  if (auto r = fs_.pwritev_all(active_fd_, iov.data(), static_cast<int>(iov.size()), start); !r) return r;
+  return fs_.fdatasync(active_fd_);
+}
+
+void LogSpool::write_batch(std::vector<Job>& batch) {
+  const uint64_t start = active_size_;
   uint64_t total = 0;
-  for (auto& j : batch) {
-    iov.push_back(iovec{j.record.data(), j.record.size()});
-    total += j.record.size();
-  }
-  // One pwritev per IOV_MAX records, then one fdatasync for all of them.
-  int err = 0;
-  uint64_t written = 0;
-  size_t first = 0;
-  while (first < iov.size() && err == 0) {
-    int n = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
-    ssize_t w = ::pwritev(active_fd_, &iov[first], n, static_cast<off_t>(start + written));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    written += static_cast<uint64_t>(w);
-    // Advance past fully written vectors; trim a partially written one.
-    size_t left = static_cast<size_t>(w);
-    while (first < iov.size() && left >= iov[first].iov_len) {
-      left -= iov[first].iov_len;
-      ++first;
-    }
-    if (left > 0) {
-      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
-      iov[first].iov_len -= left;
-    }
-  }
-  if (err == 0 && ::fdatasync(active_fd_) != 0) err = errno;
-  if (err != 0) {
+  for (auto& j : batch) total += j.record.size();
+  if (auto r = append_batch(batch, start); !r) {
     // Nothing of a failed batch may remain: a later successful batch must
-    // not make a half-written record look acknowledged.
-    if (::ftruncate(active_fd_, static_cast<off_t>(start)) == 0) (void)::fdatasync(active_fd_);
-    std::string detail = std::string("queue write failed: ") + std::strerror(err);
-    log::error("queue.write_failed").kv("error", std::strerror(err)).kv("records", static_cast<uint64_t>(batch.size()));
-    for (auto& j : batch) j.done(CommitResult{status_for(err), detail});
+    // not make a half-written record look acknowledged (it is written at
+    // `start` again, over whatever this one left).
+    Result<void> rolled_back = fs_.ftruncate(active_fd_, start);
+    if (rolled_back) rolled_back = fs_.fdatasync(active_fd_);
+    log_if_failed(rolled_back, "queue.rollback_failed", segment_path(segments_.back().number));
+    log::error("queue.write_failed").kv("error", r.error().message).kv("records", static_cast<uint64_t>(batch.size()));
+    for (auto& j : batch) {
+      if (j.body) j.body->discard();
+      j.done(r.error());
+    }
     return;
   }
   active_size_ = start + total;
+  std::vector<std::string> bodies_to_remove;
   {
     std::lock_guard lock(index_mu_);
     uint64_t offset = start;
     const uint32_t seg = segments_.back().number;
     for (auto& j : batch) {
       const Location at{seg, offset, static_cast<uint32_t>(j.record.size())};
-      if (j.type == RecordType::Delete)
-        apply_delete(j.id);
-      else if (j.type == RecordType::Update)
+      if (j.type == RecordType::Delete) {
+        if (apply_delete(j.id)) bodies_to_remove.push_back(j.id);
+      } else if (j.type == RecordType::Update) {
         apply_update(j.id, std::move(j.summary), at);
-      else
-        apply_message(j.id, std::move(j.summary), at);
+      } else {
+        apply_message(j.id, std::move(j.summary), at, j.body != nullptr, j.body ? j.body->size() : 0);
+      }
+      if (j.body) j.body->keep();
       offset += j.record.size();
     }
     ++stats_.batches;
     stats_.records += batch.size();
   }
-  for (auto& j : batch) j.done(CommitResult{});
+  // The delete records are durable: a body unlink lost in a crash leaves an
+  // orphan that the next open removes. Before the answers, so an erase that
+  // was answered has freed its space.
+  for (const auto& id : bodies_to_remove) remove_body(id);
+  for (auto& j : batch) j.done(Result<void>{});
   roll_if_needed();
   reclaim_segments();
+}
+
+void LogSpool::remove_body(const std::string& id) {
+  log_if_failed(fs_.unlink(body_path(id)), "queue.body_remove_failed", body_path(id));
 }
 
 void LogSpool::roll_if_needed() {
@@ -377,8 +461,11 @@ void LogSpool::reclaim_segments() {
     }
   }
   if (dead.empty()) return;
-  for (uint32_t n : dead) ::unlink(segment_path(n).c_str());
-  fsync_dir(dir_);
+  for (uint32_t n : dead) log_if_failed(fs_.unlink(segment_path(n)), "queue.segment_remove_failed", segment_path(n));
+  // If this sync fails the removals may come undone in a crash: the segments
+  // hold nothing live, so recovery replays them harmlessly and they are
+  // reclaimed again.
+  log_if_failed(fs_.fsync_dir(dir_), "queue.dir_sync_failed", dir_);
 }
 
 std::vector<QueueEntry> LogSpool::list(const ListFilter& filter) const {
@@ -402,33 +489,51 @@ size_t LogSpool::count() const {
 }
 
 std::optional<std::string> LogSpool::read_record(Location where, RecordType type) const {
-  int fd = ::open(segment_path(where.segment).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string buf(where.length, '\0');
-  bool complete = read_exact_at(fd, buf, where.offset);
-  ::close(fd);
+  auto fd = fs_.open(segment_path(where.segment), O_RDONLY);
+  if (!fd) return std::nullopt;
+  auto buf = fs_.pread_exact(*fd, where.length, where.offset);
+  log_if_failed(fs_.close(*fd), "queue.close_failed", segment_path(where.segment));
   RecordView rec{};
-  if (!complete || decode_record(buf, rec) != DecodeStatus::Ok || rec.type != type) return std::nullopt;
-  return buf;
+  if (!buf || decode_record(*buf, rec) != DecodeStatus::Ok || rec.type != type) return std::nullopt;
+  return std::move(*buf);
 }
 
 std::optional<Message> LogSpool::load(const std::string& id) const {
   Location where, update;
+  bool stored = false;
   {
     std::lock_guard lock(index_mu_);
     auto it = index_.find(id);
     if (it == index_.end()) return std::nullopt;
     where = it->second.where;
     update = it->second.update;
+    stored = it->second.stored;
   }
-  auto record = read_record(where, RecordType::Message);
+  auto record = read_record(where, stored ? RecordType::StoredMessage : RecordType::Message);
   if (!record) return std::nullopt;
   RecordView rec{};
   (void)decode_record(*record, rec);
   Message m;
-  std::string_view content;
-  if (!decode_message_payload(rec.payload, m.envelope, content)) return std::nullopt;
-  m.content.assign(content);
+  if (stored) {
+    std::string_view head;
+    StoredBody body;
+    if (!decode_stored_message_payload(rec.payload, m.envelope, head, body)) return std::nullopt;
+    auto fd = fs_.open(body_path(id), O_RDONLY);
+    if (!fd) return std::nullopt;
+    auto bytes = fs_.pread_exact(*fd, static_cast<size_t>(body.size), 0);
+    log_if_failed(fs_.close(*fd), "queue.close_failed", body_path(id));
+    if (!bytes || crc32_update(0, *bytes) != body.crc) {
+      log::error("queue.body_corrupt").kv("id", id).kv("path", body_path(id));
+      return std::nullopt;
+    }
+    m.content.reserve(head.size() + bytes->size());
+    m.content.assign(head);
+    m.content += *bytes;
+  } else {
+    std::string_view content;
+    if (!decode_message_payload(rec.payload, m.envelope, content)) return std::nullopt;
+    m.content.assign(content);
+  }
   if (update.length) {
     // Segments are reclaimed only when nothing in them is live, and this
     // update is live, so it is still there.
@@ -453,12 +558,10 @@ Result<void> LogSpool::remove(const std::string& id) {
     std::lock_guard lock(index_mu_);
     if (index_.find(id) == index_.end()) return make_error("no such message " + id);
   }
-  auto done = std::make_shared<std::promise<CommitResult>>();
+  auto done = std::make_shared<std::promise<Result<void>>>();
   auto result = done->get_future();
-  erase(id, [done](CommitResult r) { done->set_value(std::move(r)); });
-  CommitResult r = result.get();
-  if (r.status != CommitStatus::Ok) return make_error(r.detail);
-  return {};
+  erase(id, [done](Result<void> r) { done->set_value(std::move(r)); });
+  return result.get();
 }
 
 LogSpool::CommitStats LogSpool::commit_stats() const {

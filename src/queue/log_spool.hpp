@@ -8,6 +8,18 @@
 // summary for administration. Bodies are never held; show() reads them back
 // with pread.
 //
+// Large messages (the intake streams any body above
+// limits.message_memory_threshold as it arrives): the body goes to its own
+// file, body-<id> (body_file.hpp), written and fdatasync'd before the small
+// StoredMessage record that makes it live is group-committed like any other
+// (the queue directory is synced in the same batch, for the new entry). A
+// body file no live record refers to is an orphan: removed at once when its
+// transfer is aborted, and at open (recovery). Erasing such a message removes
+// its file after the delete record is durable.
+//
+// Every write, sync, truncate, rename and unlink goes through a
+// volley::FileSystem (Options::fs), so tests inject faults.
+//
 // Crash semantics: a record is acknowledged only after the fdatasync that
 // covers it returned. At open, every segment is scanned and each record's
 // CRC checked; a torn record at the tail (written, never acknowledged) is
@@ -26,9 +38,11 @@
 #include <thread>
 #include <vector>
 
+#include "queue/body_file.hpp"
 #include "queue/queue_admin.hpp"
 #include "queue/record.hpp"
 #include "queue/spool.hpp"
+#include "util/file_system.hpp"
 #include "util/result.hpp"
 
 namespace volley::queue {
@@ -37,6 +51,7 @@ class LogSpool final : public Spool, public QueueAdmin {
  public:
   struct Options {
     uint64_t segment_bytes = 64ull << 20;  // roll to a new segment file past this size
+    FileSystem* fs = nullptr;              // null: the real one (posix_file_system())
   };
   struct RecoveryStats {
     size_t segments = 0;
@@ -45,6 +60,8 @@ class LogSpool final : public Spool, public QueueAdmin {
     uint64_t bytes = 0;
     uint64_t truncated_bytes = 0;  // torn tail cut off
     uint64_t skipped_bytes = 0;    // corrupt regions skipped (bit rot)
+    size_t orphan_bodies = 0;      // body files of unfinished transfers removed
+    size_t missing_bodies = 0;     // stored messages dropped: body file gone or short
     double seconds = 0;
   };
   struct CommitStats {
@@ -59,6 +76,15 @@ class LogSpool final : public Spool, public QueueAdmin {
   // Spool
   void commit(std::shared_ptr<const Message> message, Callback done) override;
   void shutdown() override;
+
+  // Large messages. create_body() makes data_dir/queue/body-<id> (blocking);
+  // the caller appends to it as the content arrives and sync()s it, then
+  // commit_stored() group-commits the record that makes it live: the
+  // envelope, `head` (the trace headers that precede the body) and the body's
+  // size and CRC. `done` as for commit(); on failure the body file is
+  // removed. The content of the message is head->content + the body file.
+  Result<std::unique_ptr<BodyFile>> create_body(const std::string& id) override;
+  void commit_stored(std::shared_ptr<const Message> head, std::unique_ptr<BodyFile> body, Callback done) override;
 
   // QueueAdmin
   std::vector<QueueEntry> list(const ListFilter& filter) const override;
@@ -95,6 +121,8 @@ class LogSpool final : public Spool, public QueueAdmin {
     Location where;   // the message record (envelope as received + content)
     Location update;  // the newest update record; length 0 = none
     QueueEntry summary;
+    bool stored = false;     // a StoredMessage: the body is in body-<id>
+    uint64_t body_size = 0;  // its size
   };
   struct Segment {
     uint32_t number = 0;
@@ -106,6 +134,7 @@ class LogSpool final : public Spool, public QueueAdmin {
     RecordType type = RecordType::Message;
     QueueEntry summary;  // messages and updates
     Callback done;
+    std::unique_ptr<BodyFile> body;  // StoredMessage: synced, waiting for its record
   };
 
   LogSpool(std::string dir, Options options);
@@ -113,12 +142,16 @@ class LogSpool final : public Spool, public QueueAdmin {
   Result<void> open_active(uint32_t number, bool create);
   void committer_loop();
   void write_batch(std::vector<Job>& batch);
+  Result<void> append_batch(std::vector<Job>& batch, uint64_t start);
   void roll_if_needed();
   void reclaim_segments();
+  void remove_orphan_bodies();
+  void remove_body(const std::string& id);
   std::string segment_path(uint32_t number) const;
-  void apply_message(const std::string& id, QueueEntry summary, Location where);
+  std::string body_path(const std::string& id) const;
+  void apply_message(const std::string& id, QueueEntry summary, Location where, bool stored, uint64_t body_size);
   void apply_update(const std::string& id, QueueEntry summary, Location where);
-  void apply_delete(const std::string& id);
+  bool apply_delete(const std::string& id);  // true: the message had a body file
   void pin(uint32_t segment);
   void unpin(uint32_t segment);
   void enqueue(Job job);
@@ -126,6 +159,7 @@ class LogSpool final : public Spool, public QueueAdmin {
 
   std::string dir_;
   Options options_;
+  FileSystem& fs_;
   RecoveryStats recovery_;
 
   // Index, guarded by index_mu_ (read by admin calls on other threads).

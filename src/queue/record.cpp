@@ -19,19 +19,7 @@ uint32_t get_u32(const char* p) {
   return u(0) | (u(1) << 8) | (u(2) << 16) | (u(3) << 24);
 }
 
-uint32_t checksum(std::string_view typed_payload) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib takes uInt lengths: feed in pieces so 4 GiB never overflows.
-  const char* p = typed_payload.data();
-  size_t left = typed_payload.size();
-  while (left > 0) {
-    uInt n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(p), n);
-    p += n;
-    left -= n;
-  }
-  return static_cast<uint32_t>(crc);
-}
+uint32_t checksum(std::string_view typed_payload) { return crc32_update(0, typed_payload); }
 
 std::string frame(RecordType type, std::string_view payload_a, std::string_view payload_b = {}) {
   std::string rec;
@@ -50,12 +38,37 @@ std::string frame(RecordType type, std::string_view payload_a, std::string_view 
 }
 }  // namespace
 
+uint32_t crc32_update(uint32_t crc_in, std::string_view bytes) {
+  uLong crc = crc_in;
+  // zlib takes uInt lengths: feed in pieces so 4 GiB never overflows.
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    uInt n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(p), n);
+    p += n;
+    left -= n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
 std::string encode_message_record(const Message& m) {
   std::string env = serialize_envelope(m.envelope);
   std::string head;
   put_u32(head, static_cast<uint32_t>(env.size()));
   head += env;
   return frame(RecordType::Message, head, m.content);
+}
+
+std::string encode_stored_message_record(const Envelope& env, std::string_view head, StoredBody body) {
+  std::string text = serialize_envelope(env);
+  std::string fixed;
+  put_u32(fixed, static_cast<uint32_t>(text.size()));
+  fixed += text;
+  put_u32(fixed, static_cast<uint32_t>(body.size & 0xffffffffu));
+  put_u32(fixed, static_cast<uint32_t>(body.size >> 32));
+  put_u32(fixed, body.crc);
+  return frame(RecordType::StoredMessage, fixed, head);
 }
 
 std::string encode_delete_record(std::string_view id) { return frame(RecordType::Delete, id); }
@@ -68,7 +81,7 @@ DecodeStatus decode_record(std::string_view bytes, RecordView& out) {
   uint32_t len = get_u32(bytes.data() + 4);
   if (len > kMaxRecordPayload) return DecodeStatus::Corrupt;
   uint8_t type = static_cast<uint8_t>(bytes[12]);
-  if (type < static_cast<uint8_t>(RecordType::Message) || type > static_cast<uint8_t>(RecordType::Update))
+  if (type < static_cast<uint8_t>(RecordType::Message) || type > static_cast<uint8_t>(RecordType::StoredMessage))
     return DecodeStatus::Corrupt;
   if (bytes.size() < kRecordHeader + static_cast<size_t>(len)) return DecodeStatus::NeedMore;
   if (checksum(bytes.substr(12, 1 + static_cast<size_t>(len))) != get_u32(bytes.data() + 8)) return DecodeStatus::Corrupt;
@@ -84,6 +97,15 @@ bool decode_message_payload(std::string_view payload, Envelope& env, std::string
   if (env_len > payload.size() - 4) return false;
   if (!parse_envelope(payload.substr(4, env_len), env)) return false;
   content = payload.substr(4 + env_len);
+  return true;
+}
+
+bool decode_stored_message_payload(std::string_view payload, Envelope& env, std::string_view& head, StoredBody& body) {
+  std::string_view rest;
+  if (!decode_message_payload(payload, env, rest) || rest.size() < 12) return false;
+  body.size = static_cast<uint64_t>(get_u32(rest.data())) | (static_cast<uint64_t>(get_u32(rest.data() + 4)) << 32);
+  body.crc = get_u32(rest.data() + 8);
+  head = rest.substr(12);
   return true;
 }
 

@@ -10,7 +10,11 @@
 // then the content bytes. Delete payload: the queue id. Update payload: the
 // whole envelope text of a message already in the log (recipient states,
 // attempts, next attempt); the newest update of an id wins, the content
-// stays in the message record.
+// stays in the message record. StoredMessage payload (a large message whose
+// body was streamed to its own file, body-<id>, in the queue directory):
+// u32 envelope length, envelope text, u64 body size, u32 CRC-32 of the body,
+// then the head (the trace headers the server prepended); the content is the
+// head followed by the body file's bytes.
 // A record is valid only as a whole (magic, length within the file, CRC), so
 // a torn write at the tail of the log is recognised and dropped at recovery.
 #pragma once
@@ -31,11 +35,20 @@ inline constexpr size_t kRecordHeader = 13;
 // recovery allocate gigabytes): the largest message plus envelope room.
 inline constexpr uint32_t kMaxRecordPayload = 1u << 30;
 
-enum class RecordType : uint8_t { Message = 1, Delete = 2, Update = 3 };
+enum class RecordType : uint8_t { Message = 1, Delete = 2, Update = 3, StoredMessage = 4 };
 
 std::string encode_message_record(const Message& m);
 std::string encode_delete_record(std::string_view id);
 std::string encode_update_record(const Envelope& env);
+
+// Where a StoredMessage's body is and how to check it.
+struct StoredBody {
+  uint64_t size = 0;
+  uint32_t crc = 0;  // CRC-32 (zlib) of the body file's bytes
+};
+std::string encode_stored_message_record(const Envelope& env, std::string_view head, StoredBody body);
+// CRC-32 (zlib) continued over more bytes; start with crc32_update(0, {}).
+uint32_t crc32_update(uint32_t crc, std::string_view bytes);
 
 struct RecordView {
   RecordType type;
@@ -51,5 +64,7 @@ DecodeStatus decode_record(std::string_view bytes, RecordView& out);
 
 // Splits a Message payload; false if malformed.
 bool decode_message_payload(std::string_view payload, Envelope& env, std::string_view& content);
+// Splits a StoredMessage payload; false if malformed.
+bool decode_stored_message_payload(std::string_view payload, Envelope& env, std::string_view& head, StoredBody& body);
 
 }  // namespace volley::queue

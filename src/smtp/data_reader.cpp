@@ -67,7 +67,7 @@ void ContentSink::text(std::string_view s) {
     if (s.size() > size_room || s.size() > line_room) {
       fail(size_room <= line_room ? Verdict::TooBig : Verdict::LineTooLong);
     } else {
-      body_.append(s);
+      store(s);
     }
   }
   size_ = saturating_add(size_, s.size());
@@ -79,11 +79,29 @@ void ContentSink::line_end() {
     if (room(limits_.max_size, size_) < 2) {
       fail(Verdict::TooBig);
     } else {
-      body_.append("\r\n");
+      store("\r\n");
     }
   }
   size_ = saturating_add(size_, 2);
   line_len_ = 0;
+}
+
+void ContentSink::store(std::string_view s) {
+  const size_t need = body_.size() + s.size();
+  if (limits_.hold_limit != 0 && need > body_.capacity()) {
+    // Grow geometrically as usual, but never past the hold limit (unless one
+    // append needs more): the caller takes the buffer out at that size. A
+    // fresh string, because std::string::reserve may double past the request.
+    // Once content has been taken out the message is known to be large:
+    // go straight to the limit instead of doubling up to it again.
+    const size_t geometric = taken_ ? static_cast<size_t>(limits_.hold_limit) : std::max<size_t>(2 * body_.capacity(), 4096);
+    const size_t cap = std::max<size_t>(need, static_cast<size_t>(std::min<uint64_t>(geometric, limits_.hold_limit)));
+    std::string bigger;
+    bigger.reserve(cap);
+    bigger.append(body_);
+    body_.swap(bigger);
+  }
+  body_.append(s);
 }
 
 void ContentSink::fail(Verdict v) {
@@ -94,7 +112,10 @@ void ContentSink::fail(Verdict v) {
 
 std::string ContentSink::take_body() {
   if (verdict_ != Verdict::Ok) return {};
-  return std::move(body_);
+  taken_ = true;
+  std::string out;
+  out.swap(body_);
+  return out;
 }
 
 }  // namespace detail

@@ -34,6 +34,10 @@ enum class Verdict {
 struct ContentLimits {
   uint64_t max_size = 0;   // bytes of (normalised, unstuffed) content
   uint64_t max_line = 0;   // bytes per line excluding the line ending
+  // The caller takes the content out (take_held) once this many bytes are
+  // held, to stream a large message to disk: the buffer then never grows
+  // past it plus one feed(). 0 = the whole body is held.
+  uint64_t hold_limit = 0;
 };
 
 namespace detail {
@@ -52,13 +56,19 @@ class ContentSink {
   Verdict verdict() const { return verdict_; }
   uint64_t size() const { return size_; }
   std::string take_body();
+  // Content held now, and the memory holding it.
+  uint64_t held() const { return body_.size(); }
+  size_t held_capacity() const { return body_.capacity(); }
 
  private:
+  void store(std::string_view s);
+
   ContentLimits limits_;
   std::string body_;
   uint64_t size_ = 0;
   uint64_t line_len_ = 0;
   Verdict verdict_ = Verdict::Ok;
+  bool taken_ = false;  // take_body() has been called: a large message
 };
 }  // namespace detail
 
@@ -78,7 +88,11 @@ class DataReader {
   // Bytes of content seen (counted even after TooBig, saturating), for logs.
   uint64_t size() const { return sink_.size(); }
   // The normalised content (empty if verdict() != Ok). Moves it out.
+  // Called before done(), it returns the content so far (see
+  // ContentLimits::hold_limit); the reader goes on from there.
   std::string take_body();
+  uint64_t held() const { return sink_.held(); }
+  size_t held_capacity() const { return sink_.held_capacity(); }
 
  private:
   // Line-state machine: where we are relative to the last line ending.
@@ -112,7 +126,10 @@ class ChunkReader {
   void finish();
   Verdict verdict() const { return sink_.verdict(); }
   uint64_t size() const { return sink_.size(); }
+  // As DataReader::take_body: may be called between chunks and within one.
   std::string take_body();
+  uint64_t held() const { return sink_.held(); }
+  size_t held_capacity() const { return sink_.held_capacity(); }
 
  private:
   detail::ContentSink sink_;

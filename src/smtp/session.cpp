@@ -84,6 +84,7 @@ void Session::close_with(int code, std::string enhanced, std::string text) {
   reply(code, std::move(enhanced), std::move(text));
   tx_.reset();
   pending_commit_.reset();
+  cancel_spill();
   enter_state(State::Closed);
 }
 
@@ -140,11 +141,13 @@ void Session::connection_lost() {
     log::info("smtp.aborted").kv("client", client_.ip).kv("reason", "connection lost during message content");
   tx_.reset();
   pending_commit_.reset();
+  cancel_spill();
   enter_state(State::Closed);
 }
 
 Session::Action Session::next() {
   for (;;) {
+    if (spill_request_ || orphaned_spill()) return Action::Spill;
     switch (state_) {
       case State::Closed: return Action::Close;
       case State::WaitTls: return Action::StartTls;

@@ -24,6 +24,7 @@
 #include "smtp/command.hpp"
 #include "smtp/data_reader.hpp"
 #include "smtp/reply.hpp"
+#include "util/result.hpp"
 
 namespace volley::smtp {
 
@@ -73,6 +74,21 @@ inline constexpr size_t kMaxEnvelopeLine = 2048;
 // Hops allowed before a message is treated as looping (Postfix hopcount_limit).
 inline constexpr size_t kMaxReceivedHeaders = 50;
 
+// A large message's content on its way to the spool (Action::Spill): any
+// message whose body grows past limits.message_memory_threshold is handed
+// over in pieces of about that size as it arrives, instead of being held.
+struct SpillRequest {
+  enum class Kind {
+    Append,   // add `bytes` to the body file of message `id` (created at the first Append); then spill_result()
+    Commit,   // add `bytes`, sync, commit `head` with the body; then commit_result()
+    Discard,  // the transaction ended without a commit: remove the body file now; no answer
+  };
+  Kind kind = Kind::Append;
+  std::string id;     // queue id: names the body file
+  std::string bytes;  // Append, Commit: the next part of the body
+  std::shared_ptr<queue::Message> head;  // Commit: the envelope; content = the trace headers that precede the body
+};
+
 class Session {
  public:
   enum class Action {
@@ -80,6 +96,7 @@ class Session {
     StartTls,      // flush output, do the TLS handshake, call tls_started() (or close on failure)
     Authenticate,  // check auth_request(), wait the throttle delay on failure, call auth_result()
     Commit,        // hand take_commit() to the spool, call commit_result()
+    Spill,         // flush output, carry out take_spill() (see SpillRequest)
     Close,         // flush output, close the connection
   };
 
@@ -117,7 +134,15 @@ class Session {
   void auth_result(bool ok);
   unsigned auth_failures() const { return auth_failures_; }
   std::shared_ptr<queue::Message> take_commit();
-  void commit_result(const queue::CommitResult& result);
+  // Success: 250; ErrorCode::NoSpace: 452 4.3.1; anything else: 451 4.3.0.
+  void commit_result(const Result<void>& result);
+  SpillRequest take_spill();
+  void spill_result(const Result<void>& result);
+
+  // Memory the session holds for message content (the reader's buffer and a
+  // spill handed out but not yet answered), and for raw input.
+  size_t message_memory() const;
+  size_t input_memory() const { return in_.capacity(); }
 
   // Events from the loop.
   void timed_out();       // 421 4.4.2 and close
@@ -183,6 +208,10 @@ class Session {
   bool feed_data();         // Data state
   bool feed_bdat();         // Bdat / BdatSkip state
   void finish_message(Verdict verdict, uint64_t size);
+  bool hold_limit_reached(uint64_t held) const;
+  bool spill(std::string bytes);  // true: an Append was queued
+  bool orphaned_spill();          // a body file is open for no transaction: queue its Discard
+  void cancel_spill();            // closing: no Append or Commit may still go out
   void refuse_message(const Reply& r, uint64_t size);
   void log_transaction(const Reply& r, uint64_t size);
 
@@ -220,6 +249,8 @@ class Session {
   State skip_return_state_ = State::Ready;
   bool last_chunk_ = false;
   std::shared_ptr<queue::Message> pending_commit_;
+  std::optional<SpillRequest> spill_request_;
+  std::string open_spill_;  // id of the body file the loop holds open for this session
   std::string committed_id_;
   uint64_t commit_size_ = 0;
 };

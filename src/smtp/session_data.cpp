@@ -1,5 +1,12 @@
 // Message content: DATA and BDAT (RFC 5321 4.1.1.4, RFC 3030), building the
 // message handed to the spool (trace headers added), and the final reply.
+//
+// A message larger than limits.message_memory_threshold is not held whole:
+// each time the reader holds that much, the content so far goes out as a
+// SpillRequest (the loop appends it to a body file off the I/O thread and
+// reads nothing meanwhile), and the final piece goes with the commit. The
+// trace headers are built as for a small message and committed as the
+// record's head, in front of the body file's bytes.
 #include <ctime>
 
 #include "queue/queue_id.hpp"
@@ -33,6 +40,12 @@ Reply verdict_reply(Verdict v, uint64_t max_line) {
   }
   return Reply(250, "2.0.0", "Ok");
 }
+
+// The one mapping of a storage failure to a reply (RFC 3463 4.3.x).
+Reply storage_failure_reply(const Error& e) {
+  if (e.code == ErrorCode::NoSpace) return Reply(452, "4.3.1", "Insufficient system storage, try again later");
+  return Reply(451, "4.3.0", "Temporary local problem, try again later");
+}
 }  // namespace
 
 void Session::do_data(std::string_view arg) {
@@ -40,7 +53,8 @@ void Session::do_data(std::string_view arg) {
   if (!tx_) return error(503, "5.5.1", "Need MAIL command first");
   if (tx_->bdat_started) return error(503, "5.5.1", "DATA not allowed after BDAT");
   if (state_ != State::Rcpt) return error(554, "5.5.1", "No valid recipients");
-  tx_->data.emplace(ContentLimits{settings_.limits.max_message_size, settings_.limits.max_line_length});
+  tx_->data.emplace(ContentLimits{settings_.limits.max_message_size, settings_.limits.max_line_length,
+                                  settings_.limits.message_memory_threshold});
   enter_state(State::Data);
   reply(354, "", "End data with <CR><LF>.<CR><LF>");
 }
@@ -49,8 +63,9 @@ bool Session::feed_data() {
   std::string_view pending(in_);
   pending.remove_prefix(in_pos_);
   if (pending.empty()) return false;
-  in_pos_ += tx_->data->feed(pending);
-  if (!tx_->data->done()) return false;
+  DataReader& reader = *tx_->data;
+  in_pos_ += reader.feed(pending);
+  if (!reader.done()) return hold_limit_reached(reader.held()) && spill(reader.take_body());
   ++progress_;
   finish_message(tx_->data->verdict(), tx_->data->size());
   return true;
@@ -75,7 +90,8 @@ void Session::do_bdat(std::string_view arg) {
   if (!tx_) return skip(Reply(503, "5.5.1", "Need MAIL command first"));
   if (state_ != State::Rcpt) return skip(Reply(554, "5.5.1", "No valid recipients"));
   if (!tx_->bdat_started) {
-    tx_->chunks.emplace(ContentLimits{settings_.limits.max_message_size, settings_.limits.max_line_length});
+    tx_->chunks.emplace(ContentLimits{settings_.limits.max_message_size, settings_.limits.max_line_length,
+                                      settings_.limits.message_memory_threshold});
     tx_->bdat_started = true;
   }
   tx_->chunks->begin_chunk(b.size);
@@ -102,7 +118,7 @@ bool Session::feed_bdat() {
   }
   ChunkReader& chunks = *tx_->chunks;
   in_pos_ += chunks.feed(pending);
-  if (!chunks.chunk_done()) return false;
+  if (!chunks.chunk_done()) return hold_limit_reached(chunks.held()) && spill(chunks.take_body());
   ++progress_;
   if (last_chunk_) {
     chunks.finish();
@@ -114,9 +130,80 @@ bool Session::feed_bdat() {
     refuse_message(verdict_reply(chunks.verdict(), settings_.limits.max_line_length), chunks.size());
     return true;
   }
+  if (tx_->spilled && tx_->spilled->refusal) {
+    refuse_message(*tx_->spilled->refusal, chunks.size());
+    return true;
+  }
   enter_state(State::Rcpt);
   reply(250, "2.0.0", std::to_string(chunks.size()) + " octets received");
+  if (hold_limit_reached(chunks.held())) spill(chunks.take_body());
   return true;
+}
+
+bool Session::hold_limit_reached(uint64_t held) const {
+  const uint64_t limit = settings_.limits.message_memory_threshold;
+  return limit != 0 && held >= limit;
+}
+
+bool Session::spill(std::string bytes) {
+  Transaction& t = *tx_;
+  if (!t.spilled) {
+    // The first piece holds the header block (of any sane message): take
+    // from it what the trace headers and the loop check need.
+    SpilledContent& s = t.spilled.emplace();
+    s.id = queue::make_queue_id();
+    s.received_headers = count_received(bytes);
+    s.has_message_id = has_header(bytes, "Message-ID");
+    s.has_date = has_header(bytes, "Date");
+    if (s.received_headers >= kMaxReceivedHeaders) s.refusal = Reply(554, "5.4.6", "Too many hops (mail loop?)");
+  }
+  if (t.spilled->refusal) return false;  // the answer is decided: read on, keep nothing
+  spill_request_ = SpillRequest{SpillRequest::Kind::Append, t.spilled->id, std::move(bytes), nullptr};
+  open_spill_ = t.spilled->id;
+  return true;
+}
+
+bool Session::orphaned_spill() {
+  if (open_spill_.empty() || (tx_ && tx_->spilled && tx_->spilled->id == open_spill_)) return false;
+  // The transaction that owned the body file ended without a commit
+  // (refused, RSET, timeout, shutdown): nothing of it may remain.
+  spill_request_ = SpillRequest{SpillRequest::Kind::Discard, std::move(open_spill_), {}, nullptr};
+  open_spill_.clear();
+  return true;
+}
+
+void Session::cancel_spill() {
+  if (!spill_request_ || spill_request_->kind == SpillRequest::Kind::Discard) return;
+  open_spill_ = std::move(spill_request_->id);  // the file may exist: orphaned_spill() removes it
+  spill_request_.reset();
+}
+
+SpillRequest Session::take_spill() {
+  if (!spill_request_) return SpillRequest{SpillRequest::Kind::Discard, {}, {}, nullptr};
+  SpillRequest r = std::move(*spill_request_);
+  spill_request_.reset();
+  return r;
+}
+
+void Session::spill_result(const Result<void>& result) {
+  if (result) return;
+  log::error("spool.spill_failed").kv("client", client_.ip).kv("error", result.error().message);
+  if (!tx_ || !tx_->spilled) return;
+  // Answered at the end of the content, which is still read (and dropped)
+  // so the dialogue stays in step.
+  tx_->spilled->refusal = storage_failure_reply(result.error());
+  if (open_spill_ == tx_->spilled->id) {
+    spill_request_ = SpillRequest{SpillRequest::Kind::Discard, std::move(open_spill_), {}, nullptr};
+    open_spill_.clear();
+  }
+}
+
+size_t Session::message_memory() const {
+  size_t n = spill_request_ ? spill_request_->bytes.capacity() : 0;
+  if (pending_commit_) n += pending_commit_->content.capacity();
+  if (tx_ && tx_->data) n += tx_->data->held_capacity();
+  if (tx_ && tx_->chunks) n += tx_->chunks->held_capacity();
+  return n;
 }
 
 void Session::refuse_message(const Reply& r, uint64_t size) {
@@ -131,12 +218,14 @@ void Session::finish_message(Verdict verdict, uint64_t size) {
   std::string body = tx_->data ? tx_->data->take_body() : tx_->chunks->take_body();
   tx_->data.reset();
   tx_->chunks.reset();
-  if (count_received(body) >= kMaxReceivedHeaders)
+  const SpilledContent* spilled = tx_->spilled ? &*tx_->spilled : nullptr;
+  if (spilled && spilled->refusal) return refuse_message(*spilled->refusal, size);
+  if ((spilled ? spilled->received_headers : count_received(body)) >= kMaxReceivedHeaders)
     return refuse_message(Reply(554, "5.4.6", "Too many hops (mail loop?)"), size);
 
   auto msg = std::make_shared<queue::Message>();
   queue::Envelope& env = msg->envelope;
-  env.id = queue::make_queue_id();
+  env.id = spilled ? spilled->id : queue::make_queue_id();
   env.sender = tx_->sender;
   env.recipients = tx_->recipients;
   env.dsn_ret = dsn_ret_name(tx_->mail.ret);
@@ -166,36 +255,37 @@ void Session::finish_message(Verdict verdict, uint64_t size) {
   ri.when = static_cast<std::time_t>(env.received_at);
 
   std::string& content = msg->content;
-  content.reserve(body.size() + 512);
+  if (!spilled) content.reserve(body.size() + 512);
   content = make_received_header(ri);
   // Submitted mail gets the fields RFC 5322 requires when its author's
   // software left them out (mail relayed from other MTAs is left alone).
   if (authenticated_) {
-    if (!has_header(body, "Message-ID")) content += "Message-ID: <" + env.id + "@" + settings_.hostname + ">\r\n";
-    if (!has_header(body, "Date")) content += "Date: " + rfc5322_date(ri.when) + "\r\n";
+    if (!(spilled ? spilled->has_message_id : has_header(body, "Message-ID")))
+      content += "Message-ID: <" + env.id + "@" + settings_.hostname + ">\r\n";
+    if (!(spilled ? spilled->has_date : has_header(body, "Date"))) content += "Date: " + rfc5322_date(ri.when) + "\r\n";
   }
-  content += body;
   committed_id_ = env.id;
-  pending_commit_ = std::move(msg);
   commit_size_ = size;
+  if (spilled) {
+    // The head goes in the record, the last piece into the body file.
+    spill_request_ = SpillRequest{SpillRequest::Kind::Commit, env.id, std::move(body), std::move(msg)};
+    open_spill_.clear();  // the loop commits the file now, or removes it
+  } else {
+    content += body;
+    pending_commit_ = std::move(msg);
+  }
   enter_state(State::WaitCommit);
 }
 
 std::shared_ptr<queue::Message> Session::take_commit() { return std::move(pending_commit_); }
 
-void Session::commit_result(const queue::CommitResult& result) {
+void Session::commit_result(const Result<void>& result) {
   if (state_ != State::WaitCommit) return;
-  Reply r;
-  switch (result.status) {
-    case queue::CommitStatus::Ok: r = Reply(250, "2.0.0", "Ok: queued as " + committed_id_); break;
-    case queue::CommitStatus::NoSpace: r = Reply(452, "4.3.1", "Insufficient system storage, try again later"); break;
-    case queue::CommitStatus::Failed: r = Reply(451, "4.3.0", "Temporary local problem, try again later"); break;
-  }
-  if (result.status != queue::CommitStatus::Ok)
-    log::error("spool.commit_failed").kv("client", client_.ip).kv("detail", result.detail);
+  Reply r = result ? Reply(250, "2.0.0", "Ok: queued as " + committed_id_) : storage_failure_reply(result.error());
+  if (!result) log::error("spool.commit_failed").kv("client", client_.ip).kv("detail", result.error().message);
   log_transaction(r, commit_size_);
   reply(r);
-  if (result.status == queue::CommitStatus::Ok) junk_commands_ = 0;
+  if (result) junk_commands_ = 0;  // Postfix resets its junk count per accepted message
   tx_.reset();
   enter_state(State::Ready);
 }

@@ -12,6 +12,17 @@
 
 namespace volley::smtp {
 
+// A message whose content is being streamed to the spool (SpillRequest).
+// What the trace headers need from the content's header block is taken from
+// the first piece (the header block of any sane message fits in it).
+struct SpilledContent {
+  std::string id;                 // queue id, made when the first piece went out
+  size_t received_headers = 0;    // Received fields (loop detection)
+  bool has_message_id = false;
+  bool has_date = false;
+  std::optional<Reply> refusal;   // looping, or a write failed: the rest is read and dropped, then this answer
+};
+
 struct Session::Transaction {
   MailCommand mail;
   std::string sender;                       // canonical, "" for <>
@@ -20,6 +31,7 @@ struct Session::Transaction {
   std::optional<DataReader> data;
   std::optional<ChunkReader> chunks;        // BDAT in progress
   bool bdat_started = false;
+  std::optional<SpilledContent> spilled;
 };
 
 }  // namespace volley::smtp

@@ -643,9 +643,12 @@ class VolleyServer:
 
     def spool_tmp_files(self) -> List[str]:
         """Anything on disk that is not a whole, valid record: a torn tail or
-        a corrupt record. Empty when the log holds only acknowledged data."""
+        a corrupt record, a body file no queued message refers to, a stored
+        message with a bad body. Empty when the queue holds only acknowledged
+        data."""
         sc = self.queue_scan()
-        return sc.torn_tail + sc.corrupt
+        orphans = [b for b in sc.body_files if b[len("body-"):] not in sc.messages]
+        return sc.torn_tail + sc.corrupt + sc.bad_bodies + orphans
 
     def spool(self, queue_id: str) -> SpoolMessage:
         sc = self.queue_scan()

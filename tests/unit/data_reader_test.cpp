@@ -307,3 +307,43 @@ TEST(ChunkReader, FeedStopsAtChunkEnd) {
 
 }  // namespace
 }  // namespace volley::smtp
+
+namespace volley::smtp {
+namespace {
+
+// Large messages: the session takes the content out each time the reader
+// holds ContentLimits::hold_limit bytes. Whatever the split of the input,
+// the pieces join to exactly what an unbounded reader stores, and the buffer
+// never grows past the limit plus what one feed() added (a bare LF counts
+// twice: it is stored as CRLF).
+TEST(DataReaderHoldLimit, PiecesJoinToTheSameBodyAndTheBufferStaysBounded) {
+  std::string wire = "Subject: x\r\n\r\n";
+  for (int i = 0; i < 3000; ++i)
+    wire += (i % 7 == 0 ? ".." : "") + std::string(static_cast<size_t>(i % 90), 'a' + i % 26) + (i % 11 ? "\r\n" : "\n");
+  wire += "\r\n.\r\n";
+  DataReader unbounded(ContentLimits{0, 0, 0});
+  ASSERT_EQ(unbounded.feed(wire), wire.size());
+  const std::string expected = unbounded.take_body();
+  constexpr uint64_t kLimit = 1000;
+  for (size_t step : {1, 7, 100, 4096}) {
+    SCOPED_TRACE("feeds of " + std::to_string(step));
+    DataReader r(ContentLimits{0, 0, kLimit});
+    std::string joined;
+    size_t at = 0, pieces = 0;
+    while (!r.done()) {
+      at += r.feed(std::string_view(wire).substr(at, step));
+      EXPECT_LE(r.held_capacity(), kLimit + 2 * step);
+      if (r.held() >= kLimit) {
+        joined += r.take_body();
+        ++pieces;
+      }
+    }
+    joined += r.take_body();
+    EXPECT_EQ(at, wire.size());
+    EXPECT_GT(pieces, 10u);
+    EXPECT_TRUE(joined == expected);
+  }
+}
+
+}  // namespace
+}  // namespace volley::smtp

@@ -40,9 +40,9 @@ std::shared_ptr<Message> make_message(int i, size_t body = 100) {
   return m;
 }
 
-CommitResult commit_sync(LogSpool& s, std::shared_ptr<const Message> m) {
-  std::promise<CommitResult> p;
-  s.commit(std::move(m), [&](CommitResult r) { p.set_value(r); });
+Result<void> commit_sync(LogSpool& s, std::shared_ptr<const Message> m) {
+  std::promise<Result<void>> p;
+  s.commit(std::move(m), [&](Result<void> r) { p.set_value(r); });
   return p.get_future().get();
 }
 
@@ -57,7 +57,7 @@ TEST(LogSpool, CommitShowAndList) {
   auto s = LogSpool::open(d.path);
   ASSERT_TRUE(s.ok()) << s.error().message;
   auto m = make_message(1);
-  ASSERT_EQ(commit_sync(**s, m).status, CommitStatus::Ok);
+  ASSERT_TRUE(commit_sync(**s, m).ok());
   auto back = (*s)->show(m->envelope.id);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->content, m->content);
@@ -81,7 +81,7 @@ TEST(LogSpool, ConcurrentCommitsShareSyncs) {
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i)
-        ok += commit_sync(**s, make_message(t * 1000 + i)).status == CommitStatus::Ok;
+        ok += commit_sync(**s, make_message(t * 1000 + i)).ok();
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 800);
@@ -99,7 +99,7 @@ TEST(LogSpool, RecoversEverythingAfterReopen) {
     ASSERT_TRUE(s.ok());
     for (int i = 0; i < 50; ++i) {
       sent.push_back(make_message(i, 10 * i));
-      ASSERT_EQ(commit_sync(**s, sent.back()).status, CommitStatus::Ok);
+      ASSERT_TRUE(commit_sync(**s, sent.back()).ok());
     }
     ASSERT_TRUE((*s)->remove(sent[3]->envelope.id).ok());
     EXPECT_FALSE((*s)->remove(sent[3]->envelope.id).ok()) << "second delete: no such message";
@@ -123,7 +123,7 @@ TEST(LogSpool, TornTailIsCutAndLaterWritesSurvive) {
   {
     auto s = LogSpool::open(d.path);
     ASSERT_TRUE(s.ok());
-    ASSERT_EQ(commit_sync(**s, keep).status, CommitStatus::Ok);
+    ASSERT_TRUE(commit_sync(**s, keep).ok());
   }
   // A crash in the middle of writing the next record leaves half of it.
   std::string half = encode_message_record(*make_message(2));
@@ -137,7 +137,7 @@ TEST(LogSpool, TornTailIsCutAndLaterWritesSurvive) {
     EXPECT_EQ((*s)->count(), 1u);
     EXPECT_EQ((*s)->recovery().truncated_bytes, half.size());
     EXPECT_EQ(fs::file_size(seg), before);
-    ASSERT_EQ(commit_sync(**s, make_message(3)).status, CommitStatus::Ok);
+    ASSERT_TRUE(commit_sync(**s, make_message(3)).ok());
   }
   auto s = LogSpool::open(d.path);
   ASSERT_TRUE(s.ok());
@@ -153,7 +153,7 @@ TEST(LogSpool, CorruptRecordIsSkippedOthersKept) {
     ASSERT_TRUE(s.ok());
     for (int i = 0; i < 3; ++i) {
       sent.push_back(make_message(i, 500));
-      ASSERT_EQ(commit_sync(**s, sent.back()).status, CommitStatus::Ok);
+      ASSERT_TRUE(commit_sync(**s, sent.back()).ok());
     }
   }
   // Flip a byte inside the second record's content.
@@ -182,7 +182,7 @@ TEST(LogSpool, SegmentsRollAndAreReclaimedOldestFirst) {
     for (int i = 0; i < 40; ++i) {
       auto m = make_message(i, 400);
       ids.push_back(m->envelope.id);
-      ASSERT_EQ(commit_sync(**s, m).status, CommitStatus::Ok);
+      ASSERT_TRUE(commit_sync(**s, m).ok());
     }
     size_t segs = std::distance(fs::directory_iterator(d.path + "/queue"), fs::directory_iterator{});
     EXPECT_GT(segs, 3u);
@@ -196,15 +196,15 @@ TEST(LogSpool, SegmentsRollAndAreReclaimedOldestFirst) {
   EXPECT_TRUE((*s)->show(ids[39]));
 }
 
-CommitResult update_sync(LogSpool& s, const Envelope& env) {
-  std::promise<CommitResult> p;
-  s.update(env, [&](CommitResult r) { p.set_value(r); });
+Result<void> update_sync(LogSpool& s, const Envelope& env) {
+  std::promise<Result<void>> p;
+  s.update(env, [&](Result<void> r) { p.set_value(r); });
   return p.get_future().get();
 }
 
-CommitResult erase_sync(LogSpool& s, const std::string& id) {
-  std::promise<CommitResult> p;
-  s.erase(id, [&](CommitResult r) { p.set_value(r); });
+Result<void> erase_sync(LogSpool& s, const std::string& id) {
+  std::promise<Result<void>> p;
+  s.erase(id, [&](Result<void> r) { p.set_value(r); });
   return p.get_future().get();
 }
 
@@ -215,12 +215,12 @@ TEST(LogSpool, UpdateReplacesEnvelopeKeepsContentAndSurvivesReopen) {
   {
     auto s = LogSpool::open(d.path);
     ASSERT_TRUE(s.ok());
-    ASSERT_EQ(commit_sync(**s, m).status, CommitStatus::Ok);
+    ASSERT_TRUE(commit_sync(**s, m).ok());
     env.recipients[0].state = RecipientState::Deferred;
     env.attempts.push_back(Attempt{1700000100, env.recipients[0].address, "deferred", "mx.example[127.0.0.2]:25", "451 4.3.0 try later"});
     env.deferrals = 1;
     env.next_attempt = 1700000160;
-    ASSERT_EQ(update_sync(**s, env).status, CommitStatus::Ok);
+    ASSERT_TRUE(update_sync(**s, env).ok());
     auto back = (*s)->load(m->envelope.id);
     ASSERT_TRUE(back);
     EXPECT_EQ(back->content, m->content);
@@ -235,7 +235,7 @@ TEST(LogSpool, UpdateReplacesEnvelopeKeepsContentAndSurvivesReopen) {
     // A second update wins over the first.
     env.attempts.push_back(Attempt{1700000200, env.recipients[0].address, "deferred", "x", "451 again"});
     env.deferrals = 2;
-    ASSERT_EQ(update_sync(**s, env).status, CommitStatus::Ok);
+    ASSERT_TRUE(update_sync(**s, env).ok());
   }
   auto s = LogSpool::open(d.path);
   ASSERT_TRUE(s.ok());
@@ -259,10 +259,10 @@ TEST(LogSpool, EraseAndUpdateOfUnknownIdAreHarmless) {
   {
     auto s = LogSpool::open(d.path);
     ASSERT_TRUE(s.ok());
-    ASSERT_EQ(commit_sync(**s, m).status, CommitStatus::Ok);
-    ASSERT_EQ(erase_sync(**s, m->envelope.id).status, CommitStatus::Ok);
+    ASSERT_TRUE(commit_sync(**s, m).ok());
+    ASSERT_TRUE(erase_sync(**s, m->envelope.id).ok());
     // Delivery finishing after an admin delete: the update is dead.
-    ASSERT_EQ(update_sync(**s, m->envelope).status, CommitStatus::Ok);
+    ASSERT_TRUE(update_sync(**s, m->envelope).ok());
     EXPECT_EQ((*s)->count(), 0u);
     EXPECT_FALSE((*s)->load(m->envelope.id));
   }
@@ -279,7 +279,7 @@ TEST(LogSpool, UpdatesKeepTheirSegmentsUntilReplaced) {
     ASSERT_TRUE(s.ok());
     for (int i = 0; i < 20; ++i) {
       ms.push_back(make_message(i, 300));
-      ASSERT_EQ(commit_sync(**s, ms.back()).status, CommitStatus::Ok);
+      ASSERT_TRUE(commit_sync(**s, ms.back()).ok());
     }
     // Message 0 is updated many times (rolling segments); everything else
     // is erased, so only segments holding message 0's record or its newest
@@ -288,9 +288,9 @@ TEST(LogSpool, UpdatesKeepTheirSegmentsUntilReplaced) {
     for (int round = 0; round < 30; ++round) {
       env.deferrals = static_cast<uint32_t>(round + 1);
       env.attempts.assign(1, Attempt{round, "x@y", "deferred", "r", std::string(200, 'r')});
-      ASSERT_EQ(update_sync(**s, env).status, CommitStatus::Ok);
+      ASSERT_TRUE(update_sync(**s, env).ok());
     }
-    for (int i = 1; i < 20; ++i) ASSERT_EQ(erase_sync(**s, ms[i]->envelope.id).status, CommitStatus::Ok);
+    for (int i = 1; i < 20; ++i) ASSERT_TRUE(erase_sync(**s, ms[i]->envelope.id).ok());
   }
   auto s = LogSpool::open(d.path, LogSpool::Options{.segment_bytes = 2048});
   ASSERT_TRUE(s.ok());

@@ -88,10 +88,10 @@ class Dialogue {
       if (a == Session::Action::Commit) {
         auto m = s->take_commit();
         if (fail_commits)
-          s->commit_result(queue::CommitResult{queue::CommitStatus::NoSpace, "disk full"});
+          s->commit_result(make_error(ErrorCode::NoSpace, "disk full"));
         else {
           messages.push_back(*m);
-          s->commit_result(queue::CommitResult{});
+          s->commit_result(Result<void>{});
         }
       }
     }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "util/file_io.hpp"
+#include "util/file_system.hpp"
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
 
@@ -18,12 +19,7 @@ constexpr std::string_view kMagic = "VOLLEY-SPOOL 1\n";
 
 bool make_dir(const std::string& path) { return ::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST; }
 
-CommitResult failure(int err, std::string what) {
-  CommitResult r;
-  r.status = (err == ENOSPC || err == EDQUOT) ? CommitStatus::NoSpace : CommitStatus::Failed;
-  r.detail = what + ": " + std::strerror(err);
-  return r;
-}
+Result<void> failure(int err, const std::string& what) { return errno_error(what, err); }
 
 bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -82,7 +78,7 @@ void FileSpool::commit(std::shared_ptr<const Message> message, Callback done) {
       return;
     }
   }
-  done(CommitResult{CommitStatus::Failed, "spool is shutting down"});
+  done(make_error(ErrorCode::Io, "spool is shutting down"));
 }
 
 void FileSpool::worker_loop() {
@@ -100,9 +96,9 @@ void FileSpool::worker_loop() {
   }
 }
 
-CommitResult FileSpool::write_durably(const Message& message) {
+Result<void> FileSpool::write_durably(const Message& message) {
   const std::string& id = message.envelope.id;
-  if (!is_valid_queue_id(id)) return CommitResult{CommitStatus::Failed, "invalid queue id"};
+  if (!is_valid_queue_id(id)) return make_error(ErrorCode::Invalid, "invalid queue id");
   std::string tmp = dir_ + "/tmp/" + id;
   std::string final_path = dir_ + "/msg/" + id;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -132,7 +128,7 @@ CommitResult FileSpool::write_durably(const Message& message) {
     ::unlink(final_path.c_str());
     return failure(err, "fsync " + dir_ + "/msg");
   }
-  return CommitResult{};
+  return {};
 }
 
 std::vector<std::string> FileSpool::list_ids() const {

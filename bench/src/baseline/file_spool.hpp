@@ -31,7 +31,7 @@ class FileSpool final : public Spool {
   void shutdown() override;
 
   // The synchronous write used by the workers; public for tests.
-  CommitResult write_durably(const Message& message);
+  Result<void> write_durably(const Message& message);
 
   std::vector<std::string> list_ids() const;
   std::optional<Message> read(const std::string& id) const;
