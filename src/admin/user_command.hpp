@@ -1,6 +1,7 @@
 // `volley user add|del|passwd|list [USER@DOMAIN]`: mailbox user administration
-// against data_dir/users.db. Works while the server runs (the store is SQLite
-// in WAL mode and the server reads it on every login).
+// against data_dir/users.db. Works while the server runs: the store is SQLite
+// in WAL mode, and after a change the CLI tells a running daemon over
+// admin.sock to re-read its in-memory users (it also polls for changes).
 #pragma once
 
 #include <iosfwd>

@@ -12,9 +12,10 @@
 #include <unordered_set>
 
 #include "app/queue_control.hpp"
+#include "inbound/authenticator.hpp"
 #include "inbound/recipient_directory.hpp"
 #include "auth/auth_throttle.hpp"
-#include "auth/user_store.hpp"
+#include "auth/user_directory.hpp"
 #include "config/config.hpp"
 #include "net/connection_limiter.hpp"
 #include "queue/log_spool.hpp"
@@ -27,6 +28,7 @@ struct Snapshot {
   config::Config cfg;
   std::shared_ptr<asio::ssl::context> tls;  // null when no listener needs TLS
   std::unique_ptr<inbound::RecipientDirectory> directory;
+  std::unique_ptr<inbound::Authenticator> authenticator;
 };
 
 // What the drain logic needs from a live connection.
@@ -39,7 +41,7 @@ class DrainTarget {
 
 class Runtime {
  public:
-  Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg);
+  Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserDirectory> users, const config::Config& cfg);
 
   std::shared_ptr<const Snapshot> snapshot() const;
   void set_snapshot(std::shared_ptr<const Snapshot> s);
@@ -56,7 +58,7 @@ class Runtime {
   void queued(std::shared_ptr<const queue::Message> m) {
     if (engine_) engine_->submit(std::move(m));
   }
-  auth::UserStore& users() { return *users_; }
+  auth::UserDirectory& users() { return *users_; }
   auth::AuthThrottle& auth_throttle() { return throttle_; }
   net::ConnectionLimiter& limiter() { return limiter_; }
   asio::thread_pool& blocking_pool() { return blocking_; }
@@ -71,7 +73,7 @@ class Runtime {
   std::unique_ptr<queue::LogSpool> spool_;
   QueueControl control_{*spool_};
   delivery::Engine* engine_ = nullptr;
-  std::unique_ptr<auth::UserStore> users_;
+  std::unique_ptr<auth::UserDirectory> users_;
   auth::AuthThrottle throttle_;
   net::ConnectionLimiter limiter_;
   // Password hashing is deliberately slow: keep it off the I/O threads.

@@ -1,8 +1,9 @@
-// Mailbox users in SQLite (data_dir/users.db). Every call reads the database,
-// so changes made by `volley user ...` in another process are seen by the
-// running server at once, without a restart or reload. Thread-safe (one
-// connection guarded by a mutex; SQLite in WAL mode so the CLI can write while
-// the server reads).
+// Mailbox users in SQLite (data_dir/users.db): the durable store that
+// `volley user ...` writes. The daemon never queries it from a network
+// thread: auth::UserDirectory (user_directory.hpp) keeps an in-memory
+// snapshot and re-reads the store on a background thread when data_version()
+// changes. Thread-safe (one connection guarded by a mutex; SQLite in WAL mode
+// so the CLI can write while the server reads).
 #pragma once
 
 #include <cstdint>
@@ -40,9 +41,12 @@ class UserStore {
   Result<void> remove(const std::string& address);                           // error if missing
   Result<void> set_password(const std::string& address, std::string_view password);  // error if missing
   Result<std::vector<UserRecord>> list();
-  // Lookup; nullopt when there is no such user (or on a database error, logged).
-  std::optional<UserRecord> find(const std::string& address);
-  bool exists(const std::string& address) { return find(address).has_value(); }
+  // Lookup. Error NotFound: definitely no such user; any other error is a
+  // storage failure (temporary), never to be read as "no such user".
+  Result<UserRecord> find(const std::string& address);
+  // SQLite's PRAGMA data_version: changes whenever another connection (the
+  // CLI) committed a change to the database since the last call.
+  Result<uint64_t> data_version();
 
  private:
   explicit UserStore(sqlite3* db);

@@ -112,6 +112,8 @@ const std::vector<Field<Limits>>& limits_fields() {
       field("auth_failure_delay", &Limits::auth_failure_delay, duration_at_least(0ms)),
       field("auth_failure_max_delay", &Limits::auth_failure_max_delay, duration_at_least(0ms)),
       field("auth_failure_window", &Limits::auth_failure_window, duration_at_least(1ms)),
+      field("max_auth_failures_per_ip", &Limits::max_auth_failures_per_ip, integer(0, kU32Max)),
+      field("auth_failures_per_ip_window", &Limits::auth_failures_per_ip_window, duration_at_least(1ms)),
   };
   return fields;
 }

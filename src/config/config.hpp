@@ -64,6 +64,11 @@ struct Limits {
   Duration auth_failure_delay = std::chrono::seconds(1);  // base delay before a 535, grows per failure from the IP
   Duration auth_failure_max_delay = std::chrono::seconds(10);
   Duration auth_failure_window = std::chrono::minutes(15);  // how long an IP's failures are remembered
+  // AUTH failure budget per client address across all its connections and
+  // protocols (Postfix anvil's smtpd_client_auth_rate_limit): beyond it,
+  // AUTH gets 454 4.7.0 without a password check. 0 = no budget.
+  uint32_t max_auth_failures_per_ip = 10;
+  Duration auth_failures_per_ip_window = std::chrono::minutes(1);
 };
 
 struct QueueSection {

@@ -11,7 +11,6 @@
 #include <chrono>
 
 #include "net/async_bridge.hpp"
-#include "auth/password.hpp"
 #include "smtp/session.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -35,23 +34,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 // read buffer of its own (it waits for readability, then reads into this
 // per-thread buffer), which is what lets one process hold 10,000s of them.
 thread_local std::array<char, kReadChunk> t_read_buffer;
-
-// Compares the password with the stored hash; with an unknown user, still
-// hashes once so the answer takes as long as for a real one (no user
-// enumeration by timing).
-bool check_credentials(auth::UserStore& users, const auth::Credentials& c) {
-  static const std::string kDummyHash = [] {
-    auto h = auth::hash_password("volley-timing-equaliser");
-    return h.ok() ? h.value() : std::string();
-  }();
-  if (!c.authzid.empty() && !iequals(c.authzid, c.authcid)) return false;
-  auto user = users.find(to_lower(c.authcid));
-  if (!user) {
-    (void)auth::verify_password(c.password, kDummyHash);
-    return false;
-  }
-  return auth::verify_password(c.password, user->password_hash);
-}
 
 class SmtpConnection final : public DrainTarget, public std::enable_shared_from_this<SmtpConnection> {
  public:
@@ -191,22 +173,21 @@ asio::awaitable<bool> SmtpConnection::handshake() {
 
 asio::awaitable<void> SmtpConnection::authenticate() {
   clear_deadline();
-  auth::Credentials creds = session_.auth_request();
-  auth::UserStore& users = rt_->users();
   // Named locals, not temporaries inside the co_await expression: GCC 12
   // relocates such temporaries into the coroutine frame bytewise, which
   // corrupts objects holding std::string (seen under ASan).
-  auto check = [&users, creds] { return check_credentials(users, creds); };
-  auto verdict = net::run_blocking(rt_->blocking_pool(), socket_.get_executor(), std::move(check));
-  bool ok = co_await std::move(verdict);
-  if (!ok) {
+  std::string ip = session_.client().ip;
+  auto check = [snap = snap_, creds = session_.auth_request(), ip] { return snap->authenticator->check(creds, ip); };
+  auto pending = net::run_blocking(rt_->blocking_pool(), socket_.get_executor(), std::move(check));
+  Result<std::string> verdict = co_await std::move(pending);
+  if (!verdict) {
     // Slow the guesser down: the delay grows with this address's failures
     // across all its connections.
-    auto delay = rt_->auth_throttle().record_failure(session_.client().ip);
+    auto delay = snap_->authenticator->failure_delay(verdict.error(), ip);
     asio::steady_timer t(socket_.get_executor(), delay);
-    co_await t.async_wait(kUseTuple);
+    if (delay.count() > 0) co_await t.async_wait(kUseTuple);
   }
-  session_.auth_result(ok);
+  session_.auth_result(verdict);
 }
 
 asio::awaitable<void> SmtpConnection::commit() {

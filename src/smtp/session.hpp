@@ -28,15 +28,17 @@
 namespace volley::smtp {
 
 // Recipient and relay policy, backed by the configuration snapshot and the
-// user store. Implementations must be cheap: they run on an I/O thread.
+// in-memory user snapshot. Implementations must be cheap and never block:
+// they run on an I/O thread.
 class Directory {
  public:
   virtual ~Directory() = default;
   virtual bool is_local_domain(const std::string& domain_lower) const = 0;
-  // For an address in a local domain (lowercased): where mail for it goes
-  // (alias targets, or the address itself when it is a user or a domain's
-  // postmaster). Empty: no such user.
-  virtual std::vector<std::string> local_targets(const std::string& address_lower) const = 0;
+  // For an address in a local domain (Mailbox::lookup_key()): where mail for
+  // it goes (alias targets, or the address itself when it is a user or a
+  // domain's postmaster). Error NotFound: no such user (550 5.1.1); any
+  // other error: the users cannot be read now (451 4.3.0).
+  virtual Result<std::vector<std::string>> local_targets(const std::string& address_lower) const = 0;
   // "postmaster@<first local domain>": where RCPT TO:<Postmaster> goes.
   virtual std::string postmaster() const = 0;
   virtual bool relay_allowed(const net::IpAddress& client) const = 0;
@@ -114,7 +116,9 @@ class Session {
   // Results of actions.
   void tls_started(const TlsInfo& info);
   const auth::Credentials& auth_request() const { return pending_auth_; }
-  void auth_result(bool ok);
+  // Ok: the user's canonical address. Error Permanent: bad credentials (535);
+  // RateLimited: the address spent its failure budget; other: temporary (454).
+  void auth_result(const Result<std::string>& verdict);
   unsigned auth_failures() const { return auth_failures_; }
   std::shared_ptr<queue::Message> take_commit();
   void commit_result(const queue::CommitResult& result);

@@ -124,7 +124,9 @@ void Session::do_rcpt(std::string_view arg) {
   std::vector<std::string> targets;
   if (rc.path.kind == PathKind::Postmaster) {
     given = rc.path.mailbox.local;
-    targets = directory_.local_targets(directory_.postmaster());
+    // RFC 5321 4.5.1: postmaster works even when the users cannot be read.
+    auto found = directory_.local_targets(directory_.postmaster());
+    if (found) targets = std::move(found.value());
     if (targets.empty()) targets.push_back(directory_.postmaster());
   } else {
     given = rc.path.mailbox.to_string();
@@ -132,8 +134,14 @@ void Session::do_rcpt(std::string_view arg) {
     std::string domain = to_lower(mb.domain);
     bool local = !mb.domain_is_literal() && directory_.is_local_domain(domain);
     if (local) {
-      targets = directory_.local_targets(mb.lookup_key());
-      if (targets.empty()) return error(550, "5.1.1", "<" + given + ">: Recipient address rejected: User unknown");
+      auto found = directory_.local_targets(mb.lookup_key());
+      if (!found && found.error().temporary()) {
+        log::warn("smtp.rcpt_deferred").kv("client", client_.ip).kv("recipient", given).kv("error", found.error().message);
+        return reply(451, "4.3.0", "<" + given + ">: Temporary lookup failure, try again later");
+      }
+      if (!found || found->empty())
+        return error(550, "5.1.1", "<" + given + ">: Recipient address rejected: User unknown");
+      targets = std::move(found.value());
     } else {
       bool may_relay = (settings_.role == config::SmtpRole::Submission && authenticated_) ||
                        directory_.relay_allowed(client_.address);

@@ -21,11 +21,14 @@ class FakeDirectory : public Directory {
   std::vector<net::Cidr> relay;
 
   bool is_local_domain(const std::string& d) const override { return domains.count(d) > 0; }
-  std::vector<std::string> local_targets(const std::string& a) const override {
+  bool users_unreadable = false;  // the user snapshot cannot be read: temporary errors
+
+  Result<std::vector<std::string>> local_targets(const std::string& a) const override {
     if (auto it = aliases.find(a); it != aliases.end()) return it->second;
-    if (users.count(a)) return {a};
-    if (a.rfind("postmaster@", 0) == 0) return {a};
-    return {};
+    if (a.rfind("postmaster@", 0) == 0) return std::vector<std::string>{a};
+    if (users_unreadable) return make_error(ErrorCode::Io, "users database unreadable");
+    if (users.count(a)) return std::vector<std::string>{a};
+    return make_error(ErrorCode::NotFound, "no such user");
   }
   std::string postmaster() const override { return "postmaster@local.test"; }
   bool relay_allowed(const net::IpAddress& ip) const override {
@@ -82,8 +85,12 @@ class Dialogue {
       if (a == Session::Action::StartTls) s->tls_started(TlsInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256"});
       if (a == Session::Action::Authenticate) {
         const auto& c = s->auth_request();
-        s->auth_result(c.authcid == "alice@local.test" && c.password == "secret" &&
-                       (c.authzid.empty() || c.authzid == c.authcid));
+        if (auth_verdict)
+          s->auth_result(*auth_verdict);
+        else if (c.authcid == "alice@local.test" && c.password == "secret" && (c.authzid.empty() || c.authzid == c.authcid))
+          s->auth_result(std::string("alice@local.test"));
+        else
+          s->auth_result(make_error(ErrorCode::Permanent, "bad credentials"));
       }
       if (a == Session::Action::Commit) {
         auto m = s->take_commit();
@@ -105,6 +112,7 @@ class Dialogue {
   std::vector<queue::Message> messages;
   bool closed = false;
   bool fail_commits = false;
+  std::optional<Result<std::string>> auth_verdict;  // overrides the password check when set
 };
 
 bool starts(const std::string& reply, std::string_view prefix) { return reply.rfind(prefix, 0) == 0; }
@@ -406,6 +414,35 @@ TEST(Session, AuthLoginAndFailures) {
   EXPECT_NE(r.find("535 5.7.8"), std::string::npos);
   EXPECT_NE(r.find("421 4.7.0"), std::string::npos) << r;
   EXPECT_TRUE(d.closed);
+}
+
+// Defect 1d: a user lookup that fails for storage reasons is 451 4.3.0, never 550 5.1.1.
+TEST(Session, RcptUserStoreFailureIsTemporary) {
+  Dialogue d;
+  d.dir.users_unreadable = true;
+  d.send("EHLO c\r\n");
+  d.send("MAIL FROM:<s@example.org>\r\n");
+  EXPECT_TRUE(starts(d.send("RCPT TO:<alice@local.test>\r\n"), "451 4.3.0")) << "a real user during a hiccup";
+  EXPECT_TRUE(starts(d.send("RCPT TO:<postmaster@local.test>\r\n"), "250 2.1.5")) << "postmaster always works";
+  EXPECT_TRUE(starts(d.send("RCPT TO:<sales@local.test>\r\n"), "250 2.1.5")) << "aliases live in the config";
+  d.dir.users_unreadable = false;
+  EXPECT_TRUE(starts(d.send("RCPT TO:<nobody@local.test>\r\n"), "550 5.1.1"));
+}
+
+// Defect 1d at AUTH (RFC 4954): storage trouble is 454 4.7.0, and so is a spent budget.
+TEST(Session, AuthTemporaryAndRateLimited) {
+  Dialogue d(config::SmtpRole::Submission, config::TlsMode::None);
+  d.settings.require_tls_for_auth = false;
+  d.send("EHLO c\r\n");
+  const std::string plain = "AUTH PLAIN " + base64_encode(std::string("\0alice@local.test\0secret", 24)) + "\r\n";
+  d.auth_verdict = Result<std::string>(make_error(ErrorCode::Io, "users database unreadable"));
+  EXPECT_EQ(d.send(plain), "454 4.7.0 Temporary authentication failure\r\n");
+  d.auth_verdict = Result<std::string>(make_error(ErrorCode::RateLimited, "budget spent"));
+  EXPECT_TRUE(starts(d.send(plain), "454 4.7.0 Too many authentication failures")) << "no 535, no password check";
+  EXPECT_EQ(d.s->auth_failures(), 0u);
+  d.auth_verdict.reset();
+  EXPECT_TRUE(starts(d.send(plain), "235 2.7.0"));
+  EXPECT_EQ(d.s->auth_user(), "alice@local.test");
 }
 
 TEST(Session, AuthorizationIdentityMustMatch) {

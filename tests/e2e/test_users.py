@@ -1,0 +1,86 @@
+"""Users, authentication and envelope policy (issue 9, defects 1d and 1f):
+storage failures are temporary, users live in memory and follow the CLI
+within ~1-2 s, user names must be mailboxes, AUTH failures are budgeted per
+client address, authenticated senders may only use their own addresses."""
+
+import shutil
+import time
+
+from conftest import DEFAULT_USERS, plain_auth, wait_until
+
+ALICE = "alice@local.test"
+ALICE_PW = DEFAULT_USERS[ALICE]
+
+
+def rcpt_reply(srv, rcpt, source=None):
+    with srv.connect("mx", source=source) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<sender@remote.example>", 250, "2.1.0")
+        r = c.cmd(f"RCPT TO:<{rcpt}>")
+        c.quit()
+        return r
+
+
+def auth_reply(srv, user, password, source=None):
+    with srv.connect("smtps", source=source) as c:
+        c.ehlo()
+        r = c.cmd(f"AUTH PLAIN {plain_auth(user, password)}", timeout=15)
+        c.close()
+        return r
+
+
+# ------------------------------------------------------------- defect 1d
+
+def test_1d_unreadable_user_db_gives_451_not_550(volley_factory):
+    """Defect 1d: a real user must never get a permanent 550 5.1.1 because
+    the users database cannot be read; RCPT answers 451 4.3.0 and AUTH
+    454 4.7.0, and mail flows again once the database is readable."""
+    srv = volley_factory()
+    assert rcpt_reply(srv, ALICE).code == 250
+    srv.stop()
+    db = srv.data_dir / "users.db"
+    good = srv.workdir / "users.db.good"
+    shutil.copyfile(db, good)
+    for suffix in ("-wal", "-shm"):
+        (srv.data_dir / ("users.db" + suffix)).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database\0" * 512)
+
+    srv.start()
+    r = rcpt_reply(srv, ALICE)
+    assert (r.code, r.enhanced) == (451, "4.3.0"), str(r)
+    r = auth_reply(srv, ALICE, ALICE_PW)
+    assert (r.code, r.enhanced) == (454, "4.7.0"), str(r)
+    assert "Temporary authentication failure" in r.text
+    r = rcpt_reply(srv, "postmaster@local.test")
+    assert r.code == 250, f"postmaster must work without the user store: {r}"
+    assert srv.events("users.refresh_failed")
+
+    shutil.copyfile(good, db)  # the database is readable again
+    wait_until(lambda: rcpt_reply(srv, ALICE).code == 250, 5, interval=0.2, what="RCPT to work again")
+    assert auth_reply(srv, ALICE, ALICE_PW).code == 235
+    assert rcpt_reply(srv, "nobody@local.test").code == 550
+
+
+def test_1d_broken_db_while_running_keeps_last_snapshot(volley_factory):
+    srv = volley_factory()
+    db = srv.data_dir / "users.db"
+    db.write_bytes(b"garbage" * 4096)
+    time.sleep(1.5)  # a refresh or two
+    r = rcpt_reply(srv, ALICE)
+    assert r.code == 250, f"the last good user snapshot must keep serving: {r}"
+    assert auth_reply(srv, ALICE, ALICE_PW).code == 235
+
+
+def test_1d_cli_changes_seen_within_two_seconds(volley_factory):
+    """Users are served from memory, refreshed when the database changes."""
+    srv = volley_factory()
+    assert rcpt_reply(srv, "newbie@local.test").code == 550
+    t0 = time.monotonic()
+    srv.user_add("newbie@local.test", "newbie-Secret-9")
+    wait_until(lambda: rcpt_reply(srv, "newbie@local.test").code == 250, 3, interval=0.1,
+               what="a user added by the CLI to receive mail")
+    assert auth_reply(srv, "newbie@local.test", "newbie-Secret-9").code == 235
+    assert time.monotonic() - t0 < 3
+    srv.user_del("newbie@local.test")
+    wait_until(lambda: rcpt_reply(srv, "newbie@local.test").code == 550, 3, interval=0.1,
+               what="a deleted user to be refused")
