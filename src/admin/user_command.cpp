@@ -182,7 +182,8 @@ bool known_action(const std::string& a) { return a == "add" || a == "del" || a =
 }  // namespace
 
 int run_user_command(const std::string& action, const std::string& address, const std::string& data_dir,
-                     std::istream& in, std::ostream& out, std::ostream& err, bool stdin_is_tty) {
+                     const std::vector<std::string>& local_domains, std::istream& in, std::ostream& out,
+                     std::ostream& err, bool stdin_is_tty) {
   Io io{data_dir, in, out, err, stdin_is_tty};
   if (!known_action(action)) {
     err << "volley: user: unknown action \"" << printable(action, 40) << "\" (expected add, del, passwd or list)\n";
@@ -196,7 +197,10 @@ int run_user_command(const std::string& action, const std::string& address, cons
     target = *f;
   } else {
     if (trim(address).empty()) return fail(io, action, "missing USER@DOMAIN");
-    auto a = auth::normalize_address(address);
+    // A new user must be able to be a mailbox here; del takes any name, so
+    // one stored before names were checked can still be removed.
+    auto a = action == "add" ? auth::validate_user_name(address, local_domains) : auth::normalize_address(address);
+    if (!a && action == "del") a = to_lower(trim(address));
     if (!a) return fail(io, action, a.error().message);
     target = *a;
   }

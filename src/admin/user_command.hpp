@@ -6,6 +6,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace volley::admin {
 
@@ -14,7 +15,10 @@ namespace volley::admin {
 // fd 0. list takes an optional USER@DOMAIN (that user only) or DOMAIN filter.
 // Returns the process exit code: 0 success, 1 failure, with a one-line
 // "volley: user ACTION: reason" on `err`.
+// `add` refuses a name that cannot be a mailbox in one of `local_domains`
+// (auth::validate_user_name).
 int run_user_command(const std::string& action, const std::string& address, const std::string& data_dir,
-                     std::istream& in, std::ostream& out, std::ostream& err, bool stdin_is_tty);
+                     const std::vector<std::string>& local_domains, std::istream& in, std::ostream& out,
+                     std::ostream& err, bool stdin_is_tty);
 
 }  // namespace volley::admin

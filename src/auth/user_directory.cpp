@@ -49,8 +49,15 @@ std::unique_ptr<UserSource> open_user_source(std::string path) {
 UserSnapshot::UserSnapshot(std::vector<UserRecord> users) {
   by_address_.reserve(users.size());
   for (auto& u : users) {
-    std::string key = u.address;
-    by_address_.emplace(std::move(key), std::move(u));
+    // Names stored before they were checked (a/b@d, ../x@d) are no users:
+    // they can neither log in nor receive mail (no 250-then-bounce).
+    auto key = normalize_user_name(u.address);
+    if (!key) {
+      log::warn("users.invalid_name").kv("user", u.address).kv("reason", key.error().message);
+      continue;
+    }
+    u.address = *key;
+    by_address_.emplace(std::move(key.value()), std::move(u));
   }
 }
 

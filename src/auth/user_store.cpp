@@ -17,8 +17,6 @@
 namespace volley::auth {
 namespace {
 
-constexpr size_t kMaxAddress = 254;  // RFC 5321 path limit minus the brackets
-
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS users("
     " address TEXT PRIMARY KEY,"
@@ -59,14 +57,6 @@ class Statement {
 // database must never look like "no such user".
 Error db_error(sqlite3* db, std::string_view what) {
   return make_error(ErrorCode::Io, "users database: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
-bool is_space_or_control(unsigned char c) { return c <= 0x20 || c == 0x7f; }
-
-std::string_view trim_all(std::string_view s) {
-  while (!s.empty() && is_space_or_control(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && is_space_or_control(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 // Creates each missing component of `dir` with mode 0700: the directory holds
@@ -127,18 +117,6 @@ std::string user_db_path(const std::string& data_dir) {
   return data_dir + "/users.db";
 }
 
-Result<std::string> normalize_address(std::string_view address) {
-  std::string a = to_lower(trim_all(address));
-  auto invalid = [&] { return make_error("invalid address \"" + printable(trim_all(address), 80) + "\" (expected user@domain)"); };
-  if (a.empty() || a.size() > kMaxAddress) return invalid();
-  for (unsigned char c : a)
-    if (is_space_or_control(c)) return invalid();
-  size_t at = a.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == a.size()) return invalid();
-  if (a.find('@', at + 1) != std::string::npos) return invalid();
-  return a;
-}
-
 UserStore::UserStore(sqlite3* db) : db_(db) {}
 
 UserStore::~UserStore() { sqlite3_close_v2(db_); }
@@ -166,7 +144,7 @@ Result<std::unique_ptr<UserStore>> UserStore::open(const std::string& path) {
 }
 
 Result<void> UserStore::add(const std::string& address, std::string_view password) {
-  auto addr = normalize_address(address);
+  auto addr = normalize_user_name(address);
   if (!addr) return addr.error();
   // Hash before taking the lock: it is slow and touches no shared state.
   auto hash = hash_password(password);
@@ -186,8 +164,11 @@ Result<void> UserStore::add(const std::string& address, std::string_view passwor
 }
 
 Result<void> UserStore::remove(const std::string& address) {
+  // A name that no longer parses (stored before names were checked) can
+  // still be deleted by its exact lowercased text.
   auto addr = normalize_address(address);
-  if (!addr) return addr.error();
+  if (!addr) addr = to_lower(trim(address));
+  if (addr->empty()) return make_error(ErrorCode::Invalid, "missing USER@DOMAIN");
 
   std::lock_guard lock(mu_);
   Statement st(db_, "DELETE FROM users WHERE address = ?1");

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/user_name.hpp"
 #include "util/result.hpp"
 
 struct sqlite3;
@@ -36,7 +37,8 @@ class UserStore {
   UserStore(const UserStore&) = delete;
   UserStore& operator=(const UserStore&) = delete;
 
-  // Address is normalised (trimmed, lowercased) and must be user@domain.
+  // Addresses are normalised (normalize_address); add() also requires a
+  // mailbox name (normalize_user_name).
   Result<void> add(const std::string& address, std::string_view password);  // error if exists
   Result<void> remove(const std::string& address);                           // error if missing
   Result<void> set_password(const std::string& address, std::string_view password);  // error if missing
@@ -56,10 +58,5 @@ class UserStore {
 
 // The conventional path under a data directory.
 std::string user_db_path(const std::string& data_dir);
-
-// The normalisation every UserStore call applies: trims, lowercases (ASCII)
-// and checks user@domain (one '@', both sides non-empty, no whitespace or
-// control bytes, <= 254 bytes). Error "invalid address ..." otherwise.
-Result<std::string> normalize_address(std::string_view address);
 
 }  // namespace volley::auth

@@ -361,6 +361,13 @@ PathResult parse_mailbox(std::string_view text, bool allow_utf8) {
   return success(std::move(path), sc.pos);
 }
 
+const char* mailbox_name_problem(const Mailbox& mb) {
+  if (mb.domain.empty() || mb.domain_is_literal()) return "the domain must be a domain name";
+  if (!is_dot_string(mb.local)) return "the local part must be a dot-atom (no quotes, spaces, or leading, trailing or double dots)";
+  if (mb.local.find('/') != std::string::npos) return "'/' cannot appear in a mailbox name";
+  return nullptr;
+}
+
 bool is_valid_domain(std::string_view domain, bool allow_utf8) {
   Scanner sc{domain, allow_utf8};
   std::string ignored;

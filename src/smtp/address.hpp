@@ -77,6 +77,13 @@ PathResult parse_path(std::string_view text, const PathOptions& options);
 // mailbox grammar, no route, no null. Returns nullopt-like ok=false on error.
 PathResult parse_mailbox(std::string_view text, bool allow_utf8 = true);
 
+// Why `mb` cannot name a local mailbox (a login name and a Maildir directory
+// data_dir/mail/<domain>/<local>/), or nullptr when it can. Beyond the SMTP
+// grammar: the local part must be a dot-atom (never needs quoting), without
+// '/' (a path separator); the domain must be a name, not an address literal.
+// Dot-atoms already exclude a leading '.', "..", NUL and control characters.
+const char* mailbox_name_problem(const Mailbox& mb);
+
 // True for a syntactically valid domain name (not a literal), e.g. for config
 // checks of [domains] local.
 bool is_valid_domain(std::string_view domain, bool allow_utf8 = false);

@@ -134,6 +134,9 @@ void Session::do_rcpt(std::string_view arg) {
     std::string domain = to_lower(mb.domain);
     bool local = !mb.domain_is_literal() && directory_.is_local_domain(domain);
     if (local) {
+      // A name no mailbox can have is refused now, never 250-then-bounce.
+      if (const char* why = mailbox_name_problem(mb))
+        return error(550, "5.1.3", "<" + given + ">: Recipient address rejected: " + why);
       auto found = directory_.local_targets(mb.lookup_key());
       if (!found && found.error().temporary()) {
         log::warn("smtp.rcpt_deferred").kv("client", client_.ip).kv("recipient", given).kv("error", found.error().message);

@@ -84,3 +84,67 @@ def test_1d_cli_changes_seen_within_two_seconds(volley_factory):
     srv.user_del("newbie@local.test")
     wait_until(lambda: rcpt_reply(srv, "newbie@local.test").code == 550, 3, interval=0.1,
                what="a deleted user to be refused")
+
+
+# ------------------------------------------- 1f: user names are mailboxes
+
+BAD_USER_NAMES = [
+    ("a/b@local.test", "'/'"),
+    ("../x@local.test", "invalid"),
+    (".hidden@local.test", "invalid"),
+    ("x@local.test/../..", "invalid"),
+    ("x@remote.example", "not a local domain"),
+    ("a" * 65 + "@local.test", "64"),
+    ('"a b"@local.test', "dot-atom"),
+]
+
+
+def test_1f_user_add_refuses_names_no_mailbox_can_have(volley_factory):
+    srv = volley_factory(start=False)
+    for name, reason in BAD_USER_NAMES:
+        r = srv.cli("user", "add", name, stdin="pw-Secret-1\n")
+        assert r.returncode != 0, f"{name!r} was accepted: {r.stdout}"
+        err = r.stderr.strip()
+        assert "\n" not in err and err.startswith("volley: user add: "), err
+        assert reason in err, f"{name!r}: {err}"
+    r = srv.cli("user", "list")
+    assert r.returncode == 0 and r.stdout == "", f"nothing may have been stored: {r.stdout!r}"
+    r = srv.cli("user", "add", "Dot.Ted+Tag@LOCAL.test", stdin="pw-Secret-1\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "added dot.ted+tag@local.test"
+
+
+def test_1f_rcpt_to_impossible_local_name_is_550_5_1_3(volley_factory):
+    """Never 250-then-bounce: smtplib sees the refusal at RCPT."""
+    import smtplib
+    srv = volley_factory()
+    with smtplib.SMTP("127.0.0.1", srv.port("mx"), timeout=10) as s:
+        s.ehlo("client.test")
+        assert s.mail("sender@remote.example")[0] == 250
+        for rcpt in ("a/b@local.test", '"../x"@local.test', '".hidden"@local.test'):
+            code, msg = s.rcpt(rcpt)
+            assert code == 550 and msg.startswith(b"5.1.3"), (rcpt, code, msg)
+        assert s.rcpt("alice@local.test")[0] == 250
+    assert srv.spool_ids() == []
+
+
+def test_1f_legacy_bad_name_in_db_is_no_user(volley_factory):
+    """A name stored before names were checked can neither log in nor get mail."""
+    import sqlite3
+    srv = volley_factory(start=False)
+    srv.start()
+    srv.stop()
+    db = sqlite3.connect(str(srv.data_dir / "users.db"))
+    hash_ = db.execute("SELECT password_hash FROM users WHERE address='alice@local.test'").fetchone()[0]
+    db.execute("INSERT INTO users(address, password_hash, quota_bytes, created_at) VALUES('a/b@local.test', ?, 0, 0)",
+               (hash_,))
+    db.commit()
+    db.close()
+    srv.start()
+    r = auth_reply(srv, "a/b@local.test", ALICE_PW)
+    assert r.code == 535, str(r)
+    r = rcpt_reply(srv, "a/b@local.test")
+    assert (r.code, r.enhanced) == (550, "5.1.3"), str(r)
+    assert srv.events("users.invalid_name")
+    r = srv.cli("user", "del", "a/b@local.test")
+    assert r.returncode == 0, r.stderr

@@ -118,7 +118,8 @@ TEST(NormalizeAddress, RejectsInvalid) {
       EXPECT_NE(r.error().message.find("invalid address"), std::string::npos);
     }
   }
-  EXPECT_TRUE(normalize_address(std::string(245, 'a') + "@x.test").ok());  // 252 bytes
+  EXPECT_TRUE(normalize_address(std::string(64, 'a') + "@x.test").ok());  // RFC 5321 4.5.3.1.1
+  EXPECT_FALSE(normalize_address(std::string(65, 'a') + "@x.test").ok());
 }
 
 class UserStoreTest : public ::testing::Test {
@@ -421,7 +422,7 @@ class UserCommandTest : public ::testing::Test {
   Outcome run(const std::string& action, const std::string& address, const std::string& input = "") {
     std::istringstream in(input);
     std::ostringstream out, err;
-    int code = admin::run_user_command(action, address, data_dir(), in, out, err, false);
+    int code = admin::run_user_command(action, address, data_dir(), {"x.test", "one.test", "two.test"}, in, out, err, false);
     return {code, out.str(), err.str()};
   }
   std::string data_dir() const { return dir_.str("data"); }

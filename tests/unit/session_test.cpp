@@ -201,7 +201,7 @@ const ReplyCase kReplyCases[] = {
     {"unknown user", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<nobody@local.test>\r\n", "550 5.1.1"},
     {"relay denied", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<x@remote.example>\r\n", "550 5.7.1"},
     {"percent hack", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<x%remote.example@local.test>\r\n", "550 5.1.1"},
-    {"quoted at", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<\"x@remote.example\"@local.test>\r\n", "550 5.1.1"},
+    {"quoted at", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<\"x@remote.example\"@local.test>\r\n", "550 5.1.3"},  // 1f: a name no mailbox can have
     {"source route to remote", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<@local.test:x@remote.example>\r\n", "550 5.7.1"},
     {"trailing dot", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<alice@local.test.>\r\n", "501 5.1.3"},
     {"ip literal", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<alice@[127.0.0.1]>\r\n", "550 5.7.1"},
@@ -427,6 +427,20 @@ TEST(Session, RcptUserStoreFailureIsTemporary) {
   EXPECT_TRUE(starts(d.send("RCPT TO:<sales@local.test>\r\n"), "250 2.1.5")) << "aliases live in the config";
   d.dir.users_unreadable = false;
   EXPECT_TRUE(starts(d.send("RCPT TO:<nobody@local.test>\r\n"), "550 5.1.1"));
+}
+
+// 1f: a local-domain recipient that no mailbox can have is refused at RCPT
+// with 550 5.1.3 (never 250 and then a bounce).
+TEST(Session, RcptLocalNameThatCannotBeAMailbox) {
+  Dialogue d;
+  d.send("EHLO c\r\n");
+  d.send("MAIL FROM:<s@example.org>\r\n");
+  for (const char* bad : {"<a/b@local.test>", "<\"../x\"@local.test>", "<\".hidden\"@local.test>", "<\"a b\"@local.test>"}) {
+    std::string r = d.send(std::string("RCPT TO:") + bad + "\r\n");
+    EXPECT_TRUE(starts(r, "550 5.1.3")) << bad << ": " << r;
+  }
+  EXPECT_TRUE(starts(d.send("RCPT TO:<\"alice\"@local.test>\r\n"), "250 2.1.5")) << "harmless quoting";
+  EXPECT_TRUE(starts(d.send("RCPT TO:<a/b@remote.test>\r\n"), "550 5.7.1")) << "remote: relay policy decides";
 }
 
 // Defect 1d at AUTH (RFC 4954): storage trouble is 454 4.7.0, and so is a spent budget.

@@ -13,6 +13,7 @@
 #include "auth/user_directory.hpp"
 #include "inbound/authenticator.hpp"
 #include "inbound/recipient_directory.hpp"
+#include "smtp/address.hpp"
 
 using namespace std::chrono_literals;
 using namespace volley;
@@ -304,3 +305,76 @@ TEST(RecipientDirectory, TemporaryUserFailureIsNotUnknownUser) {
 }
 
 }  // namespace
+
+// ---- user names (1f): the same grammar as SMTP, plus what a mailbox needs --
+
+namespace user_names {
+
+struct NameCase {
+  const char* input;
+  const char* expect;  // normalised name, or nullptr when refused
+};
+
+TEST(UserName, ValidateUserNameTable) {
+  const std::vector<std::string> local = {"d.test", "local.test"};
+  const std::string max_local(64, 'a');
+  const std::string long_local(65, 'a');
+  const NameCase cases[] = {
+      {"alice@d.test", "alice@d.test"},
+      {"  Alice@D.TEST\n", "alice@d.test"},
+      {"first.last+tag@local.test", "first.last+tag@local.test"},
+      {"JOSÉ@d.test", "josÉ@d.test"},  // ASCII lowered, UTF-8 bytes kept
+      {"\"alice\"@d.test", "alice@d.test"},  // quotes that change nothing are dropped
+      // The defect's examples:
+      {"a/b@d.test", nullptr},
+      {"../x@d.test", nullptr},
+      {".hidden@d.test", nullptr},
+      {"x@d.test/../..", nullptr},
+      {"x@elsewhere.test", nullptr},  // not a local domain
+      {"\"a b\"@d.test", nullptr},    // needs quoting: no mailbox
+      {"a..b@d.test", nullptr},
+      {"trailing.@d.test", nullptr},
+      {"x@[127.0.0.1]", nullptr},
+      {"nul\x01@d.test", nullptr},
+      {"alice", nullptr},
+      {"@d.test", nullptr},
+      {"a@b@d.test", nullptr},
+      {"", nullptr},
+  };
+  for (const auto& c : cases) {
+    auto r = validate_user_name(c.input, local);
+    if (c.expect) {
+      ASSERT_TRUE(r.ok()) << c.input << ": " << r.error().message;
+      EXPECT_EQ(*r, c.expect) << c.input;
+    } else {
+      ASSERT_FALSE(r.ok()) << c.input << " was accepted as " << *r;
+      EXPECT_EQ(r.error().code, ErrorCode::Invalid);
+      EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << "one-line reason";
+    }
+  }
+  EXPECT_TRUE(validate_user_name(max_local + "@d.test", local).ok());
+  EXPECT_FALSE(validate_user_name(long_local + "@d.test", local).ok()) << "65-octet local part";
+}
+
+// One normalisation for the store, the CLI, the directory and RCPT.
+TEST(UserName, NormalisationMatchesRcptLookupKey) {
+  for (const char* a : {"Alice@Local.Test", "JOSÉ@d.test", "\"Bob\"@D.test", "x.Y+Z@d.TEST"}) {
+    auto parsed = smtp::parse_path(std::string("<") + a + ">", smtp::PathOptions{.allow_utf8 = true});
+    ASSERT_TRUE(parsed.ok) << a;
+    auto normalised = normalize_address(a);
+    ASSERT_TRUE(normalised.ok()) << a;
+    EXPECT_EQ(*normalised, parsed.value.path.mailbox.lookup_key()) << a;
+  }
+}
+
+TEST(UserName, SnapshotIgnoresNamesThatCannotBeMailboxes) {
+  FakeSource::State state;
+  state.users = {user("a/b@d.test"), user(".hidden@d.test"), user("ok@d.test")};
+  UserDirectory dir(std::make_unique<FakeSource>(state));
+  ASSERT_TRUE(dir.refresh().ok());
+  EXPECT_EQ(dir.snapshot()->size(), 1u);
+  EXPECT_EQ(dir.find("a/b@d.test").error().code, ErrorCode::NotFound);
+  EXPECT_TRUE(dir.find("OK@d.test").ok());
+}
+
+}  // namespace user_names
