@@ -23,6 +23,11 @@ class Dir : public smtp::Directory {
     if (a == "busy@local.test") return make_error(ErrorCode::Io, "users unreadable");
     return make_error(ErrorCode::NotFound, "no such user");
   }
+  Result<void> check_sender(const std::string&, const smtp::Mailbox& sender) const override {
+    if (sender.domain == "local.test") return {};
+    if (sender.domain == "busy.test") return make_error(ErrorCode::Io, "users unreadable");
+    return make_error(ErrorCode::Permanent, "not owned");
+  }
   std::string postmaster() const override { return "postmaster@local.test"; }
   bool relay_allowed(const net::IpAddress&) const override { return false; }
 };

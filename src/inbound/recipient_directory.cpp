@@ -6,6 +6,32 @@
 
 namespace volley::inbound {
 
+namespace {
+std::string_view domain_of(std::string_view address) { return address.substr(address.rfind('@') + 1); }
+}  // namespace
+
+RecipientDirectory::RecipientDirectory(const config::Config& cfg, const auth::UserDirectory& users)
+    : cfg_(cfg), users_(users) {
+  for (const auto& [alias, targets] : cfg_.aliases)
+    for (const auto& t : targets)
+      if (auto user = auth::normalize_address(t)) aliases_of_[*user].push_back(alias);
+}
+
+Result<void> RecipientDirectory::check_sender(const std::string& auth_user, const smtp::Mailbox& sender) const {
+  using config::SenderLoginMatch;
+  if (cfg_.sender_login_match == SenderLoginMatch::Any) return {};
+  const std::string key = sender.lookup_key();
+  const bool by_domain = cfg_.sender_login_match == SenderLoginMatch::Domain && !sender.domain_is_literal();
+  auto matches = [&](const std::string& owned) {
+    return owned == key || (by_domain && domain_of(owned) == domain_of(key));
+  };
+  if (matches(auth_user)) return {};
+  if (auto it = aliases_of_.find(auth_user); it != aliases_of_.end())
+    for (const auto& alias : it->second)
+      if (matches(alias)) return {};
+  return make_error(ErrorCode::Permanent, "sender not owned by the authenticated user");
+}
+
 bool RecipientDirectory::is_local_domain(const std::string& domain_lower) const {
   return std::find(cfg_.local_domains.begin(), cfg_.local_domains.end(), domain_lower) != cfg_.local_domains.end();
 }

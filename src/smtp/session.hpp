@@ -21,6 +21,7 @@
 #include "config/config.hpp"
 #include "net/cidr.hpp"
 #include "queue/spool.hpp"
+#include "smtp/address.hpp"
 #include "smtp/command.hpp"
 #include "smtp/data_reader.hpp"
 #include "smtp/reply.hpp"
@@ -39,6 +40,10 @@ class Directory {
   // domain's postmaster). Error NotFound: no such user (550 5.1.1); any
   // other error: the users cannot be read now (451 4.3.0).
   virtual Result<std::vector<std::string>> local_targets(const std::string& address_lower) const = 0;
+  // Whether `auth_user` (an authenticated user's canonical address) may use
+  // `sender` as its MAIL FROM (relay.sender_login_match). Error Permanent:
+  // not its address (553 5.7.1); other errors: temporary (451 4.3.0).
+  virtual Result<void> check_sender(const std::string& auth_user, const Mailbox& sender) const = 0;
   // "postmaster@<first local domain>": where RCPT TO:<Postmaster> goes.
   virtual std::string postmaster() const = 0;
   virtual bool relay_allowed(const net::IpAddress& client) const = 0;

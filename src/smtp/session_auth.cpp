@@ -103,18 +103,18 @@ void Session::auth_result(const Result<std::string>& verdict) {
   if (e.code == ErrorCode::RateLimited) {
     // No password was checked; counted as a protocol error so a client that
     // keeps trying is soon disconnected.
-    log::warn("smtp.auth").kv("client", client_.ip).kv("user", printable(user, 100)).kv("result", "rate_limited");
+    log::warn("smtp.auth").kv("client", client_.ip).kv("user", user).kv("result", "rate_limited");
     return error(454, "4.7.0", "Too many authentication failures from your address, try again later");
   }
   if (e.temporary()) {
     // RFC 4954 6: the users cannot be read now; nothing is the client's fault.
-    log::warn("smtp.auth").kv("client", client_.ip).kv("user", printable(user, 100)).kv("result", "temporary").kv("error", e.message);
+    log::warn("smtp.auth").kv("client", client_.ip).kv("user", user).kv("result", "temporary").kv("error", e.message);
     return reply(454, "4.7.0", "Temporary authentication failure");
   }
   ++auth_failures_;
   log::warn("smtp.auth")
       .kv("client", client_.ip)
-      .kv("user", printable(user, 100))
+      .kv("user", user)
       .kv("result", "failed")
       .kv("failures", static_cast<uint64_t>(auth_failures_));
   reply(535, "5.7.8", "Authentication credentials invalid");

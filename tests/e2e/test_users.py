@@ -221,3 +221,42 @@ def test_1f_auth_budget_window_passes(volley_factory):
     assert auth_reply(srv, ALICE, ALICE_PW).code == 454
     time.sleep(2.2)
     assert auth_reply(srv, ALICE, ALICE_PW).code == 235
+
+
+# --------------------------------------------- 1f: sender_login_match
+
+def mail_from_after_auth(srv, sender, user=ALICE, password=ALICE_PW):
+    c = srv.submission_client(user, password)
+    r = c.cmd(f"MAIL FROM:<{sender}>")
+    c.quit()
+    return r
+
+
+def test_1f_authenticated_sender_must_match_login_default_domain(volley):
+    """After AUTH as alice, MAIL FROM:<ceo@bank.test> was accepted."""
+    r = mail_from_after_auth(volley, "ceo@bank.test")
+    assert (r.code, r.enhanced) == (553, "5.7.1"), str(r)
+    assert mail_from_after_auth(volley, "").code == 250, "the null sender is allowed"
+    assert mail_from_after_auth(volley, "newsletter@local.test").code == 250, "default: any address of her domain"
+    assert mail_from_after_auth(volley, "carol@other.test").code == 553
+
+
+def test_1f_sender_login_match_address_and_any(volley_factory):
+    strict = volley_factory(extra_toml='[relay]\nsender_login_match = "address"\n',
+                            aliases={"sales@other.test": ["alice@local.test"]})
+    assert mail_from_after_auth(strict, "Alice@Local.Test").code == 250
+    assert mail_from_after_auth(strict, "sales@other.test").code == 250, "an alias pointing to her"
+    r = mail_from_after_auth(strict, "bob@local.test")
+    assert (r.code, r.enhanced) == (553, "5.7.1"), str(r)
+    anyone = volley_factory(extra_toml='[relay]\nsender_login_match = "any"\n')
+    assert mail_from_after_auth(anyone, "ceo@bank.test").code == 250
+
+
+def test_1f_sender_login_match_with_swaks(volley, tmp_path):
+    from conftest import run_tool
+    r = run_tool(["swaks", "--server", f"127.0.0.1:{volley.port('submission')}", "--tls",
+                  "--auth", "PLAIN", "--auth-user", ALICE, "--auth-password", ALICE_PW,
+                  "--from", "ceo@bank.test", "--to", "bob@local.test", "--ehlo", "client.test"])
+    out = r.stdout.decode(errors="replace")
+    assert "553 5.7.1" in out, out
+    assert volley.spool_ids() == []

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "util/base64.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace volley::smtp {
 namespace {
@@ -29,6 +31,11 @@ class FakeDirectory : public Directory {
     if (users_unreadable) return make_error(ErrorCode::Io, "users database unreadable");
     if (users.count(a)) return std::vector<std::string>{a};
     return make_error(ErrorCode::NotFound, "no such user");
+  }
+  // relay.sender_login_match = "domain", as RecipientDirectory does it.
+  Result<void> check_sender(const std::string& user, const Mailbox& sender) const override {
+    if (to_lower(sender.domain) == user.substr(user.rfind('@') + 1)) return {};
+    return make_error(ErrorCode::Permanent, "not the user's domain");
   }
   std::string postmaster() const override { return "postmaster@local.test"; }
   bool relay_allowed(const net::IpAddress& ip) const override {
@@ -457,6 +464,51 @@ TEST(Session, AuthTemporaryAndRateLimited) {
   d.auth_verdict.reset();
   EXPECT_TRUE(starts(d.send(plain), "235 2.7.0"));
   EXPECT_EQ(d.s->auth_user(), "alice@local.test");
+}
+
+// 1f: after AUTH as alice, MAIL FROM:<ceo@bank.test> was accepted.
+TEST(Session, AuthenticatedSenderMustMatchLogin) {
+  Dialogue d(config::SmtpRole::Submission, config::TlsMode::None);
+  d.settings.require_tls_for_auth = false;
+  d.send("EHLO c\r\nAUTH PLAIN " + base64_encode(std::string("\0alice@local.test\0secret", 24)) + "\r\n");
+  EXPECT_EQ(d.send("MAIL FROM:<ceo@bank.test>\r\n"),
+            "553 5.7.1 <ceo@bank.test>: Sender address rejected: not owned by user alice@local.test\r\n");
+  EXPECT_TRUE(starts(d.send("MAIL FROM:<>\r\n"), "250 2.1.0")) << "the null sender is allowed";
+  d.send("RSET\r\n");
+  EXPECT_TRUE(starts(d.send("MAIL FROM:<Bob@LOCAL.test>\r\n"), "250 2.1.0"));
+}
+
+TEST(Session, HeloArgumentRule) {
+  for (const char* bad : {"a<b>", "[999.1.1.1]", "[127.0.0.1"}) {
+    Dialogue d;
+    d.session();
+    EXPECT_TRUE(starts(d.send(std::string("EHLO ") + bad + "\r\n"), "501 5.5.2")) << bad;
+  }
+  Dialogue d;
+  d.session();
+  EXPECT_TRUE(starts(d.send("EHLO h\xc3\xa9llo.test\r\n"), "250-mx.test")) << "U-labels are names";
+  EXPECT_TRUE(starts(d.send("HELO [192.0.2.1]\r\n"), "250 mx.test"));
+}
+
+// 1f: from= was escaped twice in logs while rcpt= carried raw UTF-8.
+TEST(Session, LogFieldsEscapedOnceAndAlike) {
+  std::string captured;
+  log::set_sink_for_tests(&captured);
+  Dialogue d;
+  d.send("EHLO c\r\n");
+  d.send("MAIL FROM:<jos\xc3\xa9@example.org> SMTPUTF8\r\n");
+  d.send("RCPT TO:<jos\xc3\xa9@remote.test>\r\n");  // relay denied: logged with from= and recipient=
+  log::set_sink_for_tests(nullptr);
+  EXPECT_NE(captured.find("from=\"jos\xc3\xa9@example.org\""), std::string::npos) << captured;
+  EXPECT_NE(captured.find("recipient=\"jos\xc3\xa9@remote.test\""), std::string::npos) << captured;
+  EXPECT_EQ(captured.find("\\\\x"), std::string::npos) << "nothing escaped twice: " << captured;
+}
+
+// An unauthenticated MX client is not subject to the login match.
+TEST(Session, SenderLoginMatchOnlyAfterAuth) {
+  Dialogue d;
+  d.send("EHLO c\r\n");
+  EXPECT_TRUE(starts(d.send("MAIL FROM:<ceo@bank.test>\r\n"), "250 2.1.0"));
 }
 
 TEST(Session, AuthorizationIdentityMustMatch) {

@@ -378,3 +378,64 @@ TEST(UserName, SnapshotIgnoresNamesThatCannotBeMailboxes) {
 }
 
 }  // namespace user_names
+
+// ---- relay.sender_login_match (1f) -----------------------------------------
+
+namespace sender_login {
+
+struct SenderCase {
+  config::SenderLoginMatch mode;
+  const char* sender;
+  bool allowed;
+};
+
+TEST(SenderLoginMatch, ModesTable) {
+  using M = config::SenderLoginMatch;
+  FakeSource::State state;
+  UserDirectory users(std::make_unique<FakeSource>(state));
+  const SenderCase cases[] = {
+      {M::Address, "alice@local.test", true},
+      {M::Address, "ALICE@Local.Test", true},
+      {M::Address, "sales@local.test", true},      // an alias pointing to alice
+      {M::Address, "team@brand.test", true},       // an alias in another local domain
+      {M::Address, "bob@local.test", false},
+      {M::Address, "ceo@bank.test", false},
+      {M::Domain, "bob@local.test", true},
+      {M::Domain, "anyone@brand.test", true},      // alice belongs to brand.test through team@
+      {M::Domain, "ceo@bank.test", false},
+      {M::Domain, "alice@other.test", false},
+      {M::Domain, "alice@[127.0.0.1]", false},
+      {M::Any, "ceo@bank.test", true},
+  };
+  for (const auto& c : cases) {
+    config::Config cfg;
+    cfg.local_domains = {"local.test", "brand.test", "other.test"};
+    cfg.aliases["sales@local.test"] = {"alice@local.test", "bob@local.test"};
+    cfg.aliases["team@brand.test"] = {"Alice@local.test"};
+    cfg.aliases["info@other.test"] = {"bob@local.test"};
+    cfg.sender_login_match = c.mode;
+    inbound::RecipientDirectory dir(cfg, users);
+    auto parsed = smtp::parse_mailbox(c.sender);
+    ASSERT_TRUE(parsed.ok) << c.sender;
+    auto r = dir.check_sender("alice@local.test", parsed.value.path.mailbox);
+    EXPECT_EQ(r.ok(), c.allowed) << c.sender << " mode " << static_cast<int>(c.mode);
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, ErrorCode::Permanent);
+    }
+  }
+}
+
+TEST(SenderLoginMatch, ConfigKey) {
+  const std::string base = "[[listener]]\naddress = \"127.0.0.1:2525\"\n";
+  auto def = config::load_string(base);
+  ASSERT_TRUE(def.ok()) << def.error().message;
+  EXPECT_EQ(def->sender_login_match, config::SenderLoginMatch::Domain) << "default";
+  auto addr = config::load_string(base + "[relay]\nsender_login_match = \"address\"\n");
+  ASSERT_TRUE(addr.ok()) << addr.error().message;
+  EXPECT_EQ(addr->sender_login_match, config::SenderLoginMatch::Address);
+  auto bad = config::load_string(base + "[relay]\nsender_login_match = \"user\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("relay.sender_login_match"), std::string::npos) << bad.error().message;
+}
+
+}  // namespace sender_login
