@@ -37,7 +37,15 @@ bool RecipientDirectory::is_local_domain(const std::string& domain_lower) const 
 }
 
 Result<std::vector<std::string>> RecipientDirectory::local_targets(const std::string& address_lower) const {
-  if (auto it = cfg_.aliases.find(address_lower); it != cfg_.aliases.end()) return it->second;
+  if (auto it = cfg_.aliases.find(address_lower); it != cfg_.aliases.end()) {
+    // Local targets take the one normalisation users have ("Alice@local"
+    // is the user alice@local); remote ones keep their local part's case.
+    std::vector<std::string> targets = it->second;
+    for (auto& t : targets)
+      if (is_local_domain(std::string(domain_of(t))))
+        if (auto key = auth::normalize_address(t)) t = *key;
+    return targets;
+  }
   // RFC 5321 4.5.1: every local domain accepts postmaster; without an alias
   // it is a mailbox of its own (whether or not the users can be read now).
   auto at = address_lower.rfind('@');

@@ -260,3 +260,28 @@ def test_1f_sender_login_match_with_swaks(volley, tmp_path):
     out = r.stdout.decode(errors="replace")
     assert "553 5.7.1" in out, out
     assert volley.spool_ids() == []
+
+
+# -------------------------------- 1f: one normalisation of user names
+
+def test_1f_non_ascii_local_parts_normalised_alike(volley_factory):
+    """ASCII letters are lowercased in local part and domain, UTF-8 bytes are
+    left as they are (Postfix/Dovecot default): the CLI, AUTH and RCPT agree."""
+    srv = volley_factory(aliases={"team@local.test": ["Alice@Local.Test"]})
+    r = srv.cli("user", "add", "JOSÉ@LOCAL.test", stdin="jose-Secret-1\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "added josÉ@local.test"
+    with srv.connect("mx") as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<s@remote.example> SMTPUTF8", 250)
+        for rcpt, code in (("JOSÉ@LOCAL.TEST", 250), ("josÉ@local.test", 250), ("team@local.test", 250),
+                           ("josé@local.test", 550)):
+            r = c.cmd(f"RCPT TO:<{rcpt}>".encode())
+            assert r.code == code, (rcpt, str(r))
+        c.expect("DATA", 354)
+        c.send(b"Subject: team\r\n\r\nx\r\n.\r\n")
+        assert c.read_reply().code == 250
+        c.quit()
+    assert auth_reply(srv, "JOSÉ@local.TEST", "jose-Secret-1").code == 235
+    m = srv.spool_messages()[-1]
+    assert "alice@local.test" in m.rcpt_addresses, "a local alias target takes the users' normalisation"
