@@ -433,6 +433,15 @@ TEST(SenderLoginMatch, ConfigKey) {
   auto addr = config::load_string(base + "[relay]\nsender_login_match = \"address\"\n");
   ASSERT_TRUE(addr.ok()) << addr.error().message;
   EXPECT_EQ(addr->sender_login_match, config::SenderLoginMatch::Address);
+  EXPECT_EQ(def->limits.max_auth_failures_per_ip, 10u);
+  EXPECT_EQ(def->limits.auth_failures_per_ip_window, std::chrono::minutes(1));
+  auto budget = config::load_string(base + "[limits]\nmax_auth_failures_per_ip = 0\nauth_failures_per_ip_window = \"5m\"\n");
+  ASSERT_TRUE(budget.ok()) << budget.error().message;
+  EXPECT_EQ(budget->limits.max_auth_failures_per_ip, 0u);
+  EXPECT_EQ(budget->limits.auth_failures_per_ip_window, std::chrono::minutes(5));
+  auto bad_window = config::load_string(base + "[limits]\nauth_failures_per_ip_window = \"0s\"\n");
+  ASSERT_FALSE(bad_window.ok());
+  EXPECT_NE(bad_window.error().message.find("limits.auth_failures_per_ip_window"), std::string::npos);
   auto bad = config::load_string(base + "[relay]\nsender_login_match = \"user\"\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("relay.sender_login_match"), std::string::npos) << bad.error().message;
