@@ -101,5 +101,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)is_valid_domain(in, false);
   (void)is_valid_domain(in, true);
+  // HELO/EHLO: what is accepted is bounded, UTF-8, free of controls, spaces
+  // and angle brackets, and a name or a literal that parses as an address.
+  if (is_valid_helo_argument(in)) {
+    CHECK(!in.empty() && in.size() <= 255 && is_valid_utf8(in) && !has_control(in));
+    for (char c : in) CHECK(c != ' ' && c != '<' && c != '>' && c != '@');
+    if (in.front() == '[') CHECK(parse_mailbox("x@" + std::string(in)).ok);
+  }
+  // A mailbox name (users, Maildir directories) never holds a path separator
+  // and never starts with a dot.
+  if (const PathResult r = parse_mailbox(in, true); r.ok && !mailbox_name_problem(r.value.path.mailbox)) {
+    const Mailbox& mb = r.value.path.mailbox;
+    CHECK(mb.local.find('/') == std::string::npos && mb.local.front() != '.' && !mb.domain_is_literal());
+  }
   return 0;
 }

@@ -17,10 +17,16 @@ using namespace volley;
 class Dir : public smtp::Directory {
  public:
   bool is_local_domain(const std::string& d) const override { return d == "local.test"; }
-  std::vector<std::string> local_targets(const std::string& a) const override {
-    if (a == "alice@local.test" || a.rfind("postmaster@", 0) == 0) return {a};
-    if (a == "list@local.test") return {"alice@local.test", "bob@remote.test"};
-    return {};
+  Result<std::vector<std::string>> local_targets(const std::string& a) const override {
+    if (a == "alice@local.test" || a.rfind("postmaster@", 0) == 0) return std::vector<std::string>{a};
+    if (a == "list@local.test") return std::vector<std::string>{"alice@local.test", "bob@remote.test"};
+    if (a == "busy@local.test") return make_error(ErrorCode::Io, "users unreadable");
+    return make_error(ErrorCode::NotFound, "no such user");
+  }
+  Result<void> check_sender(const std::string&, const smtp::Mailbox& sender) const override {
+    if (sender.domain == "local.test") return {};
+    if (sender.domain == "busy.test") return make_error(ErrorCode::Io, "users unreadable");
+    return make_error(ErrorCode::Permanent, "not owned");
   }
   std::string postmaster() const override { return "postmaster@local.test"; }
   bool relay_allowed(const net::IpAddress&) const override { return false; }
@@ -90,7 +96,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (a == A::StartTls) {
       s.tls_started(smtp::TlsInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256"});
     } else if (a == A::Authenticate) {
-      s.auth_result((choices & 4) != 0);
+      // Ok, bad credentials, rate-limited or temporary, chosen by the input.
+      static const ErrorCode kFailures[] = {ErrorCode::Permanent, ErrorCode::RateLimited, ErrorCode::Io};
+      if (choices & 4)
+        s.auth_result(std::string("alice@local.test"));
+      else
+        s.auth_result(make_error(kFailures[(choices >> 4) % 3], "fuzz"));
     } else if (a == A::Commit) {
       auto m = s.take_commit();
       if (!m) std::abort();

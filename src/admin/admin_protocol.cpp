@@ -245,7 +245,14 @@ json do_flush(const json& req, queue::QueueAdmin& q, RequestSummary& summary) {
   return scheduled(q.flush(domain), summary.count);
 }
 
-json dispatch(std::string_view line, queue::QueueAdmin& q, RequestSummary& summary) {
+json do_users_changed(const json& req, const UsersChanged& users_changed) {
+  if (auto bad = check_fields(req, {"cmd"})) return error(*bad);
+  if (!users_changed) return error("this daemon does not serve users");
+  if (auto r = users_changed(); !r) return error("reloading users failed: " + r.error().message);
+  return success();
+}
+
+json dispatch(std::string_view line, queue::QueueAdmin& q, RequestSummary& summary, const UsersChanged& users_changed) {
   if (line.size() > kMaxRequestBytes)
     return error("request too large (limit " + std::to_string(kMaxRequestBytes) + " bytes)");
   json req = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
@@ -261,6 +268,7 @@ json dispatch(std::string_view line, queue::QueueAdmin& q, RequestSummary& summa
   if (cmd == "delete") return do_delete(req, q, summary.id);
   if (cmd == "retry") return do_retry(req, q, summary);
   if (cmd == "flush") return do_flush(req, q, summary);
+  if (cmd == "users_changed") return do_users_changed(req, users_changed);
   return error("unknown command \"" + clip(cmd) + "\"");
 }
 
@@ -275,14 +283,15 @@ std::string simple_request(const char* cmd, const std::string* id) {
 
 std::string socket_path(const std::string& data_dir) { return data_dir + "/admin.sock"; }
 
-std::string handle_admin_request(std::string_view line, queue::QueueAdmin& q, RequestSummary* summary) noexcept {
+std::string handle_admin_request(std::string_view line, queue::QueueAdmin& q, RequestSummary* summary,
+                                 const UsersChanged& users_changed) noexcept {
   RequestSummary local;
   RequestSummary& s = summary ? *summary : local;
   s = RequestSummary{};
   try {
     json response;
     try {
-      response = dispatch(line, q, s);
+      response = dispatch(line, q, s, users_changed);
     } catch (const std::exception& e) {
       // A queue implementation failing in an unexpected way (or bad_alloc):
       // the daemon keeps serving and the client gets the reason.
@@ -307,6 +316,7 @@ std::string make_list_request(const queue::ListFilter& filter) {
 }
 
 std::string make_count_request() { return simple_request("count", nullptr); }
+std::string make_users_changed_request() { return simple_request("users_changed", nullptr); }
 std::string make_show_request(const std::string& id) { return simple_request("show", &id); }
 std::string make_delete_request(const std::string& id) { return simple_request("delete", &id); }
 std::string make_retry_request(const std::string& id) { return simple_request("retry", &id); }

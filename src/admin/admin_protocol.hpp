@@ -9,14 +9,17 @@
 //   {"cmd":"retry","id":"ID"}                        -> {"ok":true,"count":N}
 //   {"cmd":"retry","all":true}                       -> {"ok":true,"count":N}
 //   {"cmd":"flush","domain":"example.com"}           -> {"ok":true,"count":N}
+//   {"cmd":"users_changed"}                          -> {"ok":true} once the daemon re-read its users
 //   anything wrong                                   -> {"ok":false,"error":"one line"}
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "queue/queue_admin.hpp"
+#include "util/result.hpp"
 
 namespace volley::admin {
 
@@ -46,8 +49,11 @@ struct RequestSummary {
   bool ok = false;
   std::string error;   // the error sent back
 };
+// `users_changed`: how the daemon re-reads its users when `volley user ...`
+// says they changed (absent: the command is refused).
+using UsersChanged = std::function<Result<void>()>;
 std::string handle_admin_request(std::string_view line, queue::QueueAdmin& q,
-                                 RequestSummary* summary = nullptr) noexcept;
+                                 RequestSummary* summary = nullptr, const UsersChanged& users_changed = {}) noexcept;
 
 // Request builders for the client side (no newline).
 std::string make_list_request(const queue::ListFilter& filter);
@@ -59,6 +65,7 @@ std::string make_delete_request(const std::string& id);
 std::string make_retry_request(const std::string& id);
 std::string make_retry_all_request();
 std::string make_flush_request(const std::string& domain);
+std::string make_users_changed_request();
 
 // The header block of a message: the content up to and including the line
 // ending before the first empty line (all of it when there is none), cut at

@@ -137,12 +137,12 @@ struct AdminServer::Connection {
   }
 };
 
-AdminServer::AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue)
-    : ctx_(ctx), path_(std::move(path)), queue_(queue), acceptor_(ctx) {}
+AdminServer::AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue, UsersChanged users_changed)
+    : ctx_(ctx), path_(std::move(path)), queue_(queue), users_changed_(std::move(users_changed)), acceptor_(ctx) {}
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(asio::io_context& ctx, const std::string& data_dir,
-                                                       queue::QueueAdmin& queue) {
-  std::unique_ptr<AdminServer> server(new AdminServer(ctx, socket_path(data_dir), queue));
+                                                       queue::QueueAdmin& queue, UsersChanged users_changed) {
+  std::unique_ptr<AdminServer> server(new AdminServer(ctx, socket_path(data_dir), queue, std::move(users_changed)));
   if (auto bound = server->bind(); !bound) return bound.error();
   asio::co_spawn(ctx, server->accept_loop(), log_exception);
   return server;
@@ -259,9 +259,10 @@ asio::awaitable<void> AdminServer::serve(std::shared_ptr<Connection> c) {
     // Named locals, not temporaries in the co_await expression (GCC 12 bug,
     // see app/async_bridge.hpp).
     queue::QueueAdmin& q = queue_;
-    auto work = [&q, request = std::move(request)] {
+    const UsersChanged& users_changed = users_changed_;
+    auto work = [&q, &users_changed, request = std::move(request)] {
       Answer a;
-      a.line = handle_admin_request(request, q, &a.summary);
+      a.line = handle_admin_request(request, q, &a.summary, users_changed);
       return a;
     };
     auto op = net::run_blocking(pool_, c->socket.get_executor(), std::move(work));

@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "admin/admin_protocol.hpp"
 #include "queue/queue_admin.hpp"
 #include "util/result.hpp"
 
@@ -28,8 +29,10 @@ class AdminServer {
   // Binds the socket and starts accepting on `ctx`. A leftover socket file
   // from a crashed daemon is replaced; one that a live daemon still answers
   // on is an error (two daemons must not share a data_dir).
+  // `users_changed` answers {"cmd":"users_changed"} (run on the server's own
+  // thread, so it may block on the user store).
   static Result<std::unique_ptr<AdminServer>> start(asio::io_context& ctx, const std::string& data_dir,
-                                                    queue::QueueAdmin& queue);
+                                                    queue::QueueAdmin& queue, UsersChanged users_changed = {});
   // Call only once `ctx` has stopped running (or never ran): waits for a
   // queue call in flight, then removes the socket file if it is still ours.
   ~AdminServer();
@@ -43,7 +46,7 @@ class AdminServer {
 
  private:
   struct Connection;
-  AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue);
+  AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue, UsersChanged users_changed);
   Result<void> bind();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> c);
@@ -51,6 +54,7 @@ class AdminServer {
   asio::io_context& ctx_;
   std::string path_;
   queue::QueueAdmin& queue_;
+  UsersChanged users_changed_;
   asio::local::stream_protocol::acceptor acceptor_;
   asio::thread_pool pool_{1};
   std::unordered_set<std::shared_ptr<Connection>> connections_;

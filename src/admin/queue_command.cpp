@@ -324,6 +324,8 @@ std::string terminal_safe(std::string_view s) {
   return out;
 }
 
+bool notify_users_changed(const std::string& data_dir) { return call(data_dir, make_users_changed_request()).ok(); }
+
 int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std::ostream& out, std::ostream& err) {
   auto fail = [&](const std::string& reason) {
     err << "volley: queue " << cmd.action << ": " << reason << "\n";

@@ -28,6 +28,11 @@ struct QueueCommand {
 // --all or a flush without a domain, refused before anything is sent.
 int run_queue_command(const QueueCommand& cmd, const std::string& data_dir, std::ostream& out, std::ostream& err);
 
+// Tells a daemon running on `data_dir` that the users changed, so it re-reads
+// them before this returns. Fails when no daemon answers (it would see the
+// change within a second or two anyway).
+bool notify_users_changed(const std::string& data_dir);
+
 // Display helpers, public for tests. Age: "42s", "3m12s", "2h5m", "4d";
 // size: "812B", "4.0K", "12K", "1.5M" (1024-based, as ls -h).
 std::string format_age(int64_t seconds);

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <vector>
 
+#include "admin/queue_command.hpp"
 #include "auth/user_store.hpp"
 #include "util/result.hpp"
 #include "util/strings.hpp"
@@ -95,6 +96,7 @@ Result<std::string> read_password(std::istream& in, std::ostream& err, bool tty)
 // ---- actions --------------------------------------------------------------
 
 struct Io {
+  std::string data_dir;
   std::istream& in;
   std::ostream& out;
   std::ostream& err;
@@ -114,25 +116,29 @@ int fail(const Io& io, const std::string& action, const std::string& reason) {
 int do_add(UserStore& store, const std::string& addr, const Io& io) {
   // Checked before prompting so nobody types a password for nothing; add()
   // re-checks atomically.
-  if (store.exists(addr)) return fail(io, "add", "user " + addr + " already exists");
+  if (auto found = store.find(addr); found) return fail(io, "add", "user " + addr + " already exists");
+  else if (found.error().code != ErrorCode::NotFound) return fail(io, "add", found.error().message);
   auto password = read_password(io.in, io.err, io.tty);
   if (!password) return fail(io, "add", password.error().message);
   if (auto r = store.add(addr, *password); !r) return fail(io, "add", r.error().message);
+  (void)notify_users_changed(io.data_dir);  // no daemon: nothing to tell
   io.out << "added " << addr << "\n";
   return 0;
 }
 
 int do_passwd(UserStore& store, const std::string& addr, const Io& io) {
-  if (!store.exists(addr)) return fail(io, "passwd", "no such user " + addr);
+  if (auto found = store.find(addr); !found) return fail(io, "passwd", found.error().message);
   auto password = read_password(io.in, io.err, io.tty);
   if (!password) return fail(io, "passwd", password.error().message);
   if (auto r = store.set_password(addr, *password); !r) return fail(io, "passwd", r.error().message);
+  (void)notify_users_changed(io.data_dir);  // no daemon: nothing to tell
   io.out << "password changed for " << addr << "\n";
   return 0;
 }
 
 int do_del(UserStore& store, const std::string& addr, const Io& io) {
   if (auto r = store.remove(addr); !r) return fail(io, "del", r.error().message);
+  (void)notify_users_changed(io.data_dir);  // no daemon: nothing to tell
   io.out << "deleted " << addr << "\n";
   return 0;
 }
@@ -176,8 +182,9 @@ bool known_action(const std::string& a) { return a == "add" || a == "del" || a =
 }  // namespace
 
 int run_user_command(const std::string& action, const std::string& address, const std::string& data_dir,
-                     std::istream& in, std::ostream& out, std::ostream& err, bool stdin_is_tty) {
-  Io io{in, out, err, stdin_is_tty};
+                     const std::vector<std::string>& local_domains, std::istream& in, std::ostream& out,
+                     std::ostream& err, bool stdin_is_tty) {
+  Io io{data_dir, in, out, err, stdin_is_tty};
   if (!known_action(action)) {
     err << "volley: user: unknown action \"" << printable(action, 40) << "\" (expected add, del, passwd or list)\n";
     return 1;
@@ -190,7 +197,10 @@ int run_user_command(const std::string& action, const std::string& address, cons
     target = *f;
   } else {
     if (trim(address).empty()) return fail(io, action, "missing USER@DOMAIN");
-    auto a = auth::normalize_address(address);
+    // A new user must be able to be a mailbox here; del takes any name, so
+    // one stored before names were checked can still be removed.
+    auto a = action == "add" ? auth::validate_user_name(address, local_domains) : auth::normalize_address(address);
+    if (!a && action == "del") a = to_lower(trim(address));
     if (!a) return fail(io, action, a.error().message);
     target = *a;
   }

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   if (*user) {
     if (!load_config(config_path, cfg, "user")) return 1;
     std::string action = user->get_subcommands().front()->get_name();
-    return volley::admin::run_user_command(action, address, cfg.server.data_dir, std::cin, std::cout, std::cerr,
+    return volley::admin::run_user_command(action, address, cfg.server.data_dir, cfg.local_domains, std::cin, std::cout, std::cerr,
                                          ::isatty(STDIN_FILENO) == 1);
   }
   if (*queue) {

@@ -7,10 +7,12 @@ auth::AuthThrottle::Settings throttle_settings(const config::Limits& l) {
   s.base_delay = l.auth_failure_delay;
   s.max_delay = l.auth_failure_max_delay;
   s.window = l.auth_failure_window;
+  s.max_failures_per_window = l.max_auth_failures_per_ip;
+  s.budget_window = l.auth_failures_per_ip_window;
   return s;
 }
 
-Runtime::Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg)
+Runtime::Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserDirectory> users, const config::Config& cfg)
     : spool_(std::move(spool)),
       users_(std::move(users)),
       throttle_(throttle_settings(cfg.limits)),

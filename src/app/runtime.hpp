@@ -15,7 +15,7 @@
 
 #include "app/queue_control.hpp"
 #include "auth/auth_throttle.hpp"
-#include "auth/user_store.hpp"
+#include "auth/user_directory.hpp"
 #include "config/config.hpp"
 #include "inbound/intake.hpp"
 #include "inbound/limits.hpp"
@@ -28,7 +28,7 @@ using Snapshot = inbound::Snapshot;
 
 class Runtime final : public inbound::Intake {
  public:
-  Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserStore> users, const config::Config& cfg);
+  Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::UserDirectory> users, const config::Config& cfg);
 
   std::shared_ptr<const Snapshot> snapshot() const override;
   void set_snapshot(std::shared_ptr<const Snapshot> s);
@@ -50,8 +50,8 @@ class Runtime final : public inbound::Intake {
   void queued_stored(const std::string& id) override {
     if (engine_) engine_->submit_stored(id);
   }
-  auth::UserStore& users() override { return *users_; }
-  auth::AuthThrottle& auth_throttle() override { return throttle_; }
+  auth::UserDirectory& users() { return *users_; }
+  auth::AuthThrottle& auth_throttle() { return throttle_; }
   asio::thread_pool& blocking_pool() override { return blocking_; }
   asio::thread_pool& spill_pool() override { return spill_; }
   // Live connections of every listener: limits at accept, drain on SIGTERM.
@@ -61,7 +61,7 @@ class Runtime final : public inbound::Intake {
   std::unique_ptr<queue::LogSpool> spool_;
   QueueControl control_{*spool_};
   delivery::Engine* engine_ = nullptr;
-  std::unique_ptr<auth::UserStore> users_;
+  std::unique_ptr<auth::UserDirectory> users_;
   auth::AuthThrottle throttle_;
   std::shared_ptr<net::ConnectionTable> connections_;
   // Password hashing is deliberately slow: keep it off the I/O threads.

@@ -37,9 +37,9 @@ void apply_log_settings(const config::Config& cfg) {
                  : lv == "error" ? log::Level::Error : log::Level::Info);
 }
 
-// Builds a snapshot: the TLS context (configured or self-signed files) and
-// the recipient directory over the live user store.
-Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, auth::UserStore& users) {
+// Builds a snapshot: the TLS context (configured or self-signed files), the
+// recipient directory and the authenticator over the in-memory users.
+Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runtime& rt) {
   auto snap = std::make_shared<Snapshot>();
   if (needs_tls(cfg)) {
     std::string cert = cfg.tls.cert, key = cfg.tls.key;
@@ -55,7 +55,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, auth:
     snap->tls = std::move(ctx.value());
   }
   snap->cfg = std::move(cfg);
-  snap->directory = std::make_unique<inbound::RecipientDirectory>(snap->cfg, users);
+  snap->directory = std::make_unique<inbound::RecipientDirectory>(snap->cfg, rt.users());
+  snap->authenticator = std::make_unique<inbound::Authenticator>(rt.users(), rt.auth_throttle(), snap->cfg.local_domains);
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
@@ -99,11 +100,11 @@ int Server::run() {
     log::error("server.start_failed").kv("reason", "cannot create data_dir " + cfg_.server.data_dir + ": " + std::strerror(errno));
     return 1;
   }
-  auto users = auth::UserStore::open(auth::user_db_path(cfg_.server.data_dir));
-  if (!users) {
-    log::error("server.start_failed").kv("reason", users.error().message);
-    return 1;
-  }
+  // Users are served from memory; a store unreadable now only means
+  // temporary errors (451/454) until the refresher can read it.
+  auto users = std::make_unique<auth::UserDirectory>(auth::open_user_source(auth::user_db_path(cfg_.server.data_dir)));
+  (void)users->refresh(true);  // a failure is logged; the refresher retries
+  users->start();
   auto spool = queue::LogSpool::open(cfg_.server.data_dir);
   if (!spool) {
     log::error("server.start_failed").kv("reason", spool.error().message);
@@ -119,8 +120,8 @@ int Server::run() {
         .kv("skipped_bytes", rec.skipped_bytes)
         .kv("seconds", std::to_string(rec.seconds));
   }
-  rt_ = std::make_shared<Runtime>(std::move(spool.value()), std::move(users.value()), cfg_);
-  auto snap = build_snapshot(cfg_, rt_->users());
+  rt_ = std::make_shared<Runtime>(std::move(spool.value()), std::move(users), cfg_);
+  auto snap = build_snapshot(cfg_, *rt_);
   if (!snap) {
     log::error("server.start_failed").kv("reason", snap.error().message);
     return 1;
@@ -136,7 +137,10 @@ int Server::run() {
 
   // Admin socket for `volley queue ...`: needs the queue open; refuses to
   // start when another daemon already serves this data_dir.
-  auto admin_server = admin::AdminServer::start(contexts_.at(0), cfg_.server.data_dir, rt_->queue_admin());
+  // `volley user ...` pokes the daemon after a change, so it is seen at once
+  // (the refresher would see it within kUserRefreshInterval anyway).
+  auto users_changed = [rt = rt_]() { return rt->users().refresh(); };
+  auto admin_server = admin::AdminServer::start(contexts_.at(0), cfg_.server.data_dir, rt_->queue_admin(), users_changed);
   if (!admin_server) {
     log::error("server.start_failed").kv("reason", admin_server.error().message);
     return 1;
@@ -254,7 +258,8 @@ void Server::reload() {
     log::warn("config.reload_ignored").kv("key", "listener").kv("reason", "listener changes need a restart");
     next.listeners = cfg_.listeners;
   }
-  auto snap = build_snapshot(next, rt_->users());
+  rt_->users().request_refresh();  // SIGHUP reloads users too (SPEC 1)
+  auto snap = build_snapshot(next, *rt_);
   if (!snap) {
     log::error("config.reload_failed").kv("reason", snap.error().message).kv("action", "keeping the running configuration");
     return;

@@ -17,8 +17,6 @@
 namespace volley::auth {
 namespace {
 
-constexpr size_t kMaxAddress = 254;  // RFC 5321 path limit minus the brackets
-
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS users("
     " address TEXT PRIMARY KEY,"
@@ -55,16 +53,10 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Storage failures are temporary (ErrorCode::Io): a locked or unreadable
+// database must never look like "no such user".
 Error db_error(sqlite3* db, std::string_view what) {
-  return make_error("users database: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
-bool is_space_or_control(unsigned char c) { return c <= 0x20 || c == 0x7f; }
-
-std::string_view trim_all(std::string_view s) {
-  while (!s.empty() && is_space_or_control(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && is_space_or_control(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
+  return make_error(ErrorCode::Io, "users database: " + std::string(what) + ": " + sqlite3_errmsg(db));
 }
 
 // Creates each missing component of `dir` with mode 0700: the directory holds
@@ -125,18 +117,6 @@ std::string user_db_path(const std::string& data_dir) {
   return data_dir + "/users.db";
 }
 
-Result<std::string> normalize_address(std::string_view address) {
-  std::string a = to_lower(trim_all(address));
-  auto invalid = [&] { return make_error("invalid address \"" + printable(trim_all(address), 80) + "\" (expected user@domain)"); };
-  if (a.empty() || a.size() > kMaxAddress) return invalid();
-  for (unsigned char c : a)
-    if (is_space_or_control(c)) return invalid();
-  size_t at = a.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == a.size()) return invalid();
-  if (a.find('@', at + 1) != std::string::npos) return invalid();
-  return a;
-}
-
 UserStore::UserStore(sqlite3* db) : db_(db) {}
 
 UserStore::~UserStore() { sqlite3_close_v2(db_); }
@@ -164,7 +144,7 @@ Result<std::unique_ptr<UserStore>> UserStore::open(const std::string& path) {
 }
 
 Result<void> UserStore::add(const std::string& address, std::string_view password) {
-  auto addr = normalize_address(address);
+  auto addr = normalize_user_name(address);
   if (!addr) return addr.error();
   // Hash before taking the lock: it is slow and touches no shared state.
   auto hash = hash_password(password);
@@ -178,21 +158,24 @@ Result<void> UserStore::add(const std::string& address, std::string_view passwor
   st.bind_int64(3, static_cast<int64_t>(std::time(nullptr)));
   int rc = st.step();
   if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
-    return make_error("user " + *addr + " already exists");
+    return make_error(ErrorCode::AlreadyExists, "user " + *addr + " already exists");
   if (rc != SQLITE_DONE) return db_error(db_, "adding user");
   return {};
 }
 
 Result<void> UserStore::remove(const std::string& address) {
+  // A name that no longer parses (stored before names were checked) can
+  // still be deleted by its exact lowercased text.
   auto addr = normalize_address(address);
-  if (!addr) return addr.error();
+  if (!addr) addr = to_lower(trim(address));
+  if (addr->empty()) return make_error(ErrorCode::Invalid, "missing USER@DOMAIN");
 
   std::lock_guard lock(mu_);
   Statement st(db_, "DELETE FROM users WHERE address = ?1");
   if (!st.ok()) return db_error(db_, "preparing delete");
   st.bind_text(1, *addr);
   if (st.step() != SQLITE_DONE) return db_error(db_, "deleting user");
-  if (sqlite3_changes(db_) == 0) return make_error("no such user " + *addr);
+  if (sqlite3_changes(db_) == 0) return make_error(ErrorCode::NotFound, "no such user " + *addr);
   return {};
 }
 
@@ -208,7 +191,7 @@ Result<void> UserStore::set_password(const std::string& address, std::string_vie
   st.bind_text(1, *addr);
   st.bind_text(2, *hash);
   if (st.step() != SQLITE_DONE) return db_error(db_, "updating password");
-  if (sqlite3_changes(db_) == 0) return make_error("no such user " + *addr);
+  if (sqlite3_changes(db_) == 0) return make_error(ErrorCode::NotFound, "no such user " + *addr);
   return {};
 }
 
@@ -223,22 +206,26 @@ Result<std::vector<UserRecord>> UserStore::list() {
   return out;
 }
 
-std::optional<UserRecord> UserStore::find(const std::string& address) {
-  // A malformed name from a client is simply an unknown user.
+Result<UserRecord> UserStore::find(const std::string& address) {
   auto addr = normalize_address(address);
-  if (!addr) return std::nullopt;
+  if (!addr) return make_error(ErrorCode::NotFound, addr.error().message);
 
   std::lock_guard lock(mu_);
   Statement st(db_, "SELECT address, password_hash, quota_bytes, created_at FROM users WHERE address = ?1");
-  if (!st.ok()) {
-    log::error("users.db_error").kv("op", "prepare find").kv("error", sqlite3_errmsg(db_));
-    return std::nullopt;
-  }
+  if (!st.ok()) return db_error(db_, "preparing find");
   st.bind_text(1, *addr);
   int rc = st.step();
   if (rc == SQLITE_ROW) return read_record(st);
-  if (rc != SQLITE_DONE) log::error("users.db_error").kv("op", "find").kv("error", sqlite3_errmsg(db_));
-  return std::nullopt;
+  if (rc == SQLITE_DONE) return make_error(ErrorCode::NotFound, "no such user " + *addr);
+  return db_error(db_, "finding user");
+}
+
+Result<uint64_t> UserStore::data_version() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "PRAGMA data_version");
+  if (!st.ok()) return db_error(db_, "preparing data_version");
+  if (st.step() != SQLITE_ROW) return db_error(db_, "reading data_version");
+  return static_cast<uint64_t>(st.column_int64(0));
 }
 
 }  // namespace volley::auth

@@ -1,8 +1,9 @@
-// Mailbox users in SQLite (data_dir/users.db). Every call reads the database,
-// so changes made by `volley user ...` in another process are seen by the
-// running server at once, without a restart or reload. Thread-safe (one
-// connection guarded by a mutex; SQLite in WAL mode so the CLI can write while
-// the server reads).
+// Mailbox users in SQLite (data_dir/users.db): the durable store that
+// `volley user ...` writes. The daemon never queries it from a network
+// thread: auth::UserDirectory (user_directory.hpp) keeps an in-memory
+// snapshot and re-reads the store on a background thread when data_version()
+// changes. Thread-safe (one connection guarded by a mutex; SQLite in WAL mode
+// so the CLI can write while the server reads).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/user_name.hpp"
 #include "util/result.hpp"
 
 struct sqlite3;
@@ -35,14 +37,18 @@ class UserStore {
   UserStore(const UserStore&) = delete;
   UserStore& operator=(const UserStore&) = delete;
 
-  // Address is normalised (trimmed, lowercased) and must be user@domain.
+  // Addresses are normalised (normalize_address); add() also requires a
+  // mailbox name (normalize_user_name).
   Result<void> add(const std::string& address, std::string_view password);  // error if exists
   Result<void> remove(const std::string& address);                           // error if missing
   Result<void> set_password(const std::string& address, std::string_view password);  // error if missing
   Result<std::vector<UserRecord>> list();
-  // Lookup; nullopt when there is no such user (or on a database error, logged).
-  std::optional<UserRecord> find(const std::string& address);
-  bool exists(const std::string& address) { return find(address).has_value(); }
+  // Lookup. Error NotFound: definitely no such user; any other error is a
+  // storage failure (temporary), never to be read as "no such user".
+  Result<UserRecord> find(const std::string& address);
+  // SQLite's PRAGMA data_version: changes whenever another connection (the
+  // CLI) committed a change to the database since the last call.
+  Result<uint64_t> data_version();
 
  private:
   explicit UserStore(sqlite3* db);
@@ -52,10 +58,5 @@ class UserStore {
 
 // The conventional path under a data directory.
 std::string user_db_path(const std::string& data_dir);
-
-// The normalisation every UserStore call applies: trims, lowercases (ASCII)
-// and checks user@domain (one '@', both sides non-empty, no whitespace or
-// control bytes, <= 254 bytes). Error "invalid address ..." otherwise.
-Result<std::string> normalize_address(std::string_view address);
 
 }  // namespace volley::auth

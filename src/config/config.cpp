@@ -118,6 +118,8 @@ const std::vector<Field<Limits>>& limits_fields() {
       field("listen_backlog", &Limits::listen_backlog, integer(1, 65535)),
       // Below 64 KiB nearly every message would pay for a body file and its sync.
       field("message_memory_threshold", &Limits::message_memory_threshold, size_at_least(64 * 1024)),
+      field("max_auth_failures_per_ip", &Limits::max_auth_failures_per_ip, integer(0, kU32Max)),
+      field("auth_failures_per_ip_window", &Limits::auth_failures_per_ip_window, duration_at_least(1ms)),
   };
   return fields;
 }

@@ -20,6 +20,13 @@ enum class Protocol { Smtp, Pop3, Imap, Http };
 enum class SmtpRole { Mx, Submission };
 enum class TlsMode { None, StartTls, Implicit };
 enum class LogFormat { KeyValue, Json };
+// relay.sender_login_match: which MAIL FROM an authenticated user may use
+// (Postfix's reject_sender_login_mismatch); anything else gets 553 5.7.1.
+enum class SenderLoginMatch {
+  Address,  // the user's own address and the aliases that point to it
+  Domain,   // any address in a domain the user (or an alias of it) is in
+  Any,      // no check
+};
 
 struct ServerSection {
   std::string hostname;            // default: gethostname()
@@ -72,6 +79,11 @@ struct Limits {
   // session holds at most about this much of it (many clients sending large
   // messages at once cannot exhaust memory).
   uint64_t message_memory_threshold = 1024 * 1024;
+  // AUTH failure budget per client address across all its connections and
+  // protocols (Postfix anvil's smtpd_client_auth_rate_limit): beyond it,
+  // AUTH gets 454 4.7.0 without a password check. 0 = no budget.
+  uint32_t max_auth_failures_per_ip = 10;
+  Duration auth_failures_per_ip_window = std::chrono::minutes(1);
 };
 
 struct QueueSection {
@@ -123,6 +135,7 @@ struct Config {
   std::vector<std::string> local_domains;                     // lowercased, no trailing dot
   std::map<std::string, std::vector<std::string>> aliases;    // lowercased "user@domain" -> targets
   std::vector<net::Cidr> relay_networks;
+  SenderLoginMatch sender_login_match = SenderLoginMatch::Domain;  // [relay] sender_login_match
   QueueSection queue;
   DeliverySection delivery;
   std::vector<DkimKey> dkim;

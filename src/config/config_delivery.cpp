@@ -228,7 +228,13 @@ const std::vector<Field<DkimKey>>& dkim_fields() {
 }  // namespace
 
 void read_relay(Diag& d, const toml::node& n, const std::string& key, Draft& out) {
-  static const std::vector<Field<Config>> fields = {{"allow_networks", apply_networks}};
+  static const std::vector<Field<Config>> fields = {
+      {"allow_networks", apply_networks},
+      field("sender_login_match", &Config::sender_login_match,
+            one_of<SenderLoginMatch>({{"address", SenderLoginMatch::Address},
+                                      {"domain", SenderLoginMatch::Domain},
+                                      {"any", SenderLoginMatch::Any}})),
+  };
   if (auto t = read_table_node(d, n, key)) read_fields(d, *t, key, fields, out.cfg);
 }
 

@@ -1,6 +1,7 @@
 // What the inbound stage needs from the rest of the daemon, and nothing more:
-// the configuration snapshot, the spool, the hand-off to delivery, users and
-// the AUTH throttle, and pools for blocking work. app::Runtime implements it;
+// the configuration snapshot (with the recipient directory and the
+// authenticator), the spool, the hand-off to delivery, and pools for
+// blocking work. app::Runtime implements it;
 // the dependency flows app -> inbound -> net, never back.
 #pragma once
 
@@ -8,9 +9,8 @@
 #include <asio/thread_pool.hpp>
 #include <memory>
 
-#include "auth/auth_throttle.hpp"
-#include "auth/user_store.hpp"
 #include "config/config.hpp"
+#include "inbound/authenticator.hpp"
 #include "inbound/recipient_directory.hpp"
 #include "queue/spool.hpp"
 
@@ -22,6 +22,7 @@ struct Snapshot {
   config::Config cfg;
   std::shared_ptr<asio::ssl::context> tls;  // null when no listener needs TLS
   std::unique_ptr<RecipientDirectory> directory;
+  std::unique_ptr<Authenticator> authenticator;  // password checks and the AUTH failure budget
 };
 
 class Intake {
@@ -34,8 +35,6 @@ class Intake {
   virtual void queued(std::shared_ptr<const queue::Message> m) = 0;
   // A large message committed with its body in a body file (not in memory).
   virtual void queued_stored(const std::string& id) = 0;
-  virtual auth::UserStore& users() = 0;
-  virtual auth::AuthThrottle& auth_throttle() = 0;
   // For work that blocks (password hashing): never on an I/O thread.
   virtual asio::thread_pool& blocking_pool() = 0;
   // Large messages' body writes and syncs: off the I/O threads and apart

@@ -6,18 +6,53 @@
 
 namespace volley::inbound {
 
+namespace {
+std::string_view domain_of(std::string_view address) { return address.substr(address.rfind('@') + 1); }
+}  // namespace
+
+RecipientDirectory::RecipientDirectory(const config::Config& cfg, const auth::UserDirectory& users)
+    : cfg_(cfg), users_(users) {
+  for (const auto& [alias, targets] : cfg_.aliases)
+    for (const auto& t : targets)
+      if (auto user = auth::normalize_address(t)) aliases_of_[*user].push_back(alias);
+}
+
+Result<void> RecipientDirectory::check_sender(const std::string& auth_user, const smtp::Mailbox& sender) const {
+  using config::SenderLoginMatch;
+  if (cfg_.sender_login_match == SenderLoginMatch::Any) return {};
+  const std::string key = sender.lookup_key();
+  const bool by_domain = cfg_.sender_login_match == SenderLoginMatch::Domain && !sender.domain_is_literal();
+  auto matches = [&](const std::string& owned) {
+    return owned == key || (by_domain && domain_of(owned) == domain_of(key));
+  };
+  if (matches(auth_user)) return {};
+  if (auto it = aliases_of_.find(auth_user); it != aliases_of_.end())
+    for (const auto& alias : it->second)
+      if (matches(alias)) return {};
+  return make_error(ErrorCode::Permanent, "sender not owned by the authenticated user");
+}
+
 bool RecipientDirectory::is_local_domain(const std::string& domain_lower) const {
   return std::find(cfg_.local_domains.begin(), cfg_.local_domains.end(), domain_lower) != cfg_.local_domains.end();
 }
 
-std::vector<std::string> RecipientDirectory::local_targets(const std::string& address_lower) const {
-  if (auto it = cfg_.aliases.find(address_lower); it != cfg_.aliases.end()) return it->second;
-  if (users_.exists(address_lower)) return {address_lower};
+Result<std::vector<std::string>> RecipientDirectory::local_targets(const std::string& address_lower) const {
+  if (auto it = cfg_.aliases.find(address_lower); it != cfg_.aliases.end()) {
+    // Local targets take the one normalisation users have ("Alice@local"
+    // is the user alice@local); remote ones keep their local part's case.
+    std::vector<std::string> targets = it->second;
+    for (auto& t : targets)
+      if (is_local_domain(std::string(domain_of(t))))
+        if (auto key = auth::normalize_address(t)) t = *key;
+    return targets;
+  }
   // RFC 5321 4.5.1: every local domain accepts postmaster; without an alias
-  // it is a mailbox of its own.
+  // it is a mailbox of its own (whether or not the users can be read now).
   auto at = address_lower.rfind('@');
-  if (at != std::string::npos && address_lower.compare(0, at, "postmaster") == 0 && at == 10) return {address_lower};
-  return {};
+  if (at == 10 && address_lower.compare(0, at, "postmaster") == 0) return std::vector<std::string>{address_lower};
+  auto user = users_.find(address_lower);
+  if (!user) return user.error();  // NotFound, or temporary: the caller tells them apart
+  return std::vector<std::string>{user->address};
 }
 
 std::string RecipientDirectory::postmaster() const {

@@ -1,8 +1,10 @@
 // smtp::Directory backed by one configuration snapshot (local domains,
-// aliases, relay networks) and the live user store.
+// aliases, relay networks) and the in-memory user snapshot (never SQLite).
 #pragma once
 
-#include "auth/user_store.hpp"
+#include <unordered_map>
+
+#include "auth/user_directory.hpp"
 #include "config/config.hpp"
 #include "smtp/session.hpp"
 
@@ -10,15 +12,18 @@ namespace volley::inbound {
 
 class RecipientDirectory final : public smtp::Directory {
  public:
-  RecipientDirectory(const config::Config& cfg, auth::UserStore& users) : cfg_(cfg), users_(users) {}
+  RecipientDirectory(const config::Config& cfg, const auth::UserDirectory& users);
   bool is_local_domain(const std::string& domain_lower) const override;
-  std::vector<std::string> local_targets(const std::string& address_lower) const override;
+  Result<std::vector<std::string>> local_targets(const std::string& address_lower) const override;
+  Result<void> check_sender(const std::string& auth_user, const smtp::Mailbox& sender) const override;
   std::string postmaster() const override;
   bool relay_allowed(const net::IpAddress& client) const override;
 
  private:
   const config::Config& cfg_;
-  auth::UserStore& users_;
+  const auth::UserDirectory& users_;
+  // user -> the alias addresses that deliver to it (sender_login_match).
+  std::unordered_map<std::string, std::vector<std::string>> aliases_of_;
 };
 
 }  // namespace volley::inbound

@@ -5,30 +5,12 @@
 #include <asio/use_awaitable.hpp>
 
 #include "inbound/message_spill.hpp"
-#include "auth/password.hpp"
 #include "net/async_bridge.hpp"
 #include "smtp/session.hpp"
 #include "util/strings.hpp"
 
 namespace volley::inbound {
 namespace {
-
-// Compares the password with the stored hash; with an unknown user, still
-// hashes once so the answer takes as long as for a real one (no user
-// enumeration by timing).
-bool check_credentials(auth::UserStore& users, const auth::Credentials& c) {
-  static const std::string kDummyHash = [] {
-    auto h = auth::hash_password("volley-timing-equaliser");
-    return h.ok() ? h.value() : std::string();
-  }();
-  if (!c.authzid.empty() && !iequals(c.authzid, c.authcid)) return false;
-  auto user = users.find(to_lower(c.authcid));
-  if (!user) {
-    (void)auth::verify_password(c.password, kDummyHash);
-    return false;
-  }
-  return auth::verify_password(c.password, user->password_hash);
-}
 
 smtp::SessionSettings session_settings(const config::Listener& l, const Snapshot& snap) {
   smtp::SessionSettings s;
@@ -118,22 +100,21 @@ class SmtpConnection final : public net::Session {
 };
 
 asio::awaitable<void> SmtpConnection::authenticate(asio::any_io_executor ex) {
-  auth::Credentials creds = session_.auth_request();
-  auth::UserStore& users = intake_->users();
   // Named locals, not temporaries inside the co_await expression: GCC 12
   // relocates such temporaries into the coroutine frame bytewise, which
   // corrupts objects holding std::string (seen under ASan).
-  auto check = [&users, creds] { return check_credentials(users, creds); };
-  auto verdict = net::run_blocking(intake_->blocking_pool(), ex, std::move(check));
-  bool ok = co_await std::move(verdict);
-  if (!ok) {
+  std::string ip = session_.client().ip;
+  auto check = [snap = snap_, creds = session_.auth_request(), ip] { return snap->authenticator->check(creds, ip); };
+  auto pending = net::run_blocking(intake_->blocking_pool(), ex, std::move(check));
+  Result<std::string> verdict = co_await std::move(pending);
+  if (!verdict) {
     // Slow the guesser down: the delay grows with this address's failures
     // across all its connections.
-    auto delay = intake_->auth_throttle().record_failure(session_.client().ip);
+    auto delay = snap_->authenticator->failure_delay(verdict.error(), ip);
     asio::steady_timer t(ex, delay);
-    co_await t.async_wait(as_tuple(asio::use_awaitable));
+    if (delay.count() > 0) co_await t.async_wait(as_tuple(asio::use_awaitable));
   }
-  session_.auth_result(ok);
+  session_.auth_result(verdict);
 }
 
 asio::awaitable<void> SmtpConnection::commit(asio::any_io_executor ex) {

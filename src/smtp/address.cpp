@@ -8,6 +8,7 @@
 #include <array>
 
 #include "util/strings.hpp"
+#include "util/utf8.hpp"
 
 namespace volley::smtp {
 namespace {
@@ -36,36 +37,10 @@ constexpr bool is_atext(int c) {
   }
 }
 
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if it is
-// not one (RFC 3629 table: this excludes overlongs, surrogates and > U+10FFFF).
-size_t utf8_sequence(std::string_view s, size_t i) {
-  auto at = [&](size_t k) -> unsigned { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
-  auto in = [](unsigned b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
-  const unsigned b0 = at(0);
-  if (in(b0, 0xC2, 0xDF)) return in(at(1), 0x80, 0xBF) ? 2 : 0;
-  if (in(b0, 0xE0, 0xEF)) {
-    const unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80;
-    const unsigned hi = b0 == 0xED ? 0x9F : 0xBF;
-    return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) ? 3 : 0;
-  }
-  if (in(b0, 0xF0, 0xF4)) {
-    const unsigned lo = b0 == 0xF0 ? 0x90 : 0x80;
-    const unsigned hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) && in(at(3), 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
-}
-
-// U+0080..U+009F are C1 control characters: refused like C0 controls, since
-// some terminals and log viewers act on them (NEL, CSI).
-bool is_c1_control(std::string_view s, size_t i) {
-  return static_cast<unsigned char>(s[i]) == 0xC2 && i + 1 < s.size() &&
-         static_cast<unsigned char>(s[i + 1]) < 0xA0;
-}
-
 struct Scanner {
   std::string_view in;
   bool allow_utf8 = false;
+  bool allow_underscore = false;  // HELO/EHLO only: see is_valid_helo_argument
   size_t pos = 0;
   bool non_ascii = false;
   AddressError error{AddressErrorKind::Syntax, ""};
@@ -87,7 +62,7 @@ struct Scanner {
   // Consumes one non-ASCII character where RFC 6531 allows UTF-8.
   bool take_utf8(std::string& out) {
     if (!allow_utf8) return fail(AddressErrorKind::Utf8NotAllowed, "non-ASCII address requires SMTPUTF8");
-    const size_t n = utf8_sequence(in, pos);
+    const size_t n = utf8_sequence_length(in, pos);
     if (n == 0) return syntax("malformed UTF-8 in address");
     if (is_c1_control(in, pos)) return syntax("control character in address");
     out.append(in.substr(pos, n));
@@ -155,7 +130,7 @@ bool parse_label(Scanner& sc, std::string& out) {
   for (int c = sc.peek(); c >= 0; c = sc.peek()) {
     if (c >= 0x80) {
       if (!sc.take_utf8(out)) return false;
-    } else if (is_alnum(c) || c == '-') {
+    } else if (is_alnum(c) || c == '-' || (c == '_' && sc.allow_underscore)) {
       out.push_back(static_cast<char>(c));
       ++sc.pos;
     } else {
@@ -361,23 +336,28 @@ PathResult parse_mailbox(std::string_view text, bool allow_utf8) {
   return success(std::move(path), sc.pos);
 }
 
+const char* mailbox_name_problem(const Mailbox& mb) {
+  if (mb.domain.empty() || mb.domain_is_literal()) return "the domain must be a domain name";
+  if (!is_dot_string(mb.local)) return "the local part must be a dot-atom (no quotes, spaces, or leading, trailing or double dots)";
+  if (mb.local.find('/') != std::string::npos) return "'/' cannot appear in a mailbox name";
+  return nullptr;
+}
+
+bool is_valid_helo_argument(std::string_view arg) {
+  if (arg.empty() || arg.size() > kMaxDomain) return false;
+  Scanner sc{arg, /*allow_utf8=*/true};
+  sc.allow_underscore = true;
+  std::string ignored;
+  const bool parsed = arg.front() == '[' ? parse_address_literal(sc, ignored) : parse_domain_name(sc, ignored);
+  return parsed && sc.at_end();
+}
+
 bool is_valid_domain(std::string_view domain, bool allow_utf8) {
   Scanner sc{domain, allow_utf8};
   std::string ignored;
   return parse_domain_name(sc, ignored) && sc.at_end() && domain.size() <= kMaxDomain;
 }
 
-bool is_valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const size_t n = utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
+bool is_valid_utf8(std::string_view s) { return volley::is_valid_utf8(s); }
 
 }  // namespace volley::smtp

@@ -77,6 +77,27 @@ PathResult parse_path(std::string_view text, const PathOptions& options);
 // mailbox grammar, no route, no null. Returns nullopt-like ok=false on error.
 PathResult parse_mailbox(std::string_view text, bool allow_utf8 = true);
 
+// Why `mb` cannot name a local mailbox (a login name and a Maildir directory
+// data_dir/mail/<domain>/<local>/), or nullptr when it can. Beyond the SMTP
+// grammar: the local part must be a dot-atom (never needs quoting), without
+// '/' (a path separator); the domain must be a name, not an address literal.
+// Dot-atoms already exclude a leading '.', "..", NUL and control characters.
+const char* mailbox_name_problem(const Mailbox& mb);
+
+// The one rule for the HELO/EHLO argument (RFC 5321 4.1.1.1: Domain /
+// address-literal), as a pure function:
+//  * a domain name of dot-separated labels (letters, digits, '-' inside),
+//    each <= 63 octets, <= 255 in all, no trailing dot;
+//  * RFC 6531 U-labels as well-formed UTF-8 (no C1 controls) are accepted
+//    whether or not the client will use SMTPUTF8: HELO is informational
+//    and "héllo.test" is a real name;
+//  * '_' is tolerated in labels (Windows host names carry it; Postfix
+//    accepts it too);
+//  * or an address literal "[192.0.2.1]" / "[IPv6:2001:db8::1]" that is a
+//    real address (no "[999.1.1.1]", no unterminated "[127.0.0.1").
+// Nothing else: no spaces, '<', '>', controls or extra text.
+bool is_valid_helo_argument(std::string_view arg);
+
 // True for a syntactically valid domain name (not a literal), e.g. for config
 // checks of [domains] local.
 bool is_valid_domain(std::string_view domain, bool allow_utf8 = false);

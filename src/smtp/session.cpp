@@ -69,8 +69,8 @@ void Session::error(int code, std::string enhanced, std::string text) {
   log::info("smtp.reject")
       .kv("client", client_.ip)
       .kv("listener", settings_.listener_name)
-      .kv("command", printable(to_upper(current_verb_.substr(0, 16)), 16))
-      .kv("from", tx_ ? printable(tx_->sender) : std::string())
+      .kv("command", to_upper(current_verb_.substr(0, 16)))
+      .kv("from", tx_ ? tx_->sender : std::string())
       .kv("reply", std::to_string(code) + " " + enhanced)
       .kv("reason", text);
   reply(code, std::move(enhanced), std::move(text));
@@ -229,7 +229,7 @@ bool Session::process_line() {
     return true;
   }
   if (cmd.verb == Verb::HttpMethod) {
-    log::info("smtp.non_smtp").kv("client", client_.ip).kv("verb", printable(cmd.verb_text, 16));
+    log::info("smtp.non_smtp").kv("client", client_.ip).kv("verb", cmd.verb_text.substr(0, 16));
     close_with(500, "5.5.1", "HTTP requests are not accepted here, closing connection");
     return true;
   }

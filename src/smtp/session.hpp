@@ -21,6 +21,7 @@
 #include "config/config.hpp"
 #include "net/cidr.hpp"
 #include "queue/spool.hpp"
+#include "smtp/address.hpp"
 #include "smtp/command.hpp"
 #include "smtp/data_reader.hpp"
 #include "smtp/reply.hpp"
@@ -29,15 +30,21 @@
 namespace volley::smtp {
 
 // Recipient and relay policy, backed by the configuration snapshot and the
-// user store. Implementations must be cheap: they run on an I/O thread.
+// in-memory user snapshot. Implementations must be cheap and never block:
+// they run on an I/O thread.
 class Directory {
  public:
   virtual ~Directory() = default;
   virtual bool is_local_domain(const std::string& domain_lower) const = 0;
-  // For an address in a local domain (lowercased): where mail for it goes
-  // (alias targets, or the address itself when it is a user or a domain's
-  // postmaster). Empty: no such user.
-  virtual std::vector<std::string> local_targets(const std::string& address_lower) const = 0;
+  // For an address in a local domain (Mailbox::lookup_key()): where mail for
+  // it goes (alias targets, or the address itself when it is a user or a
+  // domain's postmaster). Error NotFound: no such user (550 5.1.1); any
+  // other error: the users cannot be read now (451 4.3.0).
+  virtual Result<std::vector<std::string>> local_targets(const std::string& address_lower) const = 0;
+  // Whether `auth_user` (an authenticated user's canonical address) may use
+  // `sender` as its MAIL FROM (relay.sender_login_match). Error Permanent:
+  // not its address (553 5.7.1); other errors: temporary (451 4.3.0).
+  virtual Result<void> check_sender(const std::string& auth_user, const Mailbox& sender) const = 0;
   // "postmaster@<first local domain>": where RCPT TO:<Postmaster> goes.
   virtual std::string postmaster() const = 0;
   virtual bool relay_allowed(const net::IpAddress& client) const = 0;
@@ -131,7 +138,9 @@ class Session {
   // Results of actions.
   void tls_started(const TlsInfo& info);
   const auth::Credentials& auth_request() const { return pending_auth_; }
-  void auth_result(bool ok);
+  // Ok: the user's canonical address. Error Permanent: bad credentials (535);
+  // RateLimited: the address spent its failure budget; other: temporary (454).
+  void auth_result(const Result<std::string>& verdict);
   unsigned auth_failures() const { return auth_failures_; }
   std::shared_ptr<queue::Message> take_commit();
   // Success: 250; ErrorCode::NoSpace: 452 4.3.1; anything else: 451 4.3.0.

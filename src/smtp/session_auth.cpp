@@ -88,23 +88,33 @@ void Session::request_auth(auth::Credentials creds) {
   enter_state(State::WaitAuth);
 }
 
-void Session::auth_result(bool ok) {
+void Session::auth_result(const Result<std::string>& verdict) {
   std::string user = std::move(pending_auth_.authcid);
   pending_auth_ = auth::Credentials{};
   enter_state(State::Ready);
-  // PLAIN's authorization identity may only name the user itself: we do not
-  // let one account act as another.
-  if (ok) {
+  if (verdict) {
     authenticated_ = true;
-    auth_user_ = to_lower(user);
-    log::info("smtp.auth").kv("client", client_.ip).kv("user", printable(auth_user_)).kv("result", "ok");
+    auth_user_ = verdict.value();
+    log::info("smtp.auth").kv("client", client_.ip).kv("user", auth_user_).kv("result", "ok");
     reply(235, "2.7.0", "Authentication successful");
     return;
+  }
+  const Error& e = verdict.error();
+  if (e.code == ErrorCode::RateLimited) {
+    // No password was checked; counted as a protocol error so a client that
+    // keeps trying is soon disconnected.
+    log::warn("smtp.auth").kv("client", client_.ip).kv("user", user).kv("result", "rate_limited");
+    return error(454, "4.7.0", "Too many authentication failures from your address, try again later");
+  }
+  if (e.temporary()) {
+    // RFC 4954 6: the users cannot be read now; nothing is the client's fault.
+    log::warn("smtp.auth").kv("client", client_.ip).kv("user", user).kv("result", "temporary").kv("error", e.message);
+    return reply(454, "4.7.0", "Temporary authentication failure");
   }
   ++auth_failures_;
   log::warn("smtp.auth")
       .kv("client", client_.ip)
-      .kv("user", printable(user, 100))
+      .kv("user", user)
       .kv("result", "failed")
       .kv("failures", static_cast<uint64_t>(auth_failures_));
   reply(535, "5.7.8", "Authentication credentials invalid");

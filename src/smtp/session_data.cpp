@@ -296,7 +296,7 @@ void Session::log_transaction(const Reply& r, uint64_t size) {
       .kv("listener", settings_.listener_name)
       .kv("tls", tls_active_ ? tls_.version : std::string("none"))
       .kv("user", auth_user_)
-      .kv("from", tx_ ? printable(tx_->sender) : std::string())
+      .kv("from", tx_ ? tx_->sender : std::string())
       .kv("rcpts", static_cast<uint64_t>(tx_ ? tx_->recipients.size() : 0))
       .kv("size", size)
       .kv("result", r.code < 300 ? "accepted" : "refused")

@@ -10,13 +10,6 @@
 namespace volley::smtp {
 namespace {
 
-bool valid_helo_argument(std::string_view arg) {
-  if (arg.empty() || arg.size() > 255) return false;
-  for (unsigned char c : arg)
-    if (c <= ' ' || c >= 0x7f) return false;
-  return true;
-}
-
 // Maps a parser error to the RFC reply; `sender` selects 5.1.7 vs 5.1.3.
 Reply parse_error_reply(const ParseError& e, bool sender) {
   const char* addr_code = sender ? "5.1.7" : "5.1.3";
@@ -45,7 +38,7 @@ bool Session::helo_common(std::string_view arg, bool esmtp) {
     error(501, "5.5.4", esmtp ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
     return false;
   }
-  if (!valid_helo_argument(arg)) {
+  if (!is_valid_helo_argument(arg)) {
     error(501, "5.5.2", "Invalid domain name in HELO/EHLO");
     return false;
   }
@@ -102,6 +95,15 @@ void Session::do_mail(std::string_view arg) {
   MailCommand& m = parsed.value;
   if (m.size && *m.size > settings_.limits.max_message_size)
     return error(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  // An authenticated user sends only as itself (relay.sender_login_match);
+  // the null sender stays allowed (bounces, read receipts).
+  if (authenticated_ && m.path.kind != PathKind::Null) {
+    if (auto allowed = directory_.check_sender(auth_user_, m.path.mailbox); !allowed) {
+      if (allowed.error().temporary()) return reply(451, "4.3.0", "Temporary failure checking the sender, try again later");
+      return error(553, "5.7.1", "<" + m.path.mailbox.to_string() + ">: Sender address rejected: not owned by user " +
+                                     auth_user_);
+    }
+  }
   tx_ = std::make_unique<Transaction>();
   tx_->sender = m.path.kind == PathKind::Null ? "" : m.path.mailbox.to_string();
   tx_->mail = std::move(m);
@@ -124,7 +126,9 @@ void Session::do_rcpt(std::string_view arg) {
   std::vector<std::string> targets;
   if (rc.path.kind == PathKind::Postmaster) {
     given = rc.path.mailbox.local;
-    targets = directory_.local_targets(directory_.postmaster());
+    // RFC 5321 4.5.1: postmaster works even when the users cannot be read.
+    auto found = directory_.local_targets(directory_.postmaster());
+    if (found) targets = std::move(found.value());
     if (targets.empty()) targets.push_back(directory_.postmaster());
   } else {
     given = rc.path.mailbox.to_string();
@@ -132,13 +136,22 @@ void Session::do_rcpt(std::string_view arg) {
     std::string domain = to_lower(mb.domain);
     bool local = !mb.domain_is_literal() && directory_.is_local_domain(domain);
     if (local) {
-      targets = directory_.local_targets(mb.lookup_key());
-      if (targets.empty()) return error(550, "5.1.1", "<" + given + ">: Recipient address rejected: User unknown");
+      // A name no mailbox can have is refused now, never 250-then-bounce.
+      if (const char* why = mailbox_name_problem(mb))
+        return error(550, "5.1.3", "<" + given + ">: Recipient address rejected: " + why);
+      auto found = directory_.local_targets(mb.lookup_key());
+      if (!found && found.error().temporary()) {
+        log::warn("smtp.rcpt_deferred").kv("client", client_.ip).kv("recipient", given).kv("error", found.error().message);
+        return reply(451, "4.3.0", "<" + given + ">: Temporary lookup failure, try again later");
+      }
+      if (!found || found->empty())
+        return error(550, "5.1.1", "<" + given + ">: Recipient address rejected: User unknown");
+      targets = std::move(found.value());
     } else {
       bool may_relay = (settings_.role == config::SmtpRole::Submission && authenticated_) ||
                        directory_.relay_allowed(client_.address);
       if (!may_relay) {
-        log::info("smtp.relay_denied").kv("client", client_.ip).kv("recipient", printable(given));
+        log::info("smtp.relay_denied").kv("client", client_.ip).kv("recipient", given);
         return error(550, "5.7.1", "<" + given + ">: Relay access denied");
       }
       targets.push_back(given);

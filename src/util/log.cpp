@@ -7,6 +7,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "util/utf8.hpp"
+
 namespace volley::log {
 namespace {
 std::atomic<Format> g_format{Format::KeyValue};
@@ -37,54 +39,93 @@ std::string timestamp() {
   return buf;
 }
 
-// key=value values are quoted when they hold spaces, quotes, '=' or non-printables.
-void append_kv_value(std::string& out, std::string_view v) {
-  bool needs_quotes = v.empty();
+// The one escaping rule for logged values, applied here and only here:
+// callers pass raw bytes (never printable()), so nothing is escaped twice.
+//  * well-formed UTF-8 stays as it is: a non-ASCII address reads as itself;
+//  * C0 controls, DEL, C1 controls (U+0080..U+009F) and bytes that are not
+//    UTF-8 are escaped: \xNN in key=value, \u00NN in JSON;
+//  * '"' and '\\' get a backslash; key=value values holding anything but
+//    plain ASCII, or spaces, '=' or quotes, are put in quotes;
+//  * a value is cut at kMaxValueBytes and marked "...", so one hostile
+//    12 KiB SASL user name cannot make a 12 KiB log line.
+constexpr size_t kMaxValueBytes = 1024;
+constexpr char kHex[] = "0123456789abcdef";
+
+// Length of the unit at v[i] that may be written as it is (one printable
+// ASCII byte or one well-formed non-control UTF-8 character), 0 when the
+// byte at v[i] must be escaped.
+size_t plain_unit(std::string_view v, size_t i) {
+  const auto c = static_cast<unsigned char>(v[i]);
+  if (c < 0x80) return (c >= 0x20 && c != 0x7f) ? 1 : 0;
+  if (is_c1_control(v, i)) return 0;
+  return utf8_sequence_length(v, i);
+}
+
+std::string_view clipped(std::string_view v, bool& cut) {
+  cut = v.size() > kMaxValueBytes;
+  return cut ? v.substr(0, kMaxValueBytes) : v;
+}
+
+void append_kv_value(std::string& out, std::string_view raw) {
+  bool cut = false;
+  const std::string_view v = clipped(raw, cut);
+  bool needs_quotes = v.empty() || cut;
   for (unsigned char c : v)
     if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) needs_quotes = true;
   if (!needs_quotes) {
     out.append(v);
     return;
   }
-  static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (unsigned char c : v) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
+  for (size_t i = 0; i < v.size();) {
+    const size_t n = plain_unit(v, i);
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (n == 0) {
       out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+      ++i;
+      continue;
     }
+    if (c == '"' || c == '\\') out += '\\';
+    out.append(v.substr(i, n));
+    i += n;
   }
+  if (cut) out += "...";
   out += '"';
 }
 
-void append_json_string(std::string& out, std::string_view v) {
-  static constexpr char hex[] = "0123456789abcdef";
+void append_json_string(std::string& out, std::string_view raw) {
+  bool cut = false;
+  const std::string_view v = clipped(raw, cut);
   out += '"';
-  for (unsigned char c : v) {
+  for (size_t i = 0; i < v.size();) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    const size_t n = plain_unit(v, i);
+    if (n > 0) {
+      if (c == '"' || c == '\\') out += '\\';
+      out.append(v.substr(i, n));
+      i += n;
+      continue;
+    }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          // Non-ASCII bytes from the network may not be valid UTF-8; escape
-          // them as code points U+0080..U+00FF so the line is always valid JSON.
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {
+        // A C1 control is the code point U+0080..U+009F its second byte
+        // names; any other byte (a control, or not UTF-8) is shown as the
+        // code point of the same number, so the line is always valid JSON.
+        unsigned code = c;
+        if (is_c1_control(v, i)) code = static_cast<unsigned char>(v[++i]);
+        out += "\\u00";
+        out += kHex[code >> 4];
+        out += kHex[code & 15];
+      }
     }
+    ++i;
   }
+  if (cut) out += "...";
   out += '"';
 }
 }  // namespace

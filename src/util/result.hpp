@@ -27,6 +27,7 @@ enum class ErrorCode {
   Invalid,        // bad input or configuration (a permanent refusal)
   Permanent,      // a definite permanent failure from elsewhere
   Timeout,
+  RateLimited,    // a budget is spent (e.g. AUTH failures per client address): try later
 };
 
 const char* error_code_name(ErrorCode code);
@@ -94,6 +95,7 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::Invalid: return "invalid";
     case ErrorCode::Permanent: return "permanent";
     case ErrorCode::Timeout: return "timeout";
+    case ErrorCode::RateLimited: return "rate_limited";
   }
   return "failed";
 }

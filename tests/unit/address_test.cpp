@@ -336,3 +336,44 @@ INSTANTIATE_TEST_SUITE_P(Table, ValidUtf8,
 
 }  // namespace
 }  // namespace volley::smtp
+
+namespace volley::smtp {
+namespace {
+
+// 1f: one rule for the HELO/EHLO argument (RFC 5321 4.1.1.1, RFC 6531 U-labels).
+TEST(HeloArgument, Table) {
+  struct Case {
+    std::string arg;
+    bool valid;
+  };
+  const Case cases[] = {
+      {"client.example.com", true},
+      {"localhost", true},
+      {"h\xc3\xa9llo.test", true},          // U-label as UTF-8
+      {"my_pc.corp.test", true},              // Windows names carry '_'
+      {"[127.0.0.1]", true},
+      {"[IPv6:2001:db8::1]", true},
+      {"192.0.2.1", true},                    // digits are labels too
+      {"a<b>", false},
+      {"[999.1.1.1]", false},
+      {"[127.0.0.1", false},
+      {"[127.0.0.1]x", false},
+      {"[IPv6:zz::1]", false},
+      {"[tag:content]", false},
+      {"-lead.test", false},
+      {"trail-.test", false},
+      {"dot.test.", false},
+      {"a..b", false},
+      {"two words", false},
+      {"", false},
+      {"h\xc3(llo.test", false},              // malformed UTF-8
+      {"a\xc2\x85" "b.test", false},             // C1 control
+      {std::string(64, 'a') + ".test", false},  // label > 63
+      {std::string(63, 'a') + ".test", true},
+      {std::string(250, 'a').insert(60, ".").insert(120, ".").insert(180, ".") , false},  // > 255 octets
+  };
+  for (const auto& c : cases) EXPECT_EQ(is_valid_helo_argument(c.arg), c.valid) << c.arg;
+}
+
+}  // namespace
+}  // namespace volley::smtp

@@ -175,6 +175,25 @@ TEST(AdminProtocol, ListAllAndFiltered) {
   EXPECT_EQ(b.size(), 20u);
 }
 
+// `volley user ...` pokes the daemon so a new user is served at once (1d).
+TEST(AdminProtocol, UsersChanged) {
+  FakeQueue q;
+  int calls = 0;
+  UsersChanged reload = [&]() -> Result<void> {
+    ++calls;
+    return {};
+  };
+  EXPECT_EQ(handle_admin_request(make_users_changed_request(), q, nullptr, reload), "{\"ok\":true}");
+  EXPECT_EQ(calls, 1);
+  UsersChanged failing = []() -> Result<void> { return make_error(ErrorCode::Io, "database is locked"); };
+  EXPECT_EQ(handle_admin_request(make_users_changed_request(), q, nullptr, failing),
+            "{\"ok\":false,\"error\":\"reloading users failed: database is locked\"}");
+  EXPECT_EQ(handle_admin_request(make_users_changed_request(), q), "{\"ok\":false,\"error\":\"this daemon does not serve users\"}");
+  EXPECT_NE(handle_admin_request("{\"cmd\":\"users_changed\",\"x\":1}", q, nullptr, reload).find("\"ok\":false"),
+            std::string::npos);
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(AdminProtocol, ListBadFields) {
   FakeQueue q;
   EXPECT_NE(error_of(R"({"cmd":"list","limit":-1})", q).find("limit"), std::string::npos);

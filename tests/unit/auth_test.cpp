@@ -118,7 +118,8 @@ TEST(NormalizeAddress, RejectsInvalid) {
       EXPECT_NE(r.error().message.find("invalid address"), std::string::npos);
     }
   }
-  EXPECT_TRUE(normalize_address(std::string(245, 'a') + "@x.test").ok());  // 252 bytes
+  EXPECT_TRUE(normalize_address(std::string(64, 'a') + "@x.test").ok());  // RFC 5321 4.5.3.1.1
+  EXPECT_FALSE(normalize_address(std::string(65, 'a') + "@x.test").ok());
 }
 
 class UserStoreTest : public ::testing::Test {
@@ -134,13 +135,13 @@ class UserStoreTest : public ::testing::Test {
 TEST_F(UserStoreTest, AddFindCaseInsensitive) {
   ASSERT_TRUE(store_->add(" Alice@X.Test ", "s3cret").ok());
   auto rec = store_->find("ALICE@x.test");
-  ASSERT_TRUE(rec.has_value());
+  ASSERT_TRUE(rec.ok());
   EXPECT_EQ(rec->address, "alice@x.test");
   EXPECT_EQ(rec->password_hash.rfind("$y$", 0), 0u);
   EXPECT_EQ(rec->quota_bytes, 0u);
   EXPECT_NEAR(static_cast<double>(rec->created_at), static_cast<double>(std::time(nullptr)), 60.0);
   EXPECT_TRUE(verify_password("s3cret", rec->password_hash));
-  EXPECT_TRUE(store_->exists("alice@X.TEST"));
+  EXPECT_TRUE(store_->find("alice@X.TEST").ok());
 
   auto dup = store_->add("ALICE@x.test", "other");
   ASSERT_FALSE(dup.ok());
@@ -148,8 +149,8 @@ TEST_F(UserStoreTest, AddFindCaseInsensitive) {
 }
 
 TEST_F(UserStoreTest, MissingUser) {
-  EXPECT_FALSE(store_->find("bob@x.test").has_value());
-  EXPECT_FALSE(store_->exists("bob@x.test"));
+  EXPECT_FALSE(store_->find("bob@x.test").ok());
+  EXPECT_FALSE(store_->find("bob@x.test").ok());
   auto del = store_->remove("Bob@x.test");
   ASSERT_FALSE(del.ok());
   EXPECT_EQ(del.error().message, "no such user bob@x.test");
@@ -158,12 +159,27 @@ TEST_F(UserStoreTest, MissingUser) {
   EXPECT_EQ(pw.error().message, "no such user bob@x.test");
 }
 
+// Defect 1d: a database failure is a temporary error, never "no such user".
+TEST_F(UserStoreTest, DatabaseFailureIsNotNotFound) {
+  ASSERT_TRUE(store_->add("alice@x.test", "pw").ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(user_db_path(dir_.str("data")).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE users", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto r = store_->find("alice@x.test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().code, ErrorCode::NotFound) << r.error().message;
+  EXPECT_TRUE(r.error().temporary());
+  auto missing = store_->list();
+  EXPECT_FALSE(missing.ok());
+}
+
 TEST_F(UserStoreTest, InvalidAddressRejectedEverywhere) {
   for (const char* bad : {"bob", "bob@", "@x.test", "a b@x.test", "a@b@c"}) {
     EXPECT_FALSE(store_->add(bad, "pw").ok()) << bad;
     EXPECT_FALSE(store_->remove(bad).ok()) << bad;
     EXPECT_FALSE(store_->set_password(bad, "pw").ok()) << bad;
-    EXPECT_FALSE(store_->find(bad).has_value()) << bad;
+    EXPECT_FALSE(store_->find(bad).ok()) << bad;
   }
   auto list = store_->list();
   ASSERT_TRUE(list.ok());
@@ -175,7 +191,7 @@ TEST_F(UserStoreTest, SetPasswordRemoveAndList) {
   ASSERT_TRUE(store_->add("bob@x.test", "pw").ok());
   ASSERT_TRUE(store_->set_password("Carol@Y.test", "new").ok());
   auto rec = store_->find("carol@y.test");
-  ASSERT_TRUE(rec.has_value());
+  ASSERT_TRUE(rec.ok());
   EXPECT_TRUE(verify_password("new", rec->password_hash));
   EXPECT_FALSE(verify_password("old", rec->password_hash));
 
@@ -186,7 +202,7 @@ TEST_F(UserStoreTest, SetPasswordRemoveAndList) {
   EXPECT_EQ((*list)[1].address, "carol@y.test");
 
   ASSERT_TRUE(store_->remove("BOB@x.test").ok());
-  EXPECT_FALSE(store_->find("bob@x.test").has_value());
+  EXPECT_FALSE(store_->find("bob@x.test").ok());
   list = store_->list();
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->size(), 1u);
@@ -196,11 +212,11 @@ TEST_F(UserStoreTest, SetPasswordRemoveAndList) {
 TEST_F(UserStoreTest, ChangesVisibleToSecondConnection) {
   auto other = open_store(user_db_path(dir_.str("data")));
   ASSERT_NE(other, nullptr);
-  EXPECT_FALSE(store_->find("dave@x.test").has_value());
+  EXPECT_FALSE(store_->find("dave@x.test").ok());
   ASSERT_TRUE(other->add("dave@x.test", "pw").ok());
-  EXPECT_TRUE(store_->find("dave@x.test").has_value());
+  EXPECT_TRUE(store_->find("dave@x.test").ok());
   ASSERT_TRUE(store_->remove("dave@x.test").ok());
-  EXPECT_FALSE(other->find("dave@x.test").has_value());
+  EXPECT_FALSE(other->find("dave@x.test").ok());
 }
 
 TEST_F(UserStoreTest, FilesArePrivate) {
@@ -218,7 +234,7 @@ TEST_F(UserStoreTest, FilesArePrivate) {
   auto again = open_store(db.string());
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(file_mode(db), 0600u);
-  EXPECT_TRUE(again->exists("erin@x.test"));
+  EXPECT_TRUE(again->find("erin@x.test").ok());
 }
 
 TEST(UserStoreOpen, CreatesNestedDirsAndFailsReadably) {
@@ -406,13 +422,15 @@ class UserCommandTest : public ::testing::Test {
   Outcome run(const std::string& action, const std::string& address, const std::string& input = "") {
     std::istringstream in(input);
     std::ostringstream out, err;
-    int code = admin::run_user_command(action, address, data_dir(), in, out, err, false);
+    int code = admin::run_user_command(action, address, data_dir(), {"x.test", "one.test", "two.test"}, in, out, err, false);
     return {code, out.str(), err.str()};
   }
   std::string data_dir() const { return dir_.str("data"); }
   std::optional<UserRecord> lookup(const std::string& address) {
     auto store = open_store(user_db_path(data_dir()));
-    return store ? store->find(address) : std::nullopt;
+    if (!store) return std::nullopt;
+    auto found = store->find(address);
+    return found ? std::optional<UserRecord>(found.value()) : std::nullopt;
   }
   TempDir dir_;
 };

@@ -24,9 +24,10 @@ constexpr size_t kRead = 64 * 1024;  // what the connection loop reads at once
 class NoDirectory : public Directory {
  public:
   bool is_local_domain(const std::string& d) const override { return d == "local.test"; }
-  std::vector<std::string> local_targets(const std::string& a) const override {
+  Result<std::vector<std::string>> local_targets(const std::string& a) const override {
     return a == "alice@local.test" ? std::vector<std::string>{a} : std::vector<std::string>{};
   }
+  Result<void> check_sender(const std::string&, const Mailbox&) const override { return {}; }
   std::string postmaster() const override { return "postmaster@local.test"; }
   bool relay_allowed(const net::IpAddress&) const override { return false; }
 };
@@ -75,7 +76,7 @@ class SpillDialogue {
       peak_input_memory = std::max(peak_input_memory, s->input_memory());
       out += s->take_output();
       if (a == Session::Action::Read || a == Session::Action::Close) return out;
-      if (a == Session::Action::Authenticate) s->auth_result(true);
+      if (a == Session::Action::Authenticate) s->auth_result(Result<std::string>(std::string("alice@local.test")));
       if (a == Session::Action::Commit) {
         auto m = s->take_commit();
         small.push_back(*m);

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "util/base64.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace volley::smtp {
 namespace {
@@ -21,11 +23,19 @@ class FakeDirectory : public Directory {
   std::vector<net::Cidr> relay;
 
   bool is_local_domain(const std::string& d) const override { return domains.count(d) > 0; }
-  std::vector<std::string> local_targets(const std::string& a) const override {
+  bool users_unreadable = false;  // the user snapshot cannot be read: temporary errors
+
+  Result<std::vector<std::string>> local_targets(const std::string& a) const override {
     if (auto it = aliases.find(a); it != aliases.end()) return it->second;
-    if (users.count(a)) return {a};
-    if (a.rfind("postmaster@", 0) == 0) return {a};
-    return {};
+    if (a.rfind("postmaster@", 0) == 0) return std::vector<std::string>{a};
+    if (users_unreadable) return make_error(ErrorCode::Io, "users database unreadable");
+    if (users.count(a)) return std::vector<std::string>{a};
+    return make_error(ErrorCode::NotFound, "no such user");
+  }
+  // relay.sender_login_match = "domain", as RecipientDirectory does it.
+  Result<void> check_sender(const std::string& user, const Mailbox& sender) const override {
+    if (to_lower(sender.domain) == user.substr(user.rfind('@') + 1)) return {};
+    return make_error(ErrorCode::Permanent, "not the user's domain");
   }
   std::string postmaster() const override { return "postmaster@local.test"; }
   bool relay_allowed(const net::IpAddress& ip) const override {
@@ -82,8 +92,12 @@ class Dialogue {
       if (a == Session::Action::StartTls) s->tls_started(TlsInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256"});
       if (a == Session::Action::Authenticate) {
         const auto& c = s->auth_request();
-        s->auth_result(c.authcid == "alice@local.test" && c.password == "secret" &&
-                       (c.authzid.empty() || c.authzid == c.authcid));
+        if (auth_verdict)
+          s->auth_result(*auth_verdict);
+        else if (c.authcid == "alice@local.test" && c.password == "secret" && (c.authzid.empty() || c.authzid == c.authcid))
+          s->auth_result(std::string("alice@local.test"));
+        else
+          s->auth_result(make_error(ErrorCode::Permanent, "bad credentials"));
       }
       if (a == Session::Action::Commit) {
         auto m = s->take_commit();
@@ -105,6 +119,7 @@ class Dialogue {
   std::vector<queue::Message> messages;
   bool closed = false;
   bool fail_commits = false;
+  std::optional<Result<std::string>> auth_verdict;  // overrides the password check when set
 };
 
 bool starts(const std::string& reply, std::string_view prefix) { return reply.rfind(prefix, 0) == 0; }
@@ -193,7 +208,7 @@ const ReplyCase kReplyCases[] = {
     {"unknown user", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<nobody@local.test>\r\n", "550 5.1.1"},
     {"relay denied", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<x@remote.example>\r\n", "550 5.7.1"},
     {"percent hack", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<x%remote.example@local.test>\r\n", "550 5.1.1"},
-    {"quoted at", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<\"x@remote.example\"@local.test>\r\n", "550 5.1.1"},
+    {"quoted at", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<\"x@remote.example\"@local.test>\r\n", "550 5.1.3"},  // 1f: a name no mailbox can have
     {"source route to remote", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<@local.test:x@remote.example>\r\n", "550 5.7.1"},
     {"trailing dot", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<alice@local.test.>\r\n", "501 5.1.3"},
     {"ip literal", "EHLO c\r\nMAIL FROM:<>\r\n", "RCPT TO:<alice@[127.0.0.1]>\r\n", "550 5.7.1"},
@@ -406,6 +421,94 @@ TEST(Session, AuthLoginAndFailures) {
   EXPECT_NE(r.find("535 5.7.8"), std::string::npos);
   EXPECT_NE(r.find("421 4.7.0"), std::string::npos) << r;
   EXPECT_TRUE(d.closed);
+}
+
+// Defect 1d: a user lookup that fails for storage reasons is 451 4.3.0, never 550 5.1.1.
+TEST(Session, RcptUserStoreFailureIsTemporary) {
+  Dialogue d;
+  d.dir.users_unreadable = true;
+  d.send("EHLO c\r\n");
+  d.send("MAIL FROM:<s@example.org>\r\n");
+  EXPECT_TRUE(starts(d.send("RCPT TO:<alice@local.test>\r\n"), "451 4.3.0")) << "a real user during a hiccup";
+  EXPECT_TRUE(starts(d.send("RCPT TO:<postmaster@local.test>\r\n"), "250 2.1.5")) << "postmaster always works";
+  EXPECT_TRUE(starts(d.send("RCPT TO:<sales@local.test>\r\n"), "250 2.1.5")) << "aliases live in the config";
+  d.dir.users_unreadable = false;
+  EXPECT_TRUE(starts(d.send("RCPT TO:<nobody@local.test>\r\n"), "550 5.1.1"));
+}
+
+// 1f: a local-domain recipient that no mailbox can have is refused at RCPT
+// with 550 5.1.3 (never 250 and then a bounce).
+TEST(Session, RcptLocalNameThatCannotBeAMailbox) {
+  Dialogue d;
+  d.send("EHLO c\r\n");
+  d.send("MAIL FROM:<s@example.org>\r\n");
+  for (const char* bad : {"<a/b@local.test>", "<\"../x\"@local.test>", "<\".hidden\"@local.test>", "<\"a b\"@local.test>"}) {
+    std::string r = d.send(std::string("RCPT TO:") + bad + "\r\n");
+    EXPECT_TRUE(starts(r, "550 5.1.3")) << bad << ": " << r;
+  }
+  EXPECT_TRUE(starts(d.send("RCPT TO:<\"alice\"@local.test>\r\n"), "250 2.1.5")) << "harmless quoting";
+  EXPECT_TRUE(starts(d.send("RCPT TO:<a/b@remote.test>\r\n"), "550 5.7.1")) << "remote: relay policy decides";
+}
+
+// Defect 1d at AUTH (RFC 4954): storage trouble is 454 4.7.0, and so is a spent budget.
+TEST(Session, AuthTemporaryAndRateLimited) {
+  Dialogue d(config::SmtpRole::Submission, config::TlsMode::None);
+  d.settings.require_tls_for_auth = false;
+  d.send("EHLO c\r\n");
+  const std::string plain = "AUTH PLAIN " + base64_encode(std::string("\0alice@local.test\0secret", 24)) + "\r\n";
+  d.auth_verdict = Result<std::string>(make_error(ErrorCode::Io, "users database unreadable"));
+  EXPECT_EQ(d.send(plain), "454 4.7.0 Temporary authentication failure\r\n");
+  d.auth_verdict = Result<std::string>(make_error(ErrorCode::RateLimited, "budget spent"));
+  EXPECT_TRUE(starts(d.send(plain), "454 4.7.0 Too many authentication failures")) << "no 535, no password check";
+  EXPECT_EQ(d.s->auth_failures(), 0u);
+  d.auth_verdict.reset();
+  EXPECT_TRUE(starts(d.send(plain), "235 2.7.0"));
+  EXPECT_EQ(d.s->auth_user(), "alice@local.test");
+}
+
+// 1f: after AUTH as alice, MAIL FROM:<ceo@bank.test> was accepted.
+TEST(Session, AuthenticatedSenderMustMatchLogin) {
+  Dialogue d(config::SmtpRole::Submission, config::TlsMode::None);
+  d.settings.require_tls_for_auth = false;
+  d.send("EHLO c\r\nAUTH PLAIN " + base64_encode(std::string("\0alice@local.test\0secret", 24)) + "\r\n");
+  EXPECT_EQ(d.send("MAIL FROM:<ceo@bank.test>\r\n"),
+            "553 5.7.1 <ceo@bank.test>: Sender address rejected: not owned by user alice@local.test\r\n");
+  EXPECT_TRUE(starts(d.send("MAIL FROM:<>\r\n"), "250 2.1.0")) << "the null sender is allowed";
+  d.send("RSET\r\n");
+  EXPECT_TRUE(starts(d.send("MAIL FROM:<Bob@LOCAL.test>\r\n"), "250 2.1.0"));
+}
+
+TEST(Session, HeloArgumentRule) {
+  for (const char* bad : {"a<b>", "[999.1.1.1]", "[127.0.0.1"}) {
+    Dialogue d;
+    d.session();
+    EXPECT_TRUE(starts(d.send(std::string("EHLO ") + bad + "\r\n"), "501 5.5.2")) << bad;
+  }
+  Dialogue d;
+  d.session();
+  EXPECT_TRUE(starts(d.send("EHLO h\xc3\xa9llo.test\r\n"), "250-mx.test")) << "U-labels are names";
+  EXPECT_TRUE(starts(d.send("HELO [192.0.2.1]\r\n"), "250 mx.test"));
+}
+
+// 1f: from= was escaped twice in logs while rcpt= carried raw UTF-8.
+TEST(Session, LogFieldsEscapedOnceAndAlike) {
+  std::string captured;
+  log::set_sink_for_tests(&captured);
+  Dialogue d;
+  d.send("EHLO c\r\n");
+  d.send("MAIL FROM:<jos\xc3\xa9@example.org> SMTPUTF8\r\n");
+  d.send("RCPT TO:<jos\xc3\xa9@remote.test>\r\n");  // relay denied: logged with from= and recipient=
+  log::set_sink_for_tests(nullptr);
+  EXPECT_NE(captured.find("from=\"jos\xc3\xa9@example.org\""), std::string::npos) << captured;
+  EXPECT_NE(captured.find("recipient=\"jos\xc3\xa9@remote.test\""), std::string::npos) << captured;
+  EXPECT_EQ(captured.find("\\\\x"), std::string::npos) << "nothing escaped twice: " << captured;
+}
+
+// An unauthenticated MX client is not subject to the login match.
+TEST(Session, SenderLoginMatchOnlyAfterAuth) {
+  Dialogue d;
+  d.send("EHLO c\r\n");
+  EXPECT_TRUE(starts(d.send("MAIL FROM:<ceo@bank.test>\r\n"), "250 2.1.0"));
 }
 
 TEST(Session, AuthorizationIdentityMustMatch) {
