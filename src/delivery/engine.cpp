@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "delivery/dns_resolver.hpp"
-#include "delivery/dsn.hpp"
+#include "delivery/dsn_notice.hpp"
 #include "delivery/engine_clock.hpp"
 #include "delivery/round.hpp"
 #include "queue/queue_id.hpp"
@@ -266,7 +266,7 @@ void Engine::finish_round(const std::shared_ptr<Active>& ap) {
         .kv("status", status_name(o->status))
         .kv("attempt", static_cast<uint64_t>(attempt))
         .kv("delay", delay)
-        .kv("reply", o->reply);
+        .kv("reply", o->describe());
   }
   if (!r.failed.empty()) queue_dsns(a, r.failed, false);
   if (!r.succeeded.empty()) queue_dsns(a, r.succeeded, true);
@@ -288,58 +288,16 @@ void Engine::finish_round(const std::shared_ptr<Active>& ap) {
 }
 
 void Engine::queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool success) {
-  const auto& c = cfg();
-  const int64_t now = now_ms() / 1000;
-  DsnRequest req;
-  req.reporting_mta = c.server.hostname;
-  req.queue_id = a.env.id;
-  req.envid = a.env.dsn_envid;
-  req.arrival = a.env.received_at;
-  req.sender = a.env.sender;
-  req.ret = a.env.dsn_ret;
-  req.original = a.msg->content;
-  req.now = now;
-  auto dsn = std::make_shared<queue::Message>();
-  dsn->envelope.id = queue::make_queue_id();
-  req.message_id = dsn->envelope.id + ".dsn@" + c.server.hostname;
+  DsnNotice notice;
+  notice.reporting_mta = cfg().server.hostname;
+  notice.dsn_id = queue::make_queue_id();
+  notice.now_s = now_ms() / 1000;
+  std::shared_ptr<const queue::Message> msg = make_dsn_message(a.env, a.msg->content, a.outcomes, rcpts, success, notice);
   bool any_relayed = false;
-  for (size_t i : rcpts) {
-    const auto& rc = a.env.recipients[i];
-    const auto& o = *a.outcomes[i];
-    DsnRecipient d;
-    d.final_recipient = rc.address;
-    d.orcpt_type = rc.orcpt_type;
-    d.orcpt_address = rc.orcpt_address;
-    d.action = !success ? DsnAction::Failed : (o.relayed ? DsnAction::Relayed : DsnAction::Delivered);
-    any_relayed = any_relayed || d.action == DsnAction::Relayed;
-    d.status = o.enhanced.empty() ? (success ? "2.0.0" : "5.0.0") : o.enhanced;
-    if (!success && d.status[0] == '2') d.status = "5.0.0";
-    d.remote_mta = o.remote_mta;
-    // Diagnostic-Code is typed "smtp": only a reply a server gave goes
-    // there; our own reasons (DNS, TLS, expiry) go in the text part.
-    const bool from_server = !o.remote_mta.empty() && o.reply.size() > 3 && o.reply[0] >= '2' && o.reply[0] <= '5' &&
-                             o.reply[1] >= '0' && o.reply[1] <= '9' && o.reply[2] >= '0' && o.reply[2] <= '9';
-    if (from_server)
-      d.diagnostic = o.reply;
-    else if (o.relay != "local")
-      d.reason = o.reply;
-    d.last_attempt = now;
-    req.recipients.push_back(std::move(d));
-  }
-  dsn->content = build_dsn(req);
-  dsn->envelope.sender = "";
-  queue::Recipient to;
-  to.address = a.env.sender;
-  to.original = a.env.sender;
-  dsn->envelope.recipients.push_back(std::move(to));
-  dsn->envelope.received_at = now;
-  dsn->envelope.listener = "dsn";
-  dsn->envelope.helo = c.server.hostname;
-  dsn->envelope.eight_bit = smtp::scan_content(dsn->content).eight_bit;
+  for (size_t i : rcpts) any_relayed = any_relayed || (success && a.outcomes[i] && a.outcomes[i]->relayed);
   const std::string action = !success ? "failed" : any_relayed ? "relayed" : "delivered";
   const std::string original = a.env.id;
   const uint64_t count = rcpts.size();
-  std::shared_ptr<const queue::Message> msg = dsn;
   spool_.commit(msg, [this, msg, action, original, count](queue::CommitResult cr) {
     if (cr.status != queue::CommitStatus::Ok) {
       log::error("dsn.failed").kv("original", original).kv("error", cr.detail);

@@ -52,15 +52,17 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
     if (!o) continue;
     auto& rcpt = env.recipients[i];
     if (o->status == Status::Deferred && expired) {
-      // Give up: the recipient has waited max_age. The DSN keeps the last
-      // reply so the sender sees why.
+      // Give up: the recipient has waited max_age. The reply and its status
+      // stay the last ones seen (the DSN reports them, as Postfix does:
+      // "Status: 4.3.0", "Diagnostic-Code: smtp; 451 4.3.0 ..."); 4.4.7
+      // only when there is no transient status to report.
       o->status = Status::Bounced;
       if (o->enhanced.empty() || o->enhanced[0] != '4') o->enhanced = "4.4.7";
-      o->reply = "message expired after " + age_text(age_ms) + " in the queue; last error: " + o->reply;
+      o->note = "message expired after " + age_text(age_ms) + " in the queue";
     }
     rcpt.state = state_for(o->status);
     r.changed = true;
-    env.attempts.push_back(queue::Attempt{now_ms / 1000, rcpt.address, status_name(o->status), o->relay, o->reply});
+    env.attempts.push_back(queue::Attempt{now_ms / 1000, rcpt.address, status_name(o->status), o->relay, o->describe()});
     if (o->status == Status::Deferred) deferred_now = true;
     if (env.sender.empty()) continue;  // never a DSN to the null sender
     if (o->status == Status::Bounced && wants_failure(rcpt.notify)) r.failed.push_back(i);

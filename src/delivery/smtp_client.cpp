@@ -80,16 +80,7 @@ void SmtpClient::fail(Status status, std::string enhanced, std::string reason) {
 }
 
 RcptOutcome SmtpClient::from_reply(const smtp::ServerReply& r) const {
-  RcptOutcome o;
-  o.status = status_for_code(r.code);
-  o.reply = r.text();
-  o.enhanced = r.enhanced.empty() ? (o.status == Status::Sent ? "2.0.0" : o.status == Status::Bounced ? "5.0.0" : "4.0.0")
-                                  : r.enhanced;
-  o.relay = relay_;
-  o.remote_mta = host_;
-  o.tls = tls_name_;
-  o.relayed = true;
-  return o;
+  return reply_outcome(r.code, r.enhanced, r.text(), relay_, host_, tls_name_);
 }
 
 asio::awaitable<bool> SmtpClient::write(std::string_view data, std::chrono::milliseconds timeout) {
@@ -181,7 +172,7 @@ asio::awaitable<bool> SmtpClient::open_endpoint(const Endpoint& ep, const std::v
   reader_ = smtp::ReplyReader();
   caps_ = smtp::ServerCapabilities{};
   tls_name_ = "none";
-  host_ = ep.host;
+  host_ = ep.mta_name();
   relay_ = endpoint_text(ep);
   last_error_.clear();
   const tcp::endpoint target(ep.address, ep.port);

@@ -31,6 +31,11 @@ struct Endpoint {
   std::string host;  // name for logs, SNI and Remote-MTA ("" for an IP literal)
   asio::ip::address address;
   uint16_t port = 25;
+
+  // The name a DSN reports as Remote-MTA: the host name, or the address
+  // when the route named none (a smarthost or user@[192.0.2.1] given by
+  // address). Every route gets one, so every route's DSN has the field.
+  std::string mta_name() const { return host.empty() ? address.to_string() : host; }
 };
 
 enum class TlsPolicy { Opportunistic, Required, None };
@@ -99,7 +104,7 @@ class SmtpClient {
   std::string in_;  // bytes read, not yet parsed
   smtp::ReplyReader reader_;
   smtp::ServerCapabilities caps_;
-  std::string host_;
+  std::string host_;  // Remote-MTA name of the current endpoint (Endpoint::mta_name)
   std::string relay_;
   std::string tls_name_ = "none";
   bool alive_ = false;
