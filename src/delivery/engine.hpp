@@ -78,6 +78,7 @@ class Engine {
   struct Job {
     std::shared_ptr<Active> active;
     std::vector<size_t> rcpts;
+    bool resent = false;  // already retried once after a reused connection died under it (defect 1e)
   };
   struct RuleState {
     unsigned connections = 0;

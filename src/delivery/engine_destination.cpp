@@ -338,6 +338,21 @@ asio::awaitable<void> Engine::run_connection(std::shared_ptr<Destination> dp, in
       ++in_flight_;
       co_await client.send(*job.active->msg, job.rcpts, outs);
       --in_flight_;
+      // A cached connection that died before the server answered anything
+      // of this transaction is not a delivery attempt (defect 1e): the job
+      // goes back to the front of the queue, unrecorded, for a fresh
+      // connection right away. Once per job when something was sent, so a
+      // server that drops every transaction is still deferred, not looped.
+      if (client.found_stale() || (client.lost_before_reply() && !job.resent)) {
+        job.resent = job.resent || !client.found_stale();
+        log::info("delivery.reconnect")
+            .kv("id", job.active->env.id)
+            .kv("destination", d.key)
+            .kv("relay", client.relay())
+            .kv("reason", client.failure().reply);
+        d.jobs.push_front(std::move(job));
+        break;
+      }
       ++sent;
       bool any_sent = false;
       for (const auto& o : outs) any_sent = any_sent || o.status == Status::Sent;

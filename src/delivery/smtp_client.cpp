@@ -6,6 +6,11 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "net/asio_compat.hpp"
 #include "smtp/client_commands.hpp"
 #include "smtp/client_content.hpp"
@@ -333,9 +338,22 @@ asio::awaitable<bool> SmtpClient::authenticate() {
   co_return true;
 }
 
+bool SmtpClient::idle_connection_usable() {
+  if (!in_.empty()) return false;  // bytes nobody asked for
+  char c;
+  const ssize_t n = ::recv(socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // quiet and open: the normal case
+  last_error_ = n == 0 ? "connection closed by server while idle"
+                : n > 0 ? "server spoke while idle"
+                        : std::string("connection broken while idle: ") + std::strerror(errno);
+  return false;
+}
+
 asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vector<size_t>& rcpts,
                                        std::vector<RcptOutcome>& out) {
   out.assign(rcpts.size(), RcptOutcome{});
+  lost_before_reply_ = false;
+  found_stale_ = false;
   auto fail_open = [&](const RcptOutcome& o, size_t from) {
     for (size_t k = from; k < out.size(); ++k) out[k] = o;
   };
@@ -343,6 +361,7 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     fail_open(failure_, 0);
     co_return;
   }
+  const bool reused = transactions_ > 0;
   const auto traits = smtp::scan_content(m.content);
   const auto verdict = smtp::check_content(m.envelope, traits, m.content.size(), caps_);
   if (verdict != smtp::ContentVerdict::Send) {
@@ -367,6 +386,18 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     return o;
   };
 
+  // Until the first reply of this transaction arrives, a failure on a
+  // reused connection is the connection's, not the delivery's.
+  auto lost_before_reply = [&](const char* during) {
+    lost_before_reply_ = reused;
+    fail_open(lost(during), 0);
+    close();
+  };
+  if (reused && !idle_connection_usable()) {
+    found_stale_ = true;
+    lost_before_reply("reusing the connection");
+    co_return;
+  }
   // With PIPELINING, MAIL, every RCPT and DATA go in one write (RFC 2920).
   const bool pipelined = caps_.pipelining;
   if (pipelined) {
@@ -374,18 +405,16 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     for (const auto& l : rcpt_lines) batch += l;
     batch += smtp::kDataCommand;
     if (!co_await write(batch, settings_.command_timeout)) {
-      fail_open(lost("sending MAIL FROM"), 0);
-      close();
+      lost_before_reply("sending MAIL FROM");
       co_return;
     }
   } else if (!co_await write(mail, settings_.command_timeout)) {
-    fail_open(lost("sending MAIL FROM"), 0);
-    close();
+    lost_before_reply("sending MAIL FROM");
     co_return;
   }
   auto mail_reply = co_await read_reply(settings_.command_timeout);
   if (!mail_reply) {
-    fail_open(lost("sending MAIL FROM"), 0);
+    lost_before_reply("sending MAIL FROM");
     co_return;
   }
   const bool mail_ok = mail_reply->code == 250;

@@ -76,6 +76,15 @@ class SmtpClient {
   const std::string& relay() const { return relay_; }
   const std::string& tls() const { return tls_name_; }
   uint32_t transactions() const { return transactions_; }
+  // The last send() failed on a reused connection before the server
+  // answered anything of that transaction (it had closed the connection
+  // while idle, or was closing it as our MAIL went out). Not a delivery
+  // attempt: the caller may retry at once on a fresh connection (Postfix's
+  // connection cache does the same).
+  bool lost_before_reply() const { return lost_before_reply_; }
+  // ... and it was found closed before anything was sent: no retry bound
+  // needed, the message never left.
+  bool found_stale() const { return found_stale_; }
 
  private:
   asio::awaitable<bool> open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources, bool use_tls);
@@ -86,6 +95,9 @@ class SmtpClient {
   asio::awaitable<std::optional<smtp::ServerReply>> read_reply(std::chrono::milliseconds timeout);
   asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout);
   asio::awaitable<std::optional<smtp::ServerReply>> command(std::string_view line, std::chrono::milliseconds timeout);
+  // A cached connection the server has closed (EOF) or spoken on unasked
+  // (a 421 while idle) is unusable; checked without blocking before reuse.
+  bool idle_connection_usable();
   void arm(std::chrono::milliseconds d);
   void disarm();
   void close();
@@ -111,6 +123,8 @@ class SmtpClient {
   bool throttled_ = false;
   bool tls_failed_ = false;  // the last handshake failed (opportunistic: retry in clear)
   uint32_t transactions_ = 0;
+  bool lost_before_reply_ = false;
+  bool found_stale_ = false;
   RcptOutcome failure_;
   std::string last_error_;
 };
