@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "delivery/limits.hpp"
+
 namespace volley::delivery {
 
 enum class DsnAction { Failed, Delayed, Delivered, Relayed };
@@ -44,7 +46,7 @@ struct DsnRequest {
   std::string ret;            // "FULL" | "HDRS" | "" ("" = whole message for failures, headers otherwise)
   std::vector<DsnRecipient> recipients;  // at least one; all in one report
   std::string_view original;  // original content, CRLF
-  uint64_t max_original_bytes = 10 * 1024 * 1024;  // larger originals are returned as headers only
+  uint64_t max_original_bytes = limits::kMaxDsnOriginalBytes;  // larger originals are returned as headers only
   int64_t now = 0;            // Date:
   std::string message_id;     // Message-ID value without <>; "" = derived from queue id and host
 };

@@ -36,7 +36,7 @@ std::string age_text(int64_t ms) {
 }  // namespace
 
 std::chrono::milliseconds retry_delay(const std::vector<std::chrono::milliseconds>& schedule, uint32_t deferrals) {
-  if (schedule.empty()) return std::chrono::minutes(5);
+  if (schedule.empty()) return limits::kFallbackRetryDelay;
   size_t i = deferrals == 0 ? 0 : std::min<size_t>(deferrals - 1, schedule.size() - 1);
   return schedule[i];
 }
@@ -80,7 +80,7 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
   } else {
     // Recipients left untried this round (their destination was full):
     // soon again, without counting a deferral.
-    r.next_attempt_ms = now_ms + 1000;
+    r.next_attempt_ms = now_ms + limits::kUntriedRetry.count();
   }
   return r;
 }

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "delivery/limits.hpp"
 #include "net/asio_compat.hpp"
 #include "smtp/client_commands.hpp"
 #include "smtp/client_content.hpp"
@@ -22,7 +23,7 @@ namespace volley::delivery {
 namespace {
 using asio::ip::tcp;
 constexpr auto kUseTuple = as_tuple(asio::use_awaitable);
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = limits::kReadChunk;
 
 std::string endpoint_text(const Endpoint& ep) {
   std::string ip = ep.address.to_string();
@@ -493,7 +494,7 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
 
 asio::awaitable<void> SmtpClient::quit() {
   if (!alive_) co_return;
-  auto r = co_await command(smtp::kQuitCommand, std::chrono::seconds(5));
+  auto r = co_await command(smtp::kQuitCommand, limits::kQuitTimeout);
   (void)r;
   close();
 }

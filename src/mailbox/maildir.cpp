@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "delivery/limits.hpp"
 #include "util/strings.hpp"
 
 namespace volley::mailbox {
@@ -16,7 +17,7 @@ namespace {
 
 // A name collision needs the same microsecond, pid and counter, so one retry
 // is already paranoid; the cap only keeps a broken clock from looping forever.
-constexpr int kMaxNameAttempts = 16;
+constexpr int kMaxNameAttempts = delivery::limits::kMaxMaildirNameAttempts;
 constexpr size_t kMaxComponent = 255;  // NAME_MAX
 
 // Process-wide, so threads delivering at the same microsecond get distinct names.
