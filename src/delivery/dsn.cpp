@@ -6,7 +6,7 @@
 #include <array>
 #include <cstdio>
 
-#include "smtp/client_reply.hpp"
+#include "delivery/client_reply.hpp"
 #include "smtp/headers.hpp"
 #include "smtp/received.hpp"
 #include "util/strings.hpp"
@@ -322,7 +322,7 @@ std::string_view action_name(DsnAction action) {
   return "failed";
 }
 
-bool is_enhanced_status(std::string_view s) { return smtp::is_enhanced_status_code(s); }
+bool is_enhanced_status(std::string_view s) { return is_enhanced_status_code(s); }
 
 std::string enhanced_status_of(int code, std::string_view reply_text) {
   const char klass = code >= 200 && code < 300 ? '2' : code >= 500 && code < 600 ? '5' : '4';

@@ -67,7 +67,7 @@ std::string build_dsn(const DsnRequest& req);
 std::string enhanced_status_of(int code, std::string_view reply_text);
 
 // True for "class.subject.detail": class 2, 4 or 5, subject and detail 1-3 digits
-// (the one check is smtp::is_enhanced_status_code; this name keeps DSN code readable).
+// (the one check is is_enhanced_status_code; this name keeps DSN code readable).
 bool is_enhanced_status(std::string_view s);
 
 }  // namespace volley::delivery

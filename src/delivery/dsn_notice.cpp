@@ -1,6 +1,6 @@
 #include "delivery/dsn_notice.hpp"
 
-#include "smtp/client_content.hpp"
+#include "delivery/client_content.hpp"
 
 namespace volley::delivery {
 
@@ -51,7 +51,7 @@ std::shared_ptr<queue::Message> make_dsn_message(const queue::Envelope& env, std
   dsn->envelope.received_at = notice.now_s;
   dsn->envelope.listener = "dsn";
   dsn->envelope.helo = notice.reporting_mta;
-  dsn->envelope.eight_bit = smtp::scan_content(dsn->content).eight_bit;
+  dsn->envelope.eight_bit = scan_content(dsn->content).eight_bit;
   return dsn;
 }
 

@@ -10,7 +10,7 @@
 #include "delivery/engine_clock.hpp"
 #include "delivery/round.hpp"
 #include "queue/queue_id.hpp"
-#include "smtp/client_content.hpp"
+#include "delivery/client_content.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 

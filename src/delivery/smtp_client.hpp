@@ -3,7 +3,7 @@
 // AUTH for a smarthost, then any number of transactions (MAIL, RCPTs, DATA;
 // pipelined when the server offers PIPELINING), then QUIT.
 //
-// The protocol pieces are pure (smtp/client_*.hpp); this is the thin I/O
+// The protocol pieces are pure (delivery/client_*.hpp); this is the thin I/O
 // loop around them. Every wait has a deadline (connect, command, data
 // timeouts); a deadline closes the socket, so a silent server costs one
 // connection slot for at most that long and never blocks anything else.
@@ -22,8 +22,8 @@
 
 #include "delivery/outcome.hpp"
 #include "queue/envelope.hpp"
-#include "smtp/client_capabilities.hpp"
-#include "smtp/client_reply.hpp"
+#include "delivery/client_capabilities.hpp"
+#include "delivery/client_reply.hpp"
 
 namespace volley::delivery {
 
@@ -92,9 +92,9 @@ class SmtpClient {
   asio::awaitable<bool> hello();
   asio::awaitable<bool> start_tls(const Endpoint& ep);
   asio::awaitable<bool> authenticate();
-  asio::awaitable<std::optional<smtp::ServerReply>> read_reply(std::chrono::milliseconds timeout);
+  asio::awaitable<std::optional<ServerReply>> read_reply(std::chrono::milliseconds timeout);
   asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout);
-  asio::awaitable<std::optional<smtp::ServerReply>> command(std::string_view line, std::chrono::milliseconds timeout);
+  asio::awaitable<std::optional<ServerReply>> command(std::string_view line, std::chrono::milliseconds timeout);
   // A cached connection the server has closed (EOF) or spoken on unasked
   // (a 421 while idle) is unusable; checked without blocking before reuse.
   bool idle_connection_usable();
@@ -103,7 +103,7 @@ class SmtpClient {
   void close();
   // Records why the connection failed (for every recipient still open).
   void fail(Status status, std::string enhanced, std::string reason);
-  RcptOutcome from_reply(const smtp::ServerReply& r) const;
+  RcptOutcome from_reply(const ServerReply& r) const;
   std::string io_error(const char* during) const;
 
   asio::any_io_executor ex_;
@@ -114,8 +114,8 @@ class SmtpClient {
   uint64_t timer_generation_ = 0;
   bool timed_out_ = false;
   std::string in_;  // bytes read, not yet parsed
-  smtp::ReplyReader reader_;
-  smtp::ServerCapabilities caps_;
+  ReplyReader reader_;
+  ServerCapabilities caps_;
   std::string host_;  // Remote-MTA name of the current endpoint (Endpoint::mta_name)
   std::string relay_;
   std::string tls_name_ = "none";
