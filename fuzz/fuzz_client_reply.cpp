@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "smtp/address.hpp"
-#include "smtp/client_capabilities.hpp"
-#include "smtp/client_commands.hpp"
-#include "smtp/client_content.hpp"
-#include "smtp/client_reply.hpp"
+#include "delivery/client_capabilities.hpp"
+#include "delivery/client_commands.hpp"
+#include "delivery/client_content.hpp"
+#include "delivery/client_reply.hpp"
 #include "smtp/command.hpp"
 #include "smtp/data_reader.hpp"
 
@@ -27,7 +27,8 @@
 
 namespace {
 
-using namespace volley::smtp;
+using namespace volley::delivery;  // the client pieces under test
+using namespace volley::smtp;      // the server parsers they must round-trip through
 using Status = ReplyReader::Status;
 
 struct Limits {

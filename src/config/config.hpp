@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "delivery/limits.hpp"
 #include "net/cidr.hpp"
 #include "util/result.hpp"
 
@@ -118,7 +119,11 @@ struct DeliverySection {
   Duration command_timeout = std::chrono::minutes(5);    // greeting and each reply (RFC 5321 4.5.3.2)
   Duration data_timeout = std::chrono::minutes(10);      // reply to the final dot
   Duration dns_timeout = std::chrono::seconds(5);        // per DNS query
-  uint32_t max_active_messages = 20000;  // messages held by the delivery engine at once (bounds memory)
+  uint32_t max_active_messages = delivery::limits::kDefaultMaxActiveMessages;  // messages held by the delivery engine at once (bounds memory)
+  // Issue 9, point 2 (reasons in src/delivery/limits.hpp):
+  uint64_t max_active_bytes = delivery::limits::kDefaultMaxActiveBytes;  // bodies held by active messages
+  Duration connection_idle_timeout = delivery::limits::kDefaultConnectionIdleTimeout;  // idle outbound connection kept for reuse
+  uint32_t max_jobs_per_destination = delivery::limits::kDefaultMaxJobsPerDestination;  // jobs queued per destination
 };
 
 struct DkimKey {

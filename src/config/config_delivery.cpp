@@ -199,6 +199,10 @@ const std::vector<Field<DeliverySection>>& delivery_fields() {
       field("data_timeout", &DeliverySection::data_timeout, duration_at_least(1ms)),
       field("dns_timeout", &DeliverySection::dns_timeout, duration_at_least(1ms)),
       field("max_active_messages", &DeliverySection::max_active_messages, integer(1, kU32Max)),
+      field("max_active_bytes", &DeliverySection::max_active_bytes, size_at_least(1)),
+      // 0 is allowed: QUIT as soon as the queue of the destination is empty.
+      field("connection_idle_timeout", &DeliverySection::connection_idle_timeout, duration_at_least(0ms)),
+      field("max_jobs_per_destination", &DeliverySection::max_jobs_per_destination, integer(1, kU32Max)),
   };
   return fields;
 }

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "delivery/limits.hpp"
 #include "delivery/route_plan.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -30,16 +31,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// Addresses kept from one A or AAAA answer; more say nothing more useful to
-// a sender that tries a few at most.
-constexpr int kMaxAddressesPerFamily = 32;
-
-// Receive buffer asked for c-ares's sockets (why: see init).
-constexpr int kSocketReceiveBuffer = 1 << 20;
-
-// The shortest per-try timeout worth retrying with; below it one try gets the
-// whole budget (see tries_and_timeout).
-constexpr milliseconds kMinTryTimeout{100};
+// Reasons in delivery/limits.hpp (kMinTryTimeout: below it one try gets the
+// whole budget, see tries_and_timeout; kSocketReceiveBuffer: see init).
+constexpr int kMaxAddressesPerFamily = limits::kMaxAddressesPerFamily;
+constexpr int kSocketReceiveBuffer = limits::kDnsSocketReceiveBuffer;
+constexpr milliseconds kMinTryTimeout = limits::kMinDnsTryTimeout;
 
 Result<void> init_library_once() {
   static std::once_flag once;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "delivery/dns_types.hpp"
+#include "delivery/limits.hpp"
 #include "util/result.hpp"
 
 namespace volley::delivery {
@@ -31,7 +32,7 @@ class DnsResolver {
   // Lookups in flight at once (an address lookup counts once). Beyond it a
   // lookup fails at once with TempFail "resolver busy": a burst of new
   // domains must not grow memory without bound; delivery retries later.
-  static constexpr size_t kMaxPending = 1024;
+  static constexpr size_t kMaxPending = limits::kMaxDnsLookupsInFlight;
 
   // server: "" = the system's resolvers (/etc/resolv.conf); "ip", "ip:port"
   // or "[v6]:port" = only that server (port 53 by default). It must be an IP

@@ -6,7 +6,7 @@
 #include <array>
 #include <cstdio>
 
-#include "smtp/client_reply.hpp"
+#include "delivery/client_reply.hpp"
 #include "smtp/headers.hpp"
 #include "smtp/received.hpp"
 #include "util/strings.hpp"
@@ -177,10 +177,14 @@ std::string clip_text_line(std::string s) {
 }
 
 // The status to report: the given one when well formed and of the action's
-// class, else the generic code of that class.
+// class, else the generic code of that class. A failure may carry a 4.x.x:
+// a recipient that expired after temporary errors is reported with the last
+// transient status it got (RFC 3464 2.3.4 leaves the class to the cause;
+// Postfix does the same), so the sender sees "4.3.0", not a made-up 5.0.0.
 std::string status_for(const DsnRecipient& r) {
   const char want = r.action == DsnAction::Failed ? '5' : r.action == DsnAction::Delayed ? '4' : '2';
-  if (is_enhanced_status(r.status) && r.status[0] == want) return r.status;
+  const bool expired_failure = r.action == DsnAction::Failed && !r.status.empty() && r.status[0] == '4';
+  if (is_enhanced_status(r.status) && (r.status[0] == want || expired_failure)) return r.status;
   return std::string(1, want) + ".0.0";
 }
 
@@ -318,7 +322,7 @@ std::string_view action_name(DsnAction action) {
   return "failed";
 }
 
-bool is_enhanced_status(std::string_view s) { return smtp::is_enhanced_status_code(s); }
+bool is_enhanced_status(std::string_view s) { return is_enhanced_status_code(s); }
 
 std::string enhanced_status_of(int code, std::string_view reply_text) {
   const char klass = code >= 200 && code < 300 ? '2' : code >= 500 && code < 600 ? '5' : '4';

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "delivery/limits.hpp"
+
 namespace volley::delivery {
 
 enum class DsnAction { Failed, Delayed, Delivered, Relayed };
@@ -44,7 +46,7 @@ struct DsnRequest {
   std::string ret;            // "FULL" | "HDRS" | "" ("" = whole message for failures, headers otherwise)
   std::vector<DsnRecipient> recipients;  // at least one; all in one report
   std::string_view original;  // original content, CRLF
-  uint64_t max_original_bytes = 10 * 1024 * 1024;  // larger originals are returned as headers only
+  uint64_t max_original_bytes = limits::kMaxDsnOriginalBytes;  // larger originals are returned as headers only
   int64_t now = 0;            // Date:
   std::string message_id;     // Message-ID value without <>; "" = derived from queue id and host
 };
@@ -65,7 +67,7 @@ std::string build_dsn(const DsnRequest& req);
 std::string enhanced_status_of(int code, std::string_view reply_text);
 
 // True for "class.subject.detail": class 2, 4 or 5, subject and detail 1-3 digits
-// (the one check is smtp::is_enhanced_status_code; this name keeps DSN code readable).
+// (the one check is is_enhanced_status_code; this name keeps DSN code readable).
 bool is_enhanced_status(std::string_view s);
 
 }  // namespace volley::delivery

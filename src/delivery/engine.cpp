@@ -6,23 +6,16 @@
 #include <unordered_set>
 
 #include "delivery/dns_resolver.hpp"
-#include "delivery/dsn.hpp"
+#include "delivery/dsn_notice.hpp"
 #include "delivery/engine_clock.hpp"
 #include "delivery/round.hpp"
 #include "queue/queue_id.hpp"
-#include "smtp/client_content.hpp"
+#include "delivery/client_content.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace volley::delivery {
 namespace {
-
-// Bodies held by active messages at once; beyond it due messages wait in the
-// scheduler (their bodies stay on disk). Large enough that a busy relay
-// never notices, small enough for a modest VM.
-constexpr uint64_t kMaxActiveBytes = 512ull << 20;
-// Scheduler ids moved into the active set per pump; keeps one pump short.
-constexpr size_t kPumpBatch = 256;
 
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
@@ -42,6 +35,7 @@ Engine::Engine(queue::LogSpool& spool, const config::Config& cfg)
       cfg_(std::make_shared<const config::Config>(cfg)),
       pump_timer_(io_),
       housekeeping_timer_(io_),
+      budget_(cfg.delivery.max_active_messages, cfg.delivery.max_active_bytes),
       rng_(std::random_device{}()) {
   rules_.resize(cfg.delivery.shaping.size());
   for (size_t i = 0; i < rules_.size(); ++i)
@@ -103,7 +97,7 @@ void Engine::stop(std::chrono::milliseconds grace) {
   while (std::chrono::steady_clock::now() < deadline) {
     size_t busy = call([this] { return in_flight_; });
     if (busy == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(limits::kStopPoll);
   }
   io_.stop();
   if (thread_.joinable()) thread_.join();
@@ -127,14 +121,16 @@ void Engine::submit(std::shared_ptr<const queue::Message> m) {
   if (!started_) return;  // scheduled from disk at next start
   asio::post(io_, [this, m = std::move(m)]() mutable {
     if (stopping_) return;
-    if (!cfg().delivery.enabled || active_.size() + loading_ >= cfg().delivery.max_active_messages ||
-        active_bytes_ + m->content.size() > kMaxActiveBytes) {
+    const uint64_t bytes = m->content.size();
+    // A parked large message goes first (ActiveBudget: no starvation).
+    if (!cfg().delivery.enabled || budget_.parked() || !budget_.fits(bytes)) {
       // Later, from disk: the body is not kept.
       scheduler_.schedule(m->envelope.id, now_ms());
       arm_pump_timer();
       return;
     }
-    activate(std::move(m));
+    budget_.charge(bytes);
+    activate(std::move(m), bytes);
   });
 }
 
@@ -152,6 +148,7 @@ void Engine::reconfigure(const config::Config& cfg) {
   asio::post(io_, [this, next] {
     cfg_ = next;
     ++config_generation_;
+    budget_.set_limits(next->delivery.max_active_messages, next->delivery.max_active_bytes);
     rules_.assign(next->delivery.shaping.size(), RuleState{});
     for (size_t i = 0; i < rules_.size(); ++i)
       rules_[i].rate = RateLimiter(next->delivery.shaping[i].rate_count, next->delivery.shaping[i].rate_period);
@@ -161,12 +158,12 @@ void Engine::reconfigure(const config::Config& cfg) {
   });
 }
 
-void Engine::activate(std::shared_ptr<const queue::Message> m) {
+void Engine::activate(std::shared_ptr<const queue::Message> m, uint64_t charged) {
   auto a = std::make_shared<Active>();
   a->env = m->envelope;
   a->msg = std::move(m);
   a->outcomes.assign(a->env.recipients.size(), std::nullopt);
-  active_bytes_ += a->msg->content.size();
+  a->charged = charged;
   active_.emplace(a->env.id, a);
   dispatch(a);
 }
@@ -195,7 +192,7 @@ void Engine::dispatch(const std::shared_ptr<Active>& a) {
     Destination& d = destination_for(key, key == "[smarthost]" ? std::string() : domain_of(a->env.recipients[rcpts[0]].address));
     // A destination with a deep backlog takes no more for now; the
     // recipients are tried again shortly without counting a deferral.
-    if (d.jobs.size() >= 10000) continue;
+    if (d.jobs.size() >= c.delivery.max_jobs_per_destination) continue;
     ++a->pending_jobs;
     d.jobs.push_back(Job{a, std::move(rcpts)});
     d.last_used_ms = now_ms();
@@ -206,34 +203,51 @@ void Engine::dispatch(const std::shared_ptr<Active>& a) {
 
 void Engine::pump_scheduler() {
   if (stopping_ || !cfg().delivery.enabled) return;
+  if (auto p = budget_.unpark_if_fits()) load(p->id, p->bytes);
   std::vector<std::string> ids;
-  while (active_.size() + loading_ < cfg().delivery.max_active_messages && active_bytes_ < kMaxActiveBytes) {
+  size_t taken = 0;
+  while (budget_.has_room() && taken < limits::kPumpBatch) {
     ids.clear();
-    if (scheduler_.pop_due(now_ms(), kPumpBatch, ids) == 0) break;
-    for (auto& id : ids) {
-      if (active_.count(id)) continue;
-      ++loading_;
-      asio::post(pool_, [this, id] {
-        auto loaded = spool_.load(id);
-        asio::post(io_, [this, loaded = std::move(loaded)]() mutable {
-          --loading_;
-          if (!loaded || stopping_) return;  // deleted meanwhile, or shutting down
-          if (active_.count(loaded->envelope.id)) return;
-          activate(std::make_shared<const queue::Message>(std::move(*loaded)));
-        });
-      });
+    if (scheduler_.pop_due(now_ms(), 1, ids) == 0) break;
+    const std::string& id = ids.front();
+    if (active_.count(id)) continue;
+    // Charged before it is read, so bodies from disk respect the byte cap
+    // too (a burst of large stored messages must not all load at once).
+    auto bytes = spool_.content_size(id);
+    if (!bytes) continue;  // deleted meanwhile
+    if (!budget_.fits(*bytes)) {
+      budget_.park(id, *bytes);  // waits for room, ahead of everything else
+      break;
     }
+    load(id, *bytes);
+    ++taken;
   }
-  arm_pump_timer();
+  // More due but no room: completions pump again; the timer is a backstop.
+  arm_pump_timer(!budget_.has_room());
 }
 
-void Engine::arm_pump_timer() {
+void Engine::load(const std::string& id, uint64_t bytes) {
+  budget_.charge(bytes);
+  asio::post(pool_, [this, id, bytes] {
+    auto loaded = spool_.load(id);
+    asio::post(io_, [this, bytes, loaded = std::move(loaded)]() mutable {
+      // Deleted meanwhile, shutting down, or already being delivered.
+      if (!loaded || stopping_ || active_.count(loaded->envelope.id)) return budget_.refund(bytes);
+      activate(std::make_shared<const queue::Message>(std::move(*loaded)), bytes);
+    });
+  });
+}
+
+void Engine::arm_pump_timer(bool full) {
   if (stopping_) return;
   auto next = scheduler_.next_due();
   if (!next) return;
-  const int64_t delay = std::max<int64_t>(0, *next - now_ms());
-  // Capped so a full active set is re-checked even without a completion.
-  pump_timer_.expires_after(std::chrono::milliseconds(std::min<int64_t>(delay, 1000)));
+  int64_t delay = std::max<int64_t>(0, *next - now_ms());
+  // Capped so a full active set is re-checked even without a completion;
+  // while full, not sooner than that (completions pump anyway).
+  const int64_t recheck = limits::kPumpRecheck.count();
+  delay = full ? recheck : std::min<int64_t>(delay, recheck);
+  pump_timer_.expires_after(std::chrono::milliseconds(delay));
   pump_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) pump_scheduler();
   });
@@ -266,7 +280,7 @@ void Engine::finish_round(const std::shared_ptr<Active>& ap) {
         .kv("status", status_name(o->status))
         .kv("attempt", static_cast<uint64_t>(attempt))
         .kv("delay", delay)
-        .kv("reply", o->reply);
+        .kv("reply", o->describe());
   }
   if (!r.failed.empty()) queue_dsns(a, r.failed, false);
   if (!r.succeeded.empty()) queue_dsns(a, r.succeeded, true);
@@ -282,64 +296,22 @@ void Engine::finish_round(const std::shared_ptr<Active>& ap) {
       });
     scheduler_.schedule(id, r.next_attempt_ms);
   }
-  active_bytes_ -= a.msg->content.size();
+  budget_.refund(a.charged);
   active_.erase(id);
   pump_scheduler();
 }
 
 void Engine::queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool success) {
-  const auto& c = cfg();
-  const int64_t now = now_ms() / 1000;
-  DsnRequest req;
-  req.reporting_mta = c.server.hostname;
-  req.queue_id = a.env.id;
-  req.envid = a.env.dsn_envid;
-  req.arrival = a.env.received_at;
-  req.sender = a.env.sender;
-  req.ret = a.env.dsn_ret;
-  req.original = a.msg->content;
-  req.now = now;
-  auto dsn = std::make_shared<queue::Message>();
-  dsn->envelope.id = queue::make_queue_id();
-  req.message_id = dsn->envelope.id + ".dsn@" + c.server.hostname;
+  DsnNotice notice;
+  notice.reporting_mta = cfg().server.hostname;
+  notice.dsn_id = queue::make_queue_id();
+  notice.now_s = now_ms() / 1000;
+  std::shared_ptr<const queue::Message> msg = make_dsn_message(a.env, a.msg->content, a.outcomes, rcpts, success, notice);
   bool any_relayed = false;
-  for (size_t i : rcpts) {
-    const auto& rc = a.env.recipients[i];
-    const auto& o = *a.outcomes[i];
-    DsnRecipient d;
-    d.final_recipient = rc.address;
-    d.orcpt_type = rc.orcpt_type;
-    d.orcpt_address = rc.orcpt_address;
-    d.action = !success ? DsnAction::Failed : (o.relayed ? DsnAction::Relayed : DsnAction::Delivered);
-    any_relayed = any_relayed || d.action == DsnAction::Relayed;
-    d.status = o.enhanced.empty() ? (success ? "2.0.0" : "5.0.0") : o.enhanced;
-    if (!success && d.status[0] == '2') d.status = "5.0.0";
-    d.remote_mta = o.remote_mta;
-    // Diagnostic-Code is typed "smtp": only a reply a server gave goes
-    // there; our own reasons (DNS, TLS, expiry) go in the text part.
-    const bool from_server = !o.remote_mta.empty() && o.reply.size() > 3 && o.reply[0] >= '2' && o.reply[0] <= '5' &&
-                             o.reply[1] >= '0' && o.reply[1] <= '9' && o.reply[2] >= '0' && o.reply[2] <= '9';
-    if (from_server)
-      d.diagnostic = o.reply;
-    else if (o.relay != "local")
-      d.reason = o.reply;
-    d.last_attempt = now;
-    req.recipients.push_back(std::move(d));
-  }
-  dsn->content = build_dsn(req);
-  dsn->envelope.sender = "";
-  queue::Recipient to;
-  to.address = a.env.sender;
-  to.original = a.env.sender;
-  dsn->envelope.recipients.push_back(std::move(to));
-  dsn->envelope.received_at = now;
-  dsn->envelope.listener = "dsn";
-  dsn->envelope.helo = c.server.hostname;
-  dsn->envelope.eight_bit = smtp::scan_content(dsn->content).eight_bit;
+  for (size_t i : rcpts) any_relayed = any_relayed || (success && a.outcomes[i] && a.outcomes[i]->relayed);
   const std::string action = !success ? "failed" : any_relayed ? "relayed" : "delivered";
   const std::string original = a.env.id;
   const uint64_t count = rcpts.size();
-  std::shared_ptr<const queue::Message> msg = dsn;
   spool_.commit(msg, [this, msg, action, original, count](Result<void> cr) {
     if (!cr) {
       log::error("dsn.failed").kv("original", original).kv("error", cr.error().message);
@@ -357,12 +329,13 @@ void Engine::housekeeping() {
   const int64_t now = now_ms();
   for (auto it = destinations_.begin(); it != destinations_.end();) {
     const Destination& d = *it->second;
-    if (d.jobs.empty() && d.connections == 0 && now - d.last_used_ms > 300'000 && d.suspended_until_ms < now)
+    if (d.jobs.empty() && d.connections == 0 && now - d.last_used_ms > limits::kForgetIdleDestination.count() &&
+        d.suspended_until_ms < now)
       it = destinations_.erase(it);
     else
       ++it;
   }
-  housekeeping_timer_.expires_after(std::chrono::seconds(30));
+  housekeeping_timer_.expires_after(limits::kHousekeepingInterval);
   housekeeping_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) housekeeping();
   });
@@ -372,6 +345,7 @@ Result<size_t> Engine::retry(const std::string& id) {
   if (!started_) return make_error("delivery is not running");
   return call([this, id]() -> Result<size_t> {
     if (active_.count(id)) return size_t{0};  // being delivered right now
+    if (budget_.parked() && budget_.parked()->id == id) return size_t{0};  // next to go
     if (!scheduler_.contains(id)) return make_error("no such message " + id);
     size_t n = scheduler_.make_due(now_ms(), [&](std::string_view x) { return x == id; });
     for (auto& [k, d] : destinations_) d->suspended_until_ms = 0;
@@ -409,7 +383,10 @@ Result<size_t> Engine::flush(const std::string& domain) {
 
 void Engine::forget(const std::string& id) {
   if (!started_) return;
-  asio::post(io_, [this, id] { scheduler_.remove(id); });
+  asio::post(io_, [this, id] {
+    scheduler_.remove(id);
+    budget_.forget(id);
+  });
 }
 
 }  // namespace volley::delivery

@@ -11,8 +11,10 @@
 //
 // Memory: the scheduler holds ids and due times only. Bodies are in memory
 // only for messages being delivered ("active"), bounded by
-// delivery.max_active_messages and a byte budget; a fresh message keeps the
-// body it arrived with, so most mail is never read back from disk.
+// delivery.max_active_messages and delivery.max_active_bytes (ActiveBudget:
+// a body is charged before it is loaded, so the cap also holds for bodies
+// read back from disk); a fresh message keeps the body it arrived with, so
+// most mail is never read back from disk.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -29,6 +31,8 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "delivery/active_budget.hpp"
+#include "delivery/limits.hpp"
 #include "delivery/outcome.hpp"
 #include "delivery/shaping.hpp"
 #include "delivery/smtp_client.hpp"
@@ -74,10 +78,12 @@ class Engine {
     queue::Envelope env;                        // working copy
     std::vector<std::optional<RcptOutcome>> outcomes;
     size_t pending_jobs = 0;
+    uint64_t charged = 0;  // bytes charged to budget_ for this message
   };
   struct Job {
     std::shared_ptr<Active> active;
     std::vector<size_t> rcpts;
+    bool resent = false;  // already retried once after a reused connection died under it (defect 1e)
   };
   struct RuleState {
     unsigned connections = 0;
@@ -109,10 +115,11 @@ class Engine {
   };
 
   // engine.cpp: scheduling and bookkeeping
-  void activate(std::shared_ptr<const queue::Message> m);
+  void activate(std::shared_ptr<const queue::Message> m, uint64_t charged);
+  void load(const std::string& id, uint64_t bytes);
   void dispatch(const std::shared_ptr<Active>& a);
   void pump_scheduler();
-  void arm_pump_timer();
+  void arm_pump_timer(bool full = false);
   void complete_job(Job& job, std::vector<RcptOutcome>& outcomes);
   void finish_round(const std::shared_ptr<Active>& a);
   void queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool success);
@@ -120,7 +127,6 @@ class Engine {
   template <class F>
   auto call(F fn) -> decltype(fn());
   const config::Config& cfg() const { return *cfg_; }
-  uint64_t active_bytes() const { return active_bytes_; }
 
   // engine_destination.cpp: per-destination queues and connections
   Destination& destination_for(const std::string& key, const std::string& domain);
@@ -143,16 +149,15 @@ class Engine {
   uint64_t config_generation_ = 1;
   asio::io_context io_;
   std::thread thread_;
-  asio::thread_pool pool_{2};
+  asio::thread_pool pool_{limits::kBlockingThreads};
   std::unique_ptr<DnsResolver> resolver_;
   std::shared_ptr<asio::ssl::context> tls_;
   queue::Scheduler scheduler_;
   asio::steady_timer pump_timer_;
   asio::steady_timer housekeeping_timer_;
   std::unordered_map<std::string, std::shared_ptr<Active>> active_;
-  size_t loading_ = 0;
+  ActiveBudget budget_;  // active and loading messages and their bodies
   size_t in_flight_ = 0;  // transactions and Maildir writes under way (stop waits for these only)
-  uint64_t active_bytes_ = 0;
   std::unordered_map<std::string, std::shared_ptr<Destination>> destinations_;
   std::vector<RuleState> rules_;
   unsigned total_connections_ = 0;

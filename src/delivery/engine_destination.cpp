@@ -19,14 +19,8 @@ namespace volley::delivery {
 namespace {
 
 constexpr auto kUseTuple = as_tuple(asio::use_awaitable);
-// How long a connection with nothing to do waits for another message to the
-// same destination before QUIT (Postfix: smtp_connection_cache_time_limit).
-constexpr std::chrono::seconds kIdleReuse{2};
-// DNS answers are reused this long (c-ares gives no MX TTL; a minute keeps
-// lookups off the hot path and changes visible soon).
-constexpr int64_t kRouteCacheMs = 60'000;
-constexpr size_t kMaxEndpoints = 20;
-constexpr size_t kMaxAddressesPerHost = 4;
+using limits::kMaxAddressesPerHost;
+using limits::kMaxEndpoints;
 
 // Turns a callback API (the resolver) into an awaitable. The callback runs
 // on the engine's thread already.
@@ -196,7 +190,7 @@ asio::awaitable<Engine::RouteResult> Engine::route(std::shared_ptr<Destination> 
     auto init = [this, lookup](auto cb) { resolver_->query_mx(lookup, std::move(cb)); };
     auto lookup_mx = callback_awaitable<MxAnswer>(std::move(init));
     MxAnswer answer = co_await std::move(lookup_mx);
-    RoutePlan plan = plan_routes(answer, lookup, rng_);
+    RoutePlan plan = plan_routes(answer, lookup, rng_, limits::kMaxMxHosts);
     switch (plan.kind) {
       case RoutePlan::Kind::NullMx:
         rr.failure = local_outcome(Status::Bounced, "5.1.10",
@@ -264,7 +258,7 @@ asio::awaitable<Engine::RouteResult> Engine::route(std::shared_ptr<Destination> 
   if (d.rule < 0) d.rule = find_shaping_rule(del.shaping, d.domain, hosts);
   d.endpoints = rr.endpoints;
   d.endpoint_rank = std::move(ranks);
-  d.endpoints_expire_ms = now + kRouteCacheMs;
+  d.endpoints_expire_ms = now + limits::kRouteCacheTime.count();
   rr.ok = true;
   co_return rr;
 }
@@ -273,7 +267,8 @@ asio::awaitable<bool> Engine::wait_for_job(std::shared_ptr<Destination> dp) {
   // Woken when a job arrives, but another connection of the destination
   // may take it first: keep waiting until the idle time is used up, or the
   // connection would be closed and reopened for every message.
-  const auto deadline = std::chrono::steady_clock::now() + kIdleReuse;
+  // delivery.connection_idle_timeout (Postfix: smtp_connection_cache_time_limit).
+  const auto deadline = std::chrono::steady_clock::now() + cfg().delivery.connection_idle_timeout;
   while (dp->jobs.empty() && !stopping_ && std::chrono::steady_clock::now() < deadline) {
     auto t = std::make_shared<asio::steady_timer>(io_, deadline);
     dp->idle.push_back(t);
@@ -315,8 +310,9 @@ asio::awaitable<void> Engine::run_connection(std::shared_ptr<Destination> dp, in
         // it is deferred now, and new mail is deferred without trying for
         // a short while (Postfix's "dead destination").
         const auto& sched = cfg().queue.retry_schedule;
-        int64_t hold = sched.empty() ? 30'000 : sched.front().count() / 2;
-        hold = std::clamp<int64_t>(hold, 0, 30'000);
+        const int64_t max_hold = limits::kMaxSuspension.count();
+        int64_t hold = sched.empty() ? max_hold : sched.front().count() / 2;
+        hold = std::clamp<int64_t>(hold, 0, max_hold);
         d.suspend_reason = client.failure();
         d.suspended_until_ms = now_ms() + hold;
         d.endpoints.clear();  // resolve again next time
@@ -338,6 +334,21 @@ asio::awaitable<void> Engine::run_connection(std::shared_ptr<Destination> dp, in
       ++in_flight_;
       co_await client.send(*job.active->msg, job.rcpts, outs);
       --in_flight_;
+      // A cached connection that died before the server answered anything
+      // of this transaction is not a delivery attempt (defect 1e): the job
+      // goes back to the front of the queue, unrecorded, for a fresh
+      // connection right away. Once per job when something was sent, so a
+      // server that drops every transaction is still deferred, not looped.
+      if (client.found_stale() || (client.lost_before_reply() && !job.resent)) {
+        job.resent = job.resent || !client.found_stale();
+        log::info("delivery.reconnect")
+            .kv("id", job.active->env.id)
+            .kv("destination", d.key)
+            .kv("relay", client.relay())
+            .kv("reason", client.failure().reply);
+        d.jobs.push_front(std::move(job));
+        break;
+      }
       ++sent;
       bool any_sent = false;
       for (const auto& o : outs) any_sent = any_sent || o.status == Status::Sent;

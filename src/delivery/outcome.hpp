@@ -12,11 +12,16 @@ enum class Status { Sent, Deferred, Bounced };
 struct RcptOutcome {
   Status status = Status::Deferred;
   std::string reply;       // remote reply on one line ("550 5.1.1 No such user") or a local reason
+  bool server_reply = false;  // `reply` is what a server answered, verbatim (a DSN's "Diagnostic-Code: smtp")
+  std::string note;        // the queue manager's remark on the outcome ("message expired after ..."); "" none
   std::string enhanced;    // RFC 3463 status for DSNs ("5.1.1")
   std::string relay;       // "mx1.example.com[192.0.2.1]:25", or "local"
   std::string remote_mta;  // host name for the DSN's Remote-MTA; "" when none
   std::string tls;         // "TLSv1.3" / "none"
   bool relayed = false;    // handed to another MTA (success DSN says "relayed", not "delivered")
+
+  // The reply with the note in front: what logs and the attempt history show.
+  std::string describe() const { return note.empty() ? reply : note + "; last error: " + reply; }
 };
 
 const char* status_name(Status s);  // sent | deferred | bounced
@@ -28,6 +33,13 @@ Status status_for_code(int code);
 // A 421, or any 4xx whose enhanced code is 4.7.x, is the receiver telling us
 // to slow down: the destination backs off.
 bool is_throttle(int code, std::string_view enhanced);
+
+// What a server answered, as an outcome: 2xx sent, 4xx deferred, 5xx
+// bounced; the enhanced code given, else x.0.0 of the reply's class; the
+// reply kept verbatim for the DSN (server_reply). `remote_mta` is the name
+// the DSN reports (Endpoint::mta_name: never empty for a connected route).
+RcptOutcome reply_outcome(int code, std::string_view enhanced, std::string reply, std::string relay,
+                          std::string remote_mta, std::string tls);
 
 // A local failure as an outcome ("4.4.1" style status, no remote reply).
 RcptOutcome local_outcome(Status status, std::string enhanced, std::string reason, std::string relay);

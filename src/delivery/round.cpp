@@ -36,7 +36,7 @@ std::string age_text(int64_t ms) {
 }  // namespace
 
 std::chrono::milliseconds retry_delay(const std::vector<std::chrono::milliseconds>& schedule, uint32_t deferrals) {
-  if (schedule.empty()) return std::chrono::minutes(5);
+  if (schedule.empty()) return limits::kFallbackRetryDelay;
   size_t i = deferrals == 0 ? 0 : std::min<size_t>(deferrals - 1, schedule.size() - 1);
   return schedule[i];
 }
@@ -52,15 +52,17 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
     if (!o) continue;
     auto& rcpt = env.recipients[i];
     if (o->status == Status::Deferred && expired) {
-      // Give up: the recipient has waited max_age. The DSN keeps the last
-      // reply so the sender sees why.
+      // Give up: the recipient has waited max_age. The reply and its status
+      // stay the last ones seen (the DSN reports them, as Postfix does:
+      // "Status: 4.3.0", "Diagnostic-Code: smtp; 451 4.3.0 ..."); 4.4.7
+      // only when there is no transient status to report.
       o->status = Status::Bounced;
       if (o->enhanced.empty() || o->enhanced[0] != '4') o->enhanced = "4.4.7";
-      o->reply = "message expired after " + age_text(age_ms) + " in the queue; last error: " + o->reply;
+      o->note = "message expired after " + age_text(age_ms) + " in the queue";
     }
     rcpt.state = state_for(o->status);
     r.changed = true;
-    env.attempts.push_back(queue::Attempt{now_ms / 1000, rcpt.address, status_name(o->status), o->relay, o->reply});
+    env.attempts.push_back(queue::Attempt{now_ms / 1000, rcpt.address, status_name(o->status), o->relay, o->describe()});
     if (o->status == Status::Deferred) deferred_now = true;
     if (env.sender.empty()) continue;  // never a DSN to the null sender
     if (o->status == Status::Bounced && wants_failure(rcpt.notify)) r.failed.push_back(i);
@@ -78,7 +80,7 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
   } else {
     // Recipients left untried this round (their destination was full):
     // soon again, without counting a deferral.
-    r.next_attempt_ms = now_ms + 1000;
+    r.next_attempt_ms = now_ms + limits::kUntriedRetry.count();
   }
   return r;
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "delivery/limits.hpp"
 #include "delivery/outcome.hpp"
 #include "queue/envelope.hpp"
 
@@ -17,7 +18,7 @@ namespace volley::delivery {
 struct RoundPolicy {
   std::vector<std::chrono::milliseconds> retry_schedule;  // delays after the 1st, 2nd, ... deferral; the last repeats
   std::chrono::milliseconds max_age{0};                   // a recipient still deferred after this is bounced
-  size_t max_attempts_kept = 100;                         // history bound; the oldest entries go first
+  size_t max_attempts_kept = limits::kMaxAttemptsKept;    // history bound; the oldest entries go first
 };
 
 struct RoundResult {

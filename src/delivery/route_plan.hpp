@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "delivery/limits.hpp"
+
 #include "delivery/dns_types.hpp"
 #include "util/result.hpp"
 
@@ -30,7 +32,7 @@ struct RoutePlan {
 
 // Upper bound on the hosts kept from one MX answer: a domain listing hundreds
 // of MX hosts must not make one delivery attempt walk them all.
-inline constexpr size_t kDefaultMaxMxHosts = 10;
+inline constexpr size_t kDefaultMaxMxHosts = limits::kMaxMxHosts;
 
 // Turns an MX answer for `domain` into a plan:
 //   Ok        -> hosts by ascending preference, equal preferences shuffled

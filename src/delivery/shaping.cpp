@@ -47,9 +47,8 @@ int64_t RateLimiter::reserve(int64_t now_ms) {
 
 void Backoff::on_throttle(int64_t now_ms) {
   level_ = std::min(level_ + 1, kMaxLevel);
-  // 2 s, 4 s, 8 s ... capped at 2 minutes: long enough for a receiver's
-  // rate window to pass, short enough that retries are not held up.
-  const int64_t pause = std::min<int64_t>(int64_t{1000} << level_, 120'000);
+  // 2 s, 4 s, 8 s ... capped (limits.hpp: kBackoffBase, kMaxBackoffPause).
+  const int64_t pause = std::min<int64_t>(limits::kBackoffBase.count() << level_, limits::kMaxBackoffPause.count());
   paused_until_ms_ = std::max(paused_until_ms_, now_ms + pause);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "delivery/limits.hpp"
 
 namespace volley::delivery {
 
@@ -43,7 +44,7 @@ class RateLimiter {
 // more with each throttle in a row; each success undoes one step.
 class Backoff {
  public:
-  static constexpr unsigned kMaxLevel = 6;
+  static constexpr unsigned kMaxLevel = limits::kMaxBackoffLevel;
   void on_throttle(int64_t now_ms);
   void on_success();
   unsigned level() const { return level_; }

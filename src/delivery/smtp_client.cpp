@@ -6,9 +6,15 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "delivery/limits.hpp"
 #include "net/asio_compat.hpp"
-#include "smtp/client_commands.hpp"
-#include "smtp/client_content.hpp"
+#include "delivery/client_commands.hpp"
+#include "delivery/client_content.hpp"
 
 // Note on co_await: every string a co_await expression needs is a named
 // local first (GCC 12 mis-relocates temporaries holding SSO strings).
@@ -17,7 +23,7 @@ namespace volley::delivery {
 namespace {
 using asio::ip::tcp;
 constexpr auto kUseTuple = as_tuple(asio::use_awaitable);
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = limits::kReadChunk;
 
 std::string endpoint_text(const Endpoint& ep) {
   std::string ip = ep.address.to_string();
@@ -79,17 +85,8 @@ void SmtpClient::fail(Status status, std::string enhanced, std::string reason) {
   close();
 }
 
-RcptOutcome SmtpClient::from_reply(const smtp::ServerReply& r) const {
-  RcptOutcome o;
-  o.status = status_for_code(r.code);
-  o.reply = r.text();
-  o.enhanced = r.enhanced.empty() ? (o.status == Status::Sent ? "2.0.0" : o.status == Status::Bounced ? "5.0.0" : "4.0.0")
-                                  : r.enhanced;
-  o.relay = relay_;
-  o.remote_mta = host_;
-  o.tls = tls_name_;
-  o.relayed = true;
-  return o;
+RcptOutcome SmtpClient::from_reply(const ServerReply& r) const {
+  return reply_outcome(r.code, r.enhanced, r.text(), relay_, host_, tls_name_);
 }
 
 asio::awaitable<bool> SmtpClient::write(std::string_view data, std::chrono::milliseconds timeout) {
@@ -110,17 +107,17 @@ asio::awaitable<bool> SmtpClient::write(std::string_view data, std::chrono::mill
   co_return true;
 }
 
-asio::awaitable<std::optional<smtp::ServerReply>> SmtpClient::read_reply(std::chrono::milliseconds timeout) {
-  smtp::ServerReply reply;
+asio::awaitable<std::optional<ServerReply>> SmtpClient::read_reply(std::chrono::milliseconds timeout) {
+  ServerReply reply;
   for (;;) {
     std::string_view view(in_);
     auto st = reader_.next(view, reply);
     in_.erase(0, in_.size() - view.size());
-    if (st == smtp::ReplyReader::Status::Ready) {
+    if (st == ReplyReader::Status::Ready) {
       throttled_ = is_throttle(reply.code, reply.enhanced);
       co_return reply;
     }
-    if (st == smtp::ReplyReader::Status::Error) {
+    if (st == ReplyReader::Status::Error) {
       last_error_ = "malformed reply: " + reader_.error();
       close();
       co_return std::nullopt;
@@ -148,7 +145,7 @@ asio::awaitable<std::optional<smtp::ServerReply>> SmtpClient::read_reply(std::ch
   }
 }
 
-asio::awaitable<std::optional<smtp::ServerReply>> SmtpClient::command(std::string_view line,
+asio::awaitable<std::optional<ServerReply>> SmtpClient::command(std::string_view line,
                                                                      std::chrono::milliseconds timeout) {
   if (!co_await write(line, settings_.command_timeout)) co_return std::nullopt;
   auto reply = co_await read_reply(timeout);
@@ -178,10 +175,10 @@ asio::awaitable<bool> SmtpClient::open_endpoint(const Endpoint& ep, const std::v
   close();
   tls_.reset();
   in_.clear();
-  reader_ = smtp::ReplyReader();
-  caps_ = smtp::ServerCapabilities{};
+  reader_ = ReplyReader();
+  caps_ = ServerCapabilities{};
   tls_name_ = "none";
-  host_ = ep.host;
+  host_ = ep.mta_name();
   relay_ = endpoint_text(ep);
   last_error_.clear();
   const tcp::endpoint target(ep.address, ep.port);
@@ -234,14 +231,14 @@ asio::awaitable<bool> SmtpClient::greet_and_hello(const Endpoint& ep, bool use_t
 }
 
 asio::awaitable<bool> SmtpClient::hello() {
-  const std::string ehlo = smtp::ehlo_command(settings_.helo_name);
+  const std::string ehlo = ehlo_command(settings_.helo_name);
   auto r = co_await command(ehlo, settings_.command_timeout);
   if (!r) {
     fail(Status::Deferred, "4.4.2", io_error("sending EHLO"));
     co_return false;
   }
   if (r->code == 250) {
-    caps_ = smtp::parse_ehlo_reply(*r);
+    caps_ = parse_ehlo_reply(*r);
     co_return true;
   }
   if (r->code == 421) {
@@ -249,7 +246,7 @@ asio::awaitable<bool> SmtpClient::hello() {
     co_return false;
   }
   // RFC 5321 3.2: a server that does not know EHLO gets HELO.
-  const std::string helo = smtp::helo_command(settings_.helo_name);
+  const std::string helo = helo_command(settings_.helo_name);
   auto h = co_await command(helo, settings_.command_timeout);
   if (!h) {
     fail(Status::Deferred, "4.4.2", io_error("sending HELO"));
@@ -259,12 +256,12 @@ asio::awaitable<bool> SmtpClient::hello() {
     fail(Status::Deferred, "4.4.0", "host " + relay_ + " refused HELO: " + h->text());
     co_return false;
   }
-  caps_ = smtp::ServerCapabilities{};
+  caps_ = ServerCapabilities{};
   co_return true;
 }
 
 asio::awaitable<bool> SmtpClient::start_tls(const Endpoint& ep) {
-  auto r = co_await command(smtp::kStartTlsCommand, settings_.command_timeout);
+  auto r = co_await command(kStartTlsCommand, settings_.command_timeout);
   if (!r) {
     fail(Status::Deferred, "4.4.2", io_error("sending STARTTLS"));
     co_return false;
@@ -297,7 +294,7 @@ asio::awaitable<bool> SmtpClient::start_tls(const Endpoint& ep) {
   tls_name_ = SSL_get_version(ssl);
   tls_name_ += " ";
   tls_name_ += SSL_get_cipher_name(ssl);
-  reader_ = smtp::ReplyReader();
+  reader_ = ReplyReader();
   // RFC 3207 4.2: forget what we knew, ask again.
   co_return co_await hello();
 }
@@ -316,18 +313,18 @@ asio::awaitable<bool> SmtpClient::authenticate() {
     fail(Status::Deferred, "4.7.0", "host " + relay_ + " offers no AUTH PLAIN or LOGIN");
     co_return false;
   }
-  std::optional<smtp::ServerReply> r;
+  std::optional<ServerReply> r;
   if (plain) {
-    const std::string cmd = smtp::auth_plain_command(settings_.auth_user, settings_.auth_password);
+    const std::string cmd = auth_plain_command(settings_.auth_user, settings_.auth_password);
     r = co_await command(cmd, settings_.command_timeout);
   } else {
-    r = co_await command(smtp::kAuthLoginCommand, settings_.command_timeout);
+    r = co_await command(kAuthLoginCommand, settings_.command_timeout);
     if (r && r->code == 334) {
-      const std::string user = smtp::sasl_response(settings_.auth_user);
+      const std::string user = sasl_response(settings_.auth_user);
       r = co_await command(user, settings_.command_timeout);
     }
     if (r && r->code == 334) {
-      const std::string pass = smtp::sasl_response(settings_.auth_password);
+      const std::string pass = sasl_response(settings_.auth_password);
       r = co_await command(pass, settings_.command_timeout);
     }
   }
@@ -342,9 +339,22 @@ asio::awaitable<bool> SmtpClient::authenticate() {
   co_return true;
 }
 
+bool SmtpClient::idle_connection_usable() {
+  if (!in_.empty()) return false;  // bytes nobody asked for
+  char c;
+  const ssize_t n = ::recv(socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // quiet and open: the normal case
+  last_error_ = n == 0 ? "connection closed by server while idle"
+                : n > 0 ? "server spoke while idle"
+                        : std::string("connection broken while idle: ") + std::strerror(errno);
+  return false;
+}
+
 asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vector<size_t>& rcpts,
                                        std::vector<RcptOutcome>& out) {
   out.assign(rcpts.size(), RcptOutcome{});
+  lost_before_reply_ = false;
+  found_stale_ = false;
   auto fail_open = [&](const RcptOutcome& o, size_t from) {
     for (size_t k = from; k < out.size(); ++k) out[k] = o;
   };
@@ -352,21 +362,22 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     fail_open(failure_, 0);
     co_return;
   }
-  const auto traits = smtp::scan_content(m.content);
-  const auto verdict = smtp::check_content(m.envelope, traits, m.content.size(), caps_);
-  if (verdict != smtp::ContentVerdict::Send) {
-    RcptOutcome o = local_outcome(Status::Bounced, smtp::verdict_status(verdict),
-                                  std::string("host ") + relay_ + ": " + smtp::verdict_reason(verdict), relay_);
+  const bool reused = transactions_ > 0;
+  const auto traits = scan_content(m.content);
+  const auto verdict = check_content(m.envelope, traits, m.content.size(), caps_);
+  if (verdict != ContentVerdict::Send) {
+    RcptOutcome o = local_outcome(Status::Bounced, verdict_status(verdict),
+                                  std::string("host ") + relay_ + ": " + verdict_reason(verdict), relay_);
     o.remote_mta = host_;
     o.tls = tls_name_;
     fail_open(o, 0);
     co_return;
   }
   ++transactions_;
-  const std::string mail = smtp::mail_from_command(m.envelope, m.content.size(), caps_, traits.eight_bit);
+  const std::string mail = mail_from_command(m.envelope, m.content.size(), caps_, traits.eight_bit);
   std::vector<std::string> rcpt_lines;
   rcpt_lines.reserve(rcpts.size());
-  for (size_t i : rcpts) rcpt_lines.push_back(smtp::rcpt_to_command(m.envelope.recipients[i], caps_));
+  for (size_t i : rcpts) rcpt_lines.push_back(rcpt_to_command(m.envelope.recipients[i], caps_));
 
   auto lost = [&](const char* during) {
     RcptOutcome o = local_outcome(Status::Deferred, "4.4.2", io_error(during), relay_);
@@ -376,25 +387,35 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     return o;
   };
 
+  // Until the first reply of this transaction arrives, a failure on a
+  // reused connection is the connection's, not the delivery's.
+  auto lost_before_reply = [&](const char* during) {
+    lost_before_reply_ = reused;
+    fail_open(lost(during), 0);
+    close();
+  };
+  if (reused && !idle_connection_usable()) {
+    found_stale_ = true;
+    lost_before_reply("reusing the connection");
+    co_return;
+  }
   // With PIPELINING, MAIL, every RCPT and DATA go in one write (RFC 2920).
   const bool pipelined = caps_.pipelining;
   if (pipelined) {
     std::string batch = mail;
     for (const auto& l : rcpt_lines) batch += l;
-    batch += smtp::kDataCommand;
+    batch += kDataCommand;
     if (!co_await write(batch, settings_.command_timeout)) {
-      fail_open(lost("sending MAIL FROM"), 0);
-      close();
+      lost_before_reply("sending MAIL FROM");
       co_return;
     }
   } else if (!co_await write(mail, settings_.command_timeout)) {
-    fail_open(lost("sending MAIL FROM"), 0);
-    close();
+    lost_before_reply("sending MAIL FROM");
     co_return;
   }
   auto mail_reply = co_await read_reply(settings_.command_timeout);
   if (!mail_reply) {
-    fail_open(lost("sending MAIL FROM"), 0);
+    lost_before_reply("sending MAIL FROM");
     co_return;
   }
   const bool mail_ok = mail_reply->code == 250;
@@ -418,7 +439,7 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     if (r->code == 250 || r->code == 251) ++accepted;
   }
   // Everything refused: no DATA (or, pipelined, read DATA's reply and end).
-  std::optional<smtp::ServerReply> data_reply;
+  std::optional<ServerReply> data_reply;
   if (pipelined) {
     data_reply = co_await read_reply(settings_.command_timeout);
     if (!data_reply) {
@@ -432,12 +453,12 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
       auto r = co_await command(".\r\n", settings_.data_timeout);
       if (!r) co_return;
     }
-    auto r = co_await command(smtp::kRsetCommand, settings_.command_timeout);
+    auto r = co_await command(kRsetCommand, settings_.command_timeout);
     if (!r || r->code != 250) close();
     co_return;
   }
   if (!pipelined) {
-    data_reply = co_await command(smtp::kDataCommand, settings_.command_timeout);
+    data_reply = co_await command(kDataCommand, settings_.command_timeout);
     if (!data_reply) {
       for (size_t k = 0; k < out.size(); ++k)
         if (out[k].status == Status::Sent) out[k] = lost("sending DATA");
@@ -450,13 +471,13 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
   };
   if (data_reply->code != 354) {
     reject_accepted(from_reply(*data_reply));
-    auto r = co_await command(smtp::kRsetCommand, settings_.command_timeout);
+    auto r = co_await command(kRsetCommand, settings_.command_timeout);
     if (!r || r->code != 250) close();
     co_return;
   }
   std::string payload;
   payload.reserve(m.content.size() + m.content.size() / 64 + 8);
-  smtp::append_data_payload(payload, m.content);
+  append_data_payload(payload, m.content);
   if (!co_await write(payload, settings_.data_timeout)) {
     reject_accepted(lost("sending message body"));
     close();
@@ -473,7 +494,7 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
 
 asio::awaitable<void> SmtpClient::quit() {
   if (!alive_) co_return;
-  auto r = co_await command(smtp::kQuitCommand, std::chrono::seconds(5));
+  auto r = co_await command(kQuitCommand, limits::kQuitTimeout);
   (void)r;
   close();
 }

@@ -3,7 +3,7 @@
 // AUTH for a smarthost, then any number of transactions (MAIL, RCPTs, DATA;
 // pipelined when the server offers PIPELINING), then QUIT.
 //
-// The protocol pieces are pure (smtp/client_*.hpp); this is the thin I/O
+// The protocol pieces are pure (delivery/client_*.hpp); this is the thin I/O
 // loop around them. Every wait has a deadline (connect, command, data
 // timeouts); a deadline closes the socket, so a silent server costs one
 // connection slot for at most that long and never blocks anything else.
@@ -22,8 +22,8 @@
 
 #include "delivery/outcome.hpp"
 #include "queue/envelope.hpp"
-#include "smtp/client_capabilities.hpp"
-#include "smtp/client_reply.hpp"
+#include "delivery/client_capabilities.hpp"
+#include "delivery/client_reply.hpp"
 
 namespace volley::delivery {
 
@@ -31,6 +31,11 @@ struct Endpoint {
   std::string host;  // name for logs, SNI and Remote-MTA ("" for an IP literal)
   asio::ip::address address;
   uint16_t port = 25;
+
+  // The name a DSN reports as Remote-MTA: the host name, or the address
+  // when the route named none (a smarthost or user@[192.0.2.1] given by
+  // address). Every route gets one, so every route's DSN has the field.
+  std::string mta_name() const { return host.empty() ? address.to_string() : host; }
 };
 
 enum class TlsPolicy { Opportunistic, Required, None };
@@ -71,6 +76,15 @@ class SmtpClient {
   const std::string& relay() const { return relay_; }
   const std::string& tls() const { return tls_name_; }
   uint32_t transactions() const { return transactions_; }
+  // The last send() failed on a reused connection before the server
+  // answered anything of that transaction (it had closed the connection
+  // while idle, or was closing it as our MAIL went out). Not a delivery
+  // attempt: the caller may retry at once on a fresh connection (Postfix's
+  // connection cache does the same).
+  bool lost_before_reply() const { return lost_before_reply_; }
+  // ... and it was found closed before anything was sent: no retry bound
+  // needed, the message never left.
+  bool found_stale() const { return found_stale_; }
 
  private:
   asio::awaitable<bool> open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources, bool use_tls);
@@ -78,15 +92,18 @@ class SmtpClient {
   asio::awaitable<bool> hello();
   asio::awaitable<bool> start_tls(const Endpoint& ep);
   asio::awaitable<bool> authenticate();
-  asio::awaitable<std::optional<smtp::ServerReply>> read_reply(std::chrono::milliseconds timeout);
+  asio::awaitable<std::optional<ServerReply>> read_reply(std::chrono::milliseconds timeout);
   asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout);
-  asio::awaitable<std::optional<smtp::ServerReply>> command(std::string_view line, std::chrono::milliseconds timeout);
+  asio::awaitable<std::optional<ServerReply>> command(std::string_view line, std::chrono::milliseconds timeout);
+  // A cached connection the server has closed (EOF) or spoken on unasked
+  // (a 421 while idle) is unusable; checked without blocking before reuse.
+  bool idle_connection_usable();
   void arm(std::chrono::milliseconds d);
   void disarm();
   void close();
   // Records why the connection failed (for every recipient still open).
   void fail(Status status, std::string enhanced, std::string reason);
-  RcptOutcome from_reply(const smtp::ServerReply& r) const;
+  RcptOutcome from_reply(const ServerReply& r) const;
   std::string io_error(const char* during) const;
 
   asio::any_io_executor ex_;
@@ -97,15 +114,17 @@ class SmtpClient {
   uint64_t timer_generation_ = 0;
   bool timed_out_ = false;
   std::string in_;  // bytes read, not yet parsed
-  smtp::ReplyReader reader_;
-  smtp::ServerCapabilities caps_;
-  std::string host_;
+  ReplyReader reader_;
+  ServerCapabilities caps_;
+  std::string host_;  // Remote-MTA name of the current endpoint (Endpoint::mta_name)
   std::string relay_;
   std::string tls_name_ = "none";
   bool alive_ = false;
   bool throttled_ = false;
   bool tls_failed_ = false;  // the last handshake failed (opportunistic: retry in clear)
   uint32_t transactions_ = 0;
+  bool lost_before_reply_ = false;
+  bool found_stale_ = false;
   RcptOutcome failure_;
   std::string last_error_;
 };

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "util/file_io.hpp"
+#include "delivery/limits.hpp"
 #include "util/strings.hpp"
 
 namespace volley::mailbox {
@@ -17,13 +17,18 @@ namespace {
 
 // A name collision needs the same microsecond, pid and counter, so one retry
 // is already paranoid; the cap only keeps a broken clock from looping forever.
-constexpr int kMaxNameAttempts = 16;
+constexpr int kMaxNameAttempts = delivery::limits::kMaxMaildirNameAttempts;
 constexpr size_t kMaxComponent = 255;  // NAME_MAX
 
 // Process-wide, so threads delivering at the same microsecond get distinct names.
 std::atomic<uint64_t> g_counter{0};
 
-Error sys_error(const std::string& what, int err) { return make_error(what + ": " + std::strerror(err)); }
+// Delivery failures are temporary whatever errno said (a missing or
+// unwritable directory is fixed by an operator, not by bouncing): only a
+// full disk keeps its own code, NoSpace.
+Error temporary(const Error& e) {
+  return make_error(e.code == ErrorCode::NoSpace ? ErrorCode::NoSpace : ErrorCode::Io, e.message);
+}
 
 // Empty, ".", "..", hidden names (leading '.': Maildir++ folders live there),
 // '/', NUL and control bytes would let an address escape or alias a mailbox.
@@ -34,34 +39,16 @@ bool safe_component(std::string_view s) {
   return true;
 }
 
-bool make_dir(const std::string& path) { return ::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST; }
-
 // mkdir -p for the maildir itself plus tmp/, new/ and cur/. An existing
 // non-directory in the way surfaces as ENOTDIR on the next step.
-Result<void> make_maildir(const std::string& maildir) {
+Result<void> make_maildir(FileSystem& fs, const std::string& maildir) {
   for (size_t pos = 1; pos <= maildir.size(); ++pos) {
     if (pos < maildir.size() && maildir[pos] != '/') continue;
-    const std::string prefix = maildir.substr(0, pos);
-    if (!make_dir(prefix)) return sys_error("cannot create " + prefix, errno);
+    if (auto made = fs.mkdir(maildir.substr(0, pos), 0700); !made) return made.error();
   }
-  for (const char* sub : {"/tmp", "/new", "/cur"}) {
-    const std::string d = maildir + sub;
-    if (!make_dir(d)) return sys_error("cannot create " + d, errno);
-  }
+  for (const char* sub : {"/tmp", "/new", "/cur"})
+    if (auto made = fs.mkdir(maildir + sub, 0700); !made) return made.error();
   return {};
-}
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
 }
 
 std::string sanitize_value(std::string_view s) {
@@ -106,59 +93,78 @@ std::string delivery_headers(std::string_view sender, std::string_view recipient
   return "Return-Path: <" + sanitize_value(sender) + ">\r\nDelivered-To: " + sanitize_value(recipient) + "\r\n";
 }
 
-Result<DeliveredFile> deliver(const std::string& maildir, std::string_view prefix, std::string_view content,
-                              std::string_view hostname) {
-  const uint64_t size = prefix.size() + content.size();
+Result<StagedFile> stage(FileSystem& fs, const std::string& maildir, std::string_view prefix,
+                         std::string_view content, std::string_view hostname) {
+  StagedFile f;
+  f.maildir = maildir;
+  f.size = prefix.size() + content.size();
   bool created_dirs = false;
-  std::string name;
-  std::string tmp_path;
   int fd = -1;
   for (int attempt = 0; fd < 0; ++attempt) {
-    if (attempt >= kMaxNameAttempts) return make_error("no unique file name in " + maildir + "/tmp");
+    if (attempt >= kMaxNameAttempts) return make_error(ErrorCode::Io, "no unique file name in " + maildir + "/tmp");
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
-    name = unique_name(ts.tv_sec, ts.tv_nsec / 1000, static_cast<long>(::getpid()),
-                       g_counter.fetch_add(1, std::memory_order_relaxed), hostname, size);
-    tmp_path = maildir + "/tmp/" + name;
-    fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0) break;
-    const int err = errno;
-    if (err == EEXIST || err == EINTR) continue;
+    f.name = unique_name(ts.tv_sec, ts.tv_nsec / 1000, static_cast<long>(::getpid()),
+                         g_counter.fetch_add(1, std::memory_order_relaxed), hostname, f.size);
+    auto opened = fs.open(f.tmp_path(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+    if (opened) {
+      fd = *opened;
+      break;
+    }
+    if (opened.error().code == ErrorCode::AlreadyExists) continue;
     // First delivery to this mailbox: create it, then try again. Checking
     // on failure keeps the common case at one open().
-    if (err == ENOENT && !created_dirs) {
+    if (opened.error().code == ErrorCode::NotFound && !created_dirs) {
       created_dirs = true;
-      auto made = make_maildir(maildir);
-      if (!made) return made.error();
+      if (auto made = make_maildir(fs, maildir); !made) return temporary(made.error());
       continue;
     }
-    return sys_error("cannot create " + tmp_path, err);
+    return temporary(opened.error());
   }
-
-  auto fail = [&](const std::string& what, int err) -> Result<DeliveredFile> {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp_path.c_str());
-    return sys_error(what, err);
+  auto fail = [&](const Error& e) -> Result<StagedFile> {
+    (void)fs.close(fd);
+    discard(fs, f);
+    return temporary(e);
   };
-  if (!write_all(fd, prefix) || !write_all(fd, content)) return fail("cannot write " + tmp_path, errno);
-  if (::fsync(fd) != 0) return fail("cannot sync " + tmp_path, errno);
-  if (::close(fd) != 0) {
-    fd = -1;
-    return fail("cannot close " + tmp_path, errno);
+  if (auto w = fs.write_all(fd, prefix); !w) return fail(w.error());
+  if (auto w = fs.write_all(fd, content); !w) return fail(w.error());
+  if (auto synced = fs.fsync(fd); !synced) return fail(synced.error());
+  if (auto closed = fs.close(fd); !closed) {
+    discard(fs, f);
+    return temporary(closed.error());
   }
-  fd = -1;
-  const std::string new_dir = maildir + "/new";
-  const std::string new_path = new_dir + "/" + name;
-  if (::rename(tmp_path.c_str(), new_path.c_str()) != 0) return fail("cannot move into " + new_dir, errno);
-  if (!fsync_dir(new_dir)) {
+  return f;
+}
+
+Result<DeliveredFile> publish(FileSystem& fs, const StagedFile& f) {
+  auto moved = fs.rename(f.tmp_path(), f.new_path());
+  // new/ missing: an earlier first delivery failed half-way through creating
+  // the maildir (tmp/ made, new/ not). Complete it and try once more.
+  if (!moved && moved.error().code == ErrorCode::NotFound) {
+    auto made = make_maildir(fs, f.maildir);
+    moved = made ? fs.rename(f.tmp_path(), f.new_path()) : made;
+  }
+  if (!moved) {
+    discard(fs, f);
+    return temporary(moved.error());
+  }
+  if (auto synced = fs.fsync_dir(f.maildir + "/new"); !synced) {
     // Not durable, so not delivered: take it back (best effort; a reader may
     // already have moved it, and then the retry makes a duplicate, which
     // at-least-once delivery allows).
-    const int err = errno;
-    ::unlink(new_path.c_str());
-    return sys_error("cannot sync " + new_dir, err);
+    (void)fs.unlink(f.new_path());
+    return temporary(synced.error());
   }
-  return DeliveredFile{new_path, size};
+  return DeliveredFile{f.new_path(), f.size};
+}
+
+void discard(FileSystem& fs, const StagedFile& f) { (void)fs.unlink(f.tmp_path()); }
+
+Result<DeliveredFile> deliver(const std::string& maildir, std::string_view prefix, std::string_view content,
+                              std::string_view hostname, FileSystem& fs) {
+  auto staged = stage(fs, maildir, prefix, content, hostname);
+  if (!staged) return staged.error();
+  return publish(fs, *staged);
 }
 
 }  // namespace volley::mailbox

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/file_system.hpp"
 #include "util/result.hpp"
 
 namespace volley::mailbox {
@@ -24,13 +25,31 @@ struct DeliveredFile {
   uint64_t size = 0;  // bytes written (prefix + content)
 };
 
-// Delivers one message: creates <maildir>/{tmp,new,cur} (and missing parents)
-// with mode 0700 when needed, writes prefix + content to tmp/<unique>, fsync,
-// renames into new/<unique>, fsyncs new/. Errors (ENOSPC, EACCES, ENOTDIR...)
-// are temporary failures for the caller to retry; nothing is left in tmp/.
+// A message written and synced in tmp/, not yet visible to any reader.
+struct StagedFile {
+  std::string maildir;
+  std::string name;      // the unique file name, the same in tmp/ and new/
+  uint64_t size = 0;
+  std::string tmp_path() const { return maildir + "/tmp/" + name; }
+  std::string new_path() const { return maildir + "/new/" + name; }
+};
+
+// Phase one: creates <maildir>/{tmp,new,cur} (and missing parents) with mode
+// 0700 when needed, writes prefix + content to tmp/<unique> and fsyncs it.
+// On failure nothing is left in tmp/.
+Result<StagedFile> stage(FileSystem& fs, const std::string& maildir, std::string_view prefix,
+                         std::string_view content, std::string_view hostname);
+// Phase two: renames the staged file into new/ and fsyncs new/. On failure
+// the file is removed from tmp/ and new/ (not durable = not delivered).
+Result<DeliveredFile> publish(FileSystem& fs, const StagedFile& file);
+// Removes a staged file that will not be published (abort).
+void discard(FileSystem& fs, const StagedFile& file);
+
+// stage + publish. Every error (ENOSPC -> NoSpace, anything else -> Io) is
+// temporary: the caller retries; nothing is left in tmp/ or new/.
 // Safe to call from several threads at once.
 Result<DeliveredFile> deliver(const std::string& maildir, std::string_view prefix, std::string_view content,
-                              std::string_view hostname);
+                              std::string_view hostname, FileSystem& fs = posix_file_system());
 
 // The header lines delivery prepends: "Return-Path: <sender>\r\nDelivered-To: <rcpt>\r\n"
 // (sender "" -> "<>"); control bytes (CR, LF...) in the values become '?'.

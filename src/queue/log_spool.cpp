@@ -498,6 +498,13 @@ std::optional<std::string> LogSpool::read_record(Location where, RecordType type
   return std::move(*buf);
 }
 
+std::optional<uint64_t> LogSpool::content_size(const std::string& id) const {
+  std::lock_guard lock(index_mu_);
+  auto it = index_.find(id);
+  if (it == index_.end()) return std::nullopt;
+  return it->second.summary.size;
+}
+
 std::optional<Message> LogSpool::load(const std::string& id) const {
   Location where, update;
   bool stored = false;

@@ -103,6 +103,9 @@ class LogSpool final : public Spool, public QueueAdmin {
   void erase(const std::string& id, Callback done);
   // The message with its newest envelope, read back from disk (blocking).
   std::optional<Message> load(const std::string& id) const;
+  // The content size of a queued message from the index (no disk read), so
+  // delivery can charge a body against its memory cap before loading it.
+  std::optional<uint64_t> content_size(const std::string& id) const;
   // Calls fn for every queued message, in id order, under the index lock:
   // keep it cheap (the scheduler uses it once at start-up).
   void visit(const std::function<void(const QueueEntry&)>& fn) const;

@@ -455,6 +455,13 @@ class _PeerHandler:
         peer = self.peer
         if peer.mail_delay:
             await asyncio.sleep(peer.mail_delay)
+        with peer._lock:
+            drop = peer.drop_reused_mail > 0 and server._conn.messages > 0
+            if drop:
+                peer.drop_reused_mail -= 1
+        if drop:
+            server.transport.abort()  # no reply at all; the client sees the connection die
+            return "421 4.4.2 never sent"
         if not peer.eightbitmime and "BODY=8BITMIME" in [o.upper() for o in mail_options]:
             return "555 5.5.4 BODY=8BITMIME is not supported here"
         rule = peer._take_rule("mail", address)
@@ -523,6 +530,11 @@ class SmtpPeer:
                      makes MAIL need it
       greeting_delay / mail_delay / data_delay   seconds before the greeting,
                      the MAIL reply, the reply after the final dot
+      idle_timeout   close a connection silently after this many seconds
+                     without a command (default 300)
+      drop_reused_mail   this many times, a MAIL on a connection that already
+                     carried a transaction closes it without any reply (the
+                     receiver closed a cached connection as MAIL went out)
       rules          scripted replies, see Rule and the shorthands below
     Records: connections, messages (every DATA that completed, accepted or
     not), rcpt_attempts, max_concurrent.
@@ -533,13 +545,16 @@ class SmtpPeer:
                  eightbitmime: bool = True, smtputf8: bool = True, dsn: bool = False, ehlo: bool = True,
                  auth: Optional[Dict[str, str]] = None, auth_require_tls: bool = True, auth_required: bool = False,
                  greeting_delay: float = 0.0, mail_delay: float = 0.0, data_delay: float = 0.0,
-                 max_size: int = 64 * 1024 * 1024, rules: Iterable[Rule] = ()):
+                 max_size: int = 64 * 1024 * 1024, rules: Iterable[Rule] = (), idle_timeout: float = 300,
+                 drop_reused_mail: int = 0):
         self.ip, self.port, self.hostname = ip, port, hostname
         self.starttls, self.require_tls, self.tls_cert = starttls, require_tls, tls_cert
         self.eightbitmime, self.smtputf8, self.dsn, self.ehlo = eightbitmime, smtputf8, dsn, ehlo
         self.auth, self.auth_require_tls, self.auth_required = auth, auth_require_tls, auth_required
         self.greeting_delay, self.mail_delay, self.data_delay = greeting_delay, mail_delay, data_delay
         self.max_size = max_size
+        self.idle_timeout = idle_timeout
+        self.drop_reused_mail = drop_reused_mail
         self._lock = threading.RLock()
         self.rules: List[Rule] = list(rules)
         self._connections: List[PeerConnection] = []
@@ -676,7 +691,7 @@ class SmtpPeer:
 
     def _factory(self):
         kw = dict(hostname=self.hostname, decode_data=False, enable_SMTPUTF8=self.smtputf8,
-                  data_size_limit=self.max_size, loop=self._loop, timeout=300)
+                  data_size_limit=self.max_size, loop=self._loop, timeout=self.idle_timeout)
         if self._ssl_context is not None:
             kw.update(tls_context=self._ssl_context, require_starttls=self.require_tls)
         if self.auth is not None:

@@ -1,11 +1,11 @@
-#include "smtp/client_capabilities.hpp"
+#include "delivery/client_capabilities.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace volley::smtp {
+namespace volley::delivery {
 namespace {
 
 // The reply as the reader would produce it from `wire`.
@@ -124,4 +124,4 @@ TEST(ParseEhlo, OffersAuthIsCaseInsensitive) {
 }
 
 }  // namespace
-}  // namespace volley::smtp
+}  // namespace volley::delivery

@@ -1,4 +1,4 @@
-#include "smtp/client_commands.hpp"
+#include "delivery/client_commands.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,10 @@
 #include "util/base64.hpp"
 #include "util/strings.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 namespace {
+
+using namespace smtp;  // commands are checked by parsing them back with the server's parsers
 
 ServerCapabilities caps_with(void (*set)(ServerCapabilities&)) {
   ServerCapabilities c;
@@ -295,4 +297,4 @@ TEST(DataPayloadLarge, LongContentWithManyDots) {
 }
 
 }  // namespace
-}  // namespace volley::smtp
+}  // namespace volley::delivery

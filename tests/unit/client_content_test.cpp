@@ -1,4 +1,4 @@
-#include "smtp/client_content.hpp"
+#include "delivery/client_content.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "util/strings.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 namespace {
 
 struct ScanCase {
@@ -149,4 +149,4 @@ TEST(EnvelopeNeedsSmtpUtf8, Table) {
 }
 
 }  // namespace
-}  // namespace volley::smtp
+}  // namespace volley::delivery

@@ -1,4 +1,4 @@
-#include "smtp/client_reply.hpp"
+#include "delivery/client_reply.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "util/strings.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 namespace {
 
 using Status = ReplyReader::Status;
@@ -328,4 +328,4 @@ TEST(EnhancedStatusCode, Table) {
 }
 
 }  // namespace
-}  // namespace volley::smtp
+}  // namespace volley::delivery

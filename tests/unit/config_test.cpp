@@ -899,5 +899,34 @@ TEST(ConfigDelivery, NewDeliveryKeys) {
   EXPECT_FALSE(bad.ok());
 }
 
+// Issue 9, point 2: the delivery stage's limits have keys and defaults.
+TEST(ConfigDelivery, LimitKeys) {
+  auto d = load_string("[[listener]]\naddress = \"127.0.0.1:2525\"\n");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->delivery.max_active_bytes, 64ull << 20);
+  EXPECT_EQ(d->delivery.connection_idle_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(d->delivery.max_jobs_per_destination, 10000u);
+  auto c = load_string(
+      "[[listener]]\naddress = \"127.0.0.1:2525\"\n[delivery]\nmax_active_bytes = \"200MB\"\n"
+      "connection_idle_timeout = \"0s\"\nmax_jobs_per_destination = 50\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->delivery.max_active_bytes, 200ull * 1024 * 1024);
+  EXPECT_EQ(c->delivery.connection_idle_timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(c->delivery.max_jobs_per_destination, 50u);
+  struct Bad {
+    const char* line;
+    const char* key;
+  };
+  for (const Bad& b : {Bad{"max_active_bytes = 0", "delivery.max_active_bytes"},
+                       Bad{"max_active_bytes = \"lots\"", "delivery.max_active_bytes"},
+                       Bad{"connection_idle_timeout = \"-1s\"", "delivery.connection_idle_timeout"},
+                       Bad{"connection_idle_timeout = true", "delivery.connection_idle_timeout"},
+                       Bad{"max_jobs_per_destination = 0", "delivery.max_jobs_per_destination"}}) {
+    auto r = load_string(std::string("[[listener]]\naddress = \"127.0.0.1:2525\"\n[delivery]\n") + b.line + "\n");
+    ASSERT_FALSE(r.ok()) << b.line;
+    EXPECT_NE(r.error().message.find(b.key), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace volley::config

@@ -78,8 +78,10 @@ TEST(ApplyRound, ExpiredDeferralBecomesBounceWithReason) {
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(e.recipients[0].state, RecipientState::Bounced);
   EXPECT_EQ(o[0]->status, Status::Bounced);
-  EXPECT_NE(o[0]->reply.find("expired"), std::string::npos);
-  EXPECT_NE(o[0]->reply.find("451 4.3.0 busy"), std::string::npos);
+  EXPECT_EQ(o[0]->reply, "451 4.3.0 busy") << "the last reply is kept for the DSN's Diagnostic-Code";
+  EXPECT_NE(o[0]->note.find("expired"), std::string::npos);
+  EXPECT_EQ(o[0]->describe(), o[0]->note + "; last error: 451 4.3.0 busy");
+  EXPECT_EQ(e.attempts.back().reply, o[0]->describe());
   EXPECT_EQ(o[0]->enhanced, "4.3.0");
   EXPECT_EQ(r.failed, std::vector<size_t>{0});
 }

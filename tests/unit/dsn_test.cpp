@@ -254,6 +254,11 @@ TEST(Dsn, MalformedOrMismatchedStatusFallsBackToActionClass) {
   EXPECT_TRUE(contains(build_dsn(q), "Status: 5.0.0\r\n"));
   q.recipients[0].status = "2.0.0";  // not a failure code
   EXPECT_TRUE(contains(build_dsn(q), "Status: 5.0.0\r\n"));
+  q.recipients[0].status = "4.3.0";  // expired after temporary errors: the last transient status stays
+  EXPECT_TRUE(contains(build_dsn(q), "Action: failed\r\nStatus: 4.3.0\r\n"));
+  q.recipients[0].action = DsnAction::Delivered;  // but a success is never reported with a 4.x.x
+  EXPECT_TRUE(contains(build_dsn(q), "Status: 2.0.0\r\n"));
+  q.recipients[0].action = DsnAction::Failed;
   q.recipients[0].action = DsnAction::Relayed;
   q.recipients[0].status = "";
   EXPECT_TRUE(contains(build_dsn(q), "Status: 2.0.0\r\n"));

@@ -1,6 +1,6 @@
 // EHLO keyword table: one row per boolean extension; SIZE and AUTH carry
 // parameters and have their own handlers.
-#include "smtp/client_capabilities.hpp"
+#include "delivery/client_capabilities.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include "util/strings.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 namespace {
 
 struct FlagKeyword {
@@ -101,4 +101,4 @@ ServerCapabilities parse_ehlo_reply(const ServerReply& ehlo) {
   return caps;
 }
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

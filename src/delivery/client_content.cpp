@@ -1,9 +1,9 @@
-#include "smtp/client_content.hpp"
+#include "delivery/client_content.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-namespace volley::smtp {
+namespace volley::delivery {
 namespace {
 
 bool has_high_bit(const char* p, size_t n) {
@@ -74,4 +74,4 @@ const char* verdict_reason(ContentVerdict verdict) {
   return "";
 }
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

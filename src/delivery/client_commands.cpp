@@ -1,15 +1,25 @@
-#include "smtp/client_commands.hpp"
+#include "delivery/client_commands.hpp"
 
 #include <cstring>
 #include <utility>
 
 #include "smtp/address.hpp"
-#include "smtp/client_content.hpp"
+#include "delivery/client_content.hpp"
 #include "smtp/command.hpp"
 #include "util/base64.hpp"
 #include "util/strings.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
+
+// The server side's parameter vocabulary (RFC 3461 NOTIFY, xtext) is the
+// same on the wire in both directions.
+using smtp::encode_xtext;
+using smtp::is_valid_utf8;
+using smtp::kNotifyDelay;
+using smtp::kNotifyFailure;
+using smtp::kNotifyNever;
+using smtp::kNotifySuccess;
+using smtp::kNotifyUnspecified;
 namespace {
 
 // Values that come from the queue or the config: controls (CR, LF, NUL...)
@@ -177,4 +187,4 @@ void append_data_payload(std::string& out, std::string_view content) {
   out += ".\r\n";
 }
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

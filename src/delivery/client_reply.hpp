@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
-namespace volley::smtp {
+#include "delivery/limits.hpp"
+
+namespace volley::delivery {
 
 struct ServerReply {
   int code = 0;                    // 200..599 once read
@@ -27,7 +29,7 @@ struct ServerReply {
   bool permanent() const { return code >= 500 && code < 600; }  // 5xx
   bool operator==(const ServerReply&) const = default;
 
-  static constexpr size_t kMaxTextLength = 1000;
+  static constexpr size_t kMaxTextLength = limits::kMaxReplyText;
 };
 
 // Incremental reader of server replies: multi-line "NNN-" ... "NNN ", a bare
@@ -41,11 +43,10 @@ struct ServerReply {
 // The outcome never depends on how the bytes were split across calls.
 class ReplyReader {
  public:
-  // RFC 5321 4.5.3.1.5 allows 512 octets per reply line; real servers send
-  // longer ones (long enhanced texts, URLs), so the default is generous but
-  // still bounds what one reply can make us buffer (4 KiB x 200 lines).
-  static constexpr size_t kDefaultMaxLine = 4096;
-  static constexpr size_t kDefaultMaxLines = 200;
+  // Reasons in delivery/limits.hpp (RFC 5321 allows 512 octets per line;
+  // real servers send longer ones, so generous but bounded).
+  static constexpr size_t kDefaultMaxLine = limits::kMaxReplyLine;
+  static constexpr size_t kDefaultMaxLines = limits::kMaxReplyLines;
 
   explicit ReplyReader(size_t max_line = kDefaultMaxLine, size_t max_lines = kDefaultMaxLines);
 
@@ -78,4 +79,4 @@ class ReplyReader {
 // digits (RFC 3463 2).
 bool is_enhanced_status_code(std::string_view s);
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

@@ -9,9 +9,9 @@
 #include <string_view>
 
 #include "queue/envelope.hpp"
-#include "smtp/client_capabilities.hpp"
+#include "delivery/client_capabilities.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 
 struct ContentTraits {
   bool eight_bit = false;   // a byte >= 0x80 anywhere
@@ -44,4 +44,4 @@ const char* verdict_status(ContentVerdict verdict);
 // Diagnostic text for logs and the DSN, e.g. "message needs SMTPUTF8 but the server does not offer it"; "" for Send.
 const char* verdict_reason(ContentVerdict verdict);
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "smtp/client_reply.hpp"
+#include "delivery/client_reply.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 
 struct ServerCapabilities {
   bool esmtp = false;  // EHLO was accepted (2xx); false after a HELO fallback
@@ -24,8 +24,8 @@ struct ServerCapabilities {
   bool offers_auth(std::string_view mechanism) const;  // case-insensitive
 
   // Bounds on what a hostile EHLO reply can make us keep.
-  static constexpr size_t kMaxAuthMechanisms = 32;
-  static constexpr size_t kMaxMechanismLength = 20;  // RFC 4422 3.1
+  static constexpr size_t kMaxAuthMechanisms = limits::kMaxAuthMechanisms;
+  static constexpr size_t kMaxMechanismLength = limits::kMaxMechanismLength;  // RFC 4422 3.1
 };
 
 // The first line is the server's name and greeting and is skipped; each
@@ -34,4 +34,4 @@ struct ServerCapabilities {
 // form add mechanisms. A reply that is not 2xx gives all-false capabilities.
 ServerCapabilities parse_ehlo_reply(const ServerReply& ehlo);
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

@@ -2,13 +2,13 @@
 //   Reply-code [ ("-" / SP) textstring ] CRLF
 // and a reply is every line up to the first one whose code is followed by a
 // space or by nothing.
-#include "smtp/client_reply.hpp"
+#include "delivery/client_reply.hpp"
 
 #include <cstring>
 
 #include "util/strings.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 namespace {
 
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -134,4 +134,4 @@ ReplyReader::Status ReplyReader::take_line(std::string_view line, ServerReply& o
   return Status::Ready;
 }
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

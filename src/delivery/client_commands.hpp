@@ -11,9 +11,9 @@
 #include <string_view>
 
 #include "queue/envelope.hpp"
-#include "smtp/client_capabilities.hpp"
+#include "delivery/client_capabilities.hpp"
 
-namespace volley::smtp {
+namespace volley::delivery {
 
 inline constexpr std::string_view kDataCommand = "DATA\r\n";
 inline constexpr std::string_view kQuitCommand = "QUIT\r\n";
@@ -60,4 +60,4 @@ std::string bdat_command(uint64_t chunk_size, bool last);
 //    empty content gives just ".\r\n" (an empty message).
 void append_data_payload(std::string& out, std::string_view content);
 
-}  // namespace volley::smtp
+}  // namespace volley::delivery

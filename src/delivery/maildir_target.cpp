@@ -1,0 +1,75 @@
+#include "delivery/maildir_target.hpp"
+
+#include "mailbox/maildir.hpp"
+
+namespace volley::delivery {
+namespace {
+
+class MaildirDelivery final : public Delivery {
+ public:
+  MaildirDelivery(const std::string& root, const std::string& hostname, FileSystem& fs, std::string sender)
+      : root_(root), hostname_(hostname), fs_(fs), sender_(std::move(sender)) {}
+  ~MaildirDelivery() override { abort(); }
+
+  Result<void> add_rcpt(const queue::Recipient& rcpt) override {
+    auto dir = mailbox::maildir_for(root_, rcpt.address);
+    // An address that cannot be a mailbox never becomes one: permanent.
+    if (!dir) return make_error(ErrorCode::Invalid, "invalid local mailbox name: " + dir.error().message);
+    rcpts_.push_back(Rcpt{rcpt.address, std::move(*dir)});
+    return {};
+  }
+
+  Result<void> body(std::string_view content) override {
+    for (const auto& r : rcpts_) {
+      auto staged = mailbox::stage(fs_, r.maildir, mailbox::delivery_headers(sender_, r.address), content, hostname_);
+      if (!staged) return make_error(staged.error().code, "maildir delivery failed: " + staged.error().message);
+      staged_.push_back(std::move(*staged));
+    }
+    return {};
+  }
+
+  Result<void> commit() override {
+    for (size_t i = 0; i < staged_.size(); ++i) {
+      auto published = mailbox::publish(fs_, staged_[i]);
+      if (published) {
+        published_.push_back(published->path);
+        continue;
+      }
+      // All or nothing for the recipients of this delivery: the rest is
+      // deferred, so take back what is already in new/ (best effort; a
+      // reader may have taken it: at-least-once allows the duplicate).
+      for (const auto& path : published_) (void)fs_.unlink(path);
+      published_.clear();
+      staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+      return make_error(published.error().code, "maildir delivery failed: " + published.error().message);
+    }
+    staged_.clear();
+    return {};
+  }
+
+  void abort() override {
+    for (const auto& f : staged_) mailbox::discard(fs_, f);
+    staged_.clear();
+  }
+
+ private:
+  struct Rcpt {
+    std::string address;
+    std::string maildir;
+  };
+  const std::string& root_;
+  const std::string& hostname_;
+  FileSystem& fs_;
+  std::string sender_;
+  std::vector<Rcpt> rcpts_;
+  std::vector<mailbox::StagedFile> staged_;
+  std::vector<std::string> published_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Delivery>> MaildirTarget::start(const queue::Envelope& env) {
+  return std::unique_ptr<Delivery>(std::make_unique<MaildirDelivery>(mail_root_, hostname_, fs_, env.sender));
+}
+
+}  // namespace volley::delivery
