@@ -14,6 +14,7 @@
 
 #include "admin/admin_server.hpp"
 #include "inbound/listener.hpp"
+#include "app/privileges.hpp"
 #include "app/runtime.hpp"
 #include "net/self_signed.hpp"
 #include "net/tls_context.hpp"
@@ -94,9 +95,46 @@ class Server {
 };
 
 int Server::run() {
-  if (::mkdir(cfg_.server.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  // server.user: as root, give data_dir to the user, bind the listeners (the
+  // one thing root is needed for), then drop to the user before anything in
+  // data_dir is opened, so all the daemon creates is the user's.
+  auto run_as = resolve_run_as(cfg_.server.user);
+  if (!run_as) {
+    log::error("server.start_failed").kv("reason", run_as.error().message);
+    return 1;
+  }
+  if (run_as.value()) {
+    auto given = hand_over_data_dir(cfg_.server.data_dir, *run_as.value(), true);
+    if (!given) {
+      log::error("server.start_failed").kv("reason", given.error().message);
+      return 1;
+    }
+    if (given.value() > 0)
+      log::info("server.data_dir_owner_changed").kv("data_dir", cfg_.server.data_dir).kv("user", run_as.value()->name)
+          .kv("entries", given.value());
+  } else if (::mkdir(cfg_.server.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     log::error("server.start_failed").kv("reason", "cannot create data_dir " + cfg_.server.data_dir + ": " + std::strerror(errno));
     return 1;
+  }
+  std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> bound;
+  for (const auto& l : cfg_.listeners) {
+    if (l.protocol != config::Protocol::Smtp) {
+      log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
+      continue;
+    }
+    auto acc = inbound::open_acceptor(contexts_.at(0), l);
+    if (!acc) {
+      log::error("server.start_failed").kv("reason", acc.error().message);
+      return 1;
+    }
+    bound.emplace_back(&l, std::move(acc.value()));
+  }
+  if (const auto& to = run_as.value()) {
+    if (auto dropped = drop_privileges(*to); !dropped) {
+      log::error("server.start_failed").kv("reason", "cannot run as server.user " + to->name + ": " + dropped.error().message);
+      return 1;
+    }
+    log::info("server.privileges_dropped").kv("user", to->name).kv("uid", uint64_t{to->uid}).kv("gid", uint64_t{to->gid});
   }
   auto users = auth::UserStore::open(auth::user_db_path(cfg_.server.data_dir));
   if (!users) {
@@ -143,19 +181,11 @@ int Server::run() {
   admin_ = std::move(admin_server.value());
   log::info("admin.started").kv("path", admin_->path());
 
-  for (const auto& l : cfg_.listeners) {
-    if (l.protocol != config::Protocol::Smtp) {
-      log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
-      continue;
-    }
-    auto acc = inbound::open_acceptor(contexts_.at(0), l);
-    if (!acc) {
-      log::error("server.start_failed").kv("reason", acc.error().message);
-      return 1;
-    }
+  for (auto& [listener, acceptor] : bound) {
+    const config::Listener& l = *listener;
     log::info("listener.started").kv("listener", l.name).kv("address", l.address).kv("role", role_name(l.role)).kv("tls", tls_name(l.tls));
-    asio::co_spawn(contexts_.at(0), inbound::accept_loop(*acc.value(), l, rt_, contexts_), asio::detached);
-    acceptors_.push_back(std::move(acc.value()));
+    asio::co_spawn(contexts_.at(0), inbound::accept_loop(*acceptor, l, rt_, contexts_), asio::detached);
+    acceptors_.push_back(std::move(acceptor));
   }
 
   asio::signal_set signals(contexts_.at(0), SIGTERM, SIGINT, SIGHUP);
@@ -240,6 +270,10 @@ void Server::reload() {
   if (next.server.data_dir != cfg_.server.data_dir) {
     log::warn("config.reload_ignored").kv("key", "server.data_dir").kv("reason", "needs a restart");
     next.server.data_dir = cfg_.server.data_dir;
+  }
+  if (next.server.user != cfg_.server.user) {
+    log::warn("config.reload_ignored").kv("key", "server.user").kv("reason", "needs a restart");
+    next.server.user = cfg_.server.user;
   }
   bool listeners_changed = next.listeners.size() != cfg_.listeners.size();
   for (size_t i = 0; !listeners_changed && i < next.listeners.size(); ++i) {
