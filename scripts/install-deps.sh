@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Volley needs to build and test, only when
-# some are missing (so a second run costs nothing). Needs root or sudo.
+# Installs the Debian 12 packages Volley needs to build (no argument) or to
+# build and run every test and benchmark (--test), only when some are missing
+# (so a second run costs nothing). Needs root or sudo. Checked on a fresh
+# `debootstrap --variant=minbase bookworm` root: this list is everything the
+# build, tests/e2e and bench/ start, not what a developer's machine happens to
+# have.
 set -euo pipefail
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config zlib1g-dev libasio-dev libssl-dev libsqlite3-dev libcrypt-dev libc-ares-dev
             libtomlplusplus-dev libcli11-dev libgtest-dev nlohmann-json3-dev)
-TEST_PKGS=(clang-14 libclang-rt-14-dev python3 python3-pytest python3-aiosmtpd python3-dnslib
-           swaks curl openssl)
+TEST_PKGS=(
+  clang-14 libclang-rt-14-dev                          # fuzz targets (libFuzzer + ASan/UBSan runtimes)
+  python3 python3-pytest python3-aiosmtpd python3-dnslib  # the e2e suite and its SMTP/DNS peers
+  swaks libnet-ssleay-perl libio-socket-ssl-perl       # swaks, with the modules its -tls / -tlsc need
+  curl openssl                                         # clients (smtp/smtps, s_client), test certificates
+  postfix                                              # private receiver in e2e; smtp-source/sink in bench/
+  systemd                                              # systemd-analyze verify of the installed unit
+  passwd mount                                         # useradd/userdel (privilege drop test), tmpfs mount (disk full)
+)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PKGS[@]}"); fi
@@ -21,5 +32,23 @@ SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq || true
+
+# Postfix is a test peer and a load tool here, never this machine's mailer:
+# "No configuration" writes no main.cf, and a policy-rc.d that forbids
+# starting services keeps the package's postinst from starting a system
+# instance (tests run private instances with `postfix -c DIR`). An existing
+# policy-rc.d is left alone.
+if [[ " ${missing[*]} " == *" postfix "* ]]; then
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\n# installed by volley scripts/install-deps.sh while installing packages\nexit 101\n' |
+      $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+fi
+
+# A fresh machine has no package lists yet; an old list may name versions
+# the mirror no longer has. Either way update once, then install.
+$SUDO apt-get update -qq >&2 || echo "install-deps: apt-get update failed; trying the package lists at hand" >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test: unit tests (release and ASan+UBSan builds),
 # end-to-end tests against the real binary with real clients, and each
-# libFuzzer target for a bounded time. Fails if anything fails.
+# libFuzzer target for a bounded time, and the plain Release (-O3) build a
+# packager makes. Fails if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
@@ -12,6 +13,13 @@ step() { echo; echo "=== $*"; }
 step "release build"
 cmake --preset release >/dev/null
 cmake --build --preset release
+
+# A packager's plain build (issue 9, 1c): CMAKE_BUILD_TYPE=Release (-O3), no
+# preset, default generator; -Werror on here so a warning at -O3 (GCC finds
+# other things than at the presets' -O2) fails CI instead of a user's build.
+step "plain Release build (-O3, as a packager builds it, warnings as errors)"
+cmake -S . -B build/plain-release -DCMAKE_BUILD_TYPE=Release -DVOLLEY_WERROR=ON >/dev/null
+cmake --build build/plain-release -j2
 
 step "unit tests (release)"
 ctest --preset release --timeout 300 -j2

@@ -272,7 +272,10 @@ int do_scheduled(const QueueCommand& cmd, const json& answer, std::ostream& out)
     return 0;
   }
   std::string what = cmd.action;
-  if (cmd.action == "flush") what += " " + terminal_safe(to_lower(cmd.domain));
+  if (cmd.action == "flush") {
+    what += ' ';
+    what += terminal_safe(to_lower(cmd.domain));
+  }
   out << what << ": " << count << " message(s) scheduled now\n";
   return 0;
 }

@@ -1,6 +1,7 @@
 // volley: the command line (SPEC section 7). Every subcommand takes --config;
 // without it, ./volley.toml is used when present, else the built-in
 // development default (SPEC section 1).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,7 +9,9 @@
 #include <iostream>
 
 #include "admin/queue_command.hpp"
+#include "app/privileges.hpp"
 #include "app/server.hpp"
+#include "app/version.hpp"
 #include "admin/user_command.hpp"
 #include "config/config.hpp"
 
@@ -43,12 +46,35 @@ void print_development_banner(const Config& cfg) {
             << "   (password read from stdin, or prompted)\n";
 }
 
+// `volley user ...` run by root on a server with server.user: the user store
+// is the daemon's, so work on it as the daemon's user (files it creates stay
+// usable by the daemon). Prints the reason and returns false on failure.
+bool run_as_server_user(const Config& cfg, bool may_create_data_dir) {
+  auto fail = [](const std::string& reason) {
+    std::cerr << "volley: user: " << reason << "\n";
+    return false;
+  };
+  auto run_as = volley::app::resolve_run_as(cfg.server.user);
+  if (!run_as) return fail(run_as.error().message);
+  if (!run_as.value()) return true;
+  const auto& to = *run_as.value();
+  if (auto given = volley::app::hand_over_data_dir(cfg.server.data_dir, to, may_create_data_dir); !given)
+    return fail(given.error().message);
+  if (auto dropped = volley::app::drop_privileges(to); !dropped)
+    return fail("cannot run as server.user " + to.name + ": " + dropped.error().message);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything Volley creates (data_dir, mail, queue, user store, keys, the
+  // admin socket) is the owner's alone: 0700 directories, 0600 files, whatever
+  // umask the caller had. Each creation also names its mode explicitly.
+  ::umask(077);
   CLI::App app{"Volley mail server"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "volley 0.1.0");
+  app.set_version_flag("--version", std::string("volley ") + volley::kVersion);
 
   std::string config_path;
   auto* serve = app.add_subcommand("serve", "Run the mail server");
@@ -123,6 +149,7 @@ int main(int argc, char** argv) {
   if (*user) {
     if (!load_config(config_path, cfg, "user")) return 1;
     std::string action = user->get_subcommands().front()->get_name();
+    if (!run_as_server_user(cfg, action == "add")) return 1;
     return volley::admin::run_user_command(action, address, cfg.server.data_dir, cfg.local_domains, std::cin, std::cout, std::cerr,
                                          ::isatty(STDIN_FILENO) == 1);
   }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "admin/admin_server.hpp"
+#include "app/privileges.hpp"
 #include "inbound/smtp_connection.hpp"
 #include "net/connection_runner.hpp"
 #include "app/runtime.hpp"
@@ -81,6 +82,7 @@ class Server {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : n;
   }
+  Result<void> claim_data_dir_and_listeners();
   void reload();
   void begin_shutdown();
   asio::awaitable<void> wait_for_drain();
@@ -90,14 +92,48 @@ class Server {
   std::shared_ptr<Runtime> rt_;
   std::unique_ptr<delivery::Engine> engine_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  // Bound before the switch to server.user; accepting once the rest is up.
+  std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> bound_;
   // Admin socket; declared after rt_ so it goes first (it uses the queue).
   std::unique_ptr<admin::AdminServer> admin_;
   bool shutting_down_ = false;
 };
 
+// server.user: as root, give data_dir to the user, bind the listeners (the
+// one thing root is needed for), then drop to the user before anything in
+// data_dir is opened, so all the daemon creates is the user's.
+Result<void> Server::claim_data_dir_and_listeners() {
+  auto run_as = resolve_run_as(cfg_.server.user);
+  if (!run_as) return run_as.error();
+  if (run_as.value()) {
+    auto given = hand_over_data_dir(cfg_.server.data_dir, *run_as.value(), true);
+    if (!given) return given.error();
+    if (given.value() > 0)
+      log::info("server.data_dir_owner_changed").kv("data_dir", cfg_.server.data_dir).kv("user", run_as.value()->name)
+          .kv("entries", given.value());
+  } else if (::mkdir(cfg_.server.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return make_error("cannot create data_dir " + cfg_.server.data_dir + ": " + std::strerror(errno));
+  }
+  for (const auto& l : cfg_.listeners) {
+    if (l.protocol != config::Protocol::Smtp) {
+      log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
+      continue;
+    }
+    auto acc = net::open_acceptor(contexts_.at(0), inbound::listen_spec(l, cfg_.limits));
+    if (!acc) return acc.error();
+    bound_.emplace_back(&l, std::move(acc.value()));
+  }
+  if (const auto& to = run_as.value()) {
+    if (auto dropped = drop_privileges(*to); !dropped)
+      return make_error("cannot run as server.user " + to->name + ": " + dropped.error().message);
+    log::info("server.privileges_dropped").kv("user", to->name).kv("uid", uint64_t{to->uid}).kv("gid", uint64_t{to->gid});
+  }
+  return {};
+}
+
 int Server::run() {
-  if (::mkdir(cfg_.server.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    log::error("server.start_failed").kv("reason", "cannot create data_dir " + cfg_.server.data_dir + ": " + std::strerror(errno));
+  if (auto ready = claim_data_dir_and_listeners(); !ready) {
+    log::error("server.start_failed").kv("reason", ready.error().message);
     return 1;
   }
   // Users are served from memory; a store unreadable now only means
@@ -148,21 +184,13 @@ int Server::run() {
   admin_ = std::move(admin_server.value());
   log::info("admin.started").kv("path", admin_->path());
 
-  for (const auto& l : cfg_.listeners) {
-    if (l.protocol != config::Protocol::Smtp) {
-      log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
-      continue;
-    }
-    auto acc = net::open_acceptor(contexts_.at(0), inbound::listen_spec(l, cfg_.limits));
-    if (!acc) {
-      log::error("server.start_failed").kv("reason", acc.error().message);
-      return 1;
-    }
+  for (auto& [listener, acceptor] : bound_) {
+    const config::Listener& l = *listener;
     log::info("listener.started").kv("listener", l.name).kv("address", l.address).kv("role", role_name(l.role)).kv("tls", tls_name(l.tls));
     auto service = std::make_shared<inbound::SmtpService>(l, rt_);
-    asio::co_spawn(contexts_.at(0), net::accept_loop(*acc.value(), std::move(service), rt_->connections(), contexts_),
+    asio::co_spawn(contexts_.at(0), net::accept_loop(*acceptor, std::move(service), rt_->connections(), contexts_),
                    asio::detached);
-    acceptors_.push_back(std::move(acc.value()));
+    acceptors_.push_back(std::move(acceptor));
   }
 
   asio::signal_set signals(contexts_.at(0), SIGTERM, SIGINT, SIGHUP);
@@ -247,6 +275,10 @@ void Server::reload() {
   if (next.server.data_dir != cfg_.server.data_dir) {
     log::warn("config.reload_ignored").kv("key", "server.data_dir").kv("reason", "needs a restart");
     next.server.data_dir = cfg_.server.data_dir;
+  }
+  if (next.server.user != cfg_.server.user) {
+    log::warn("config.reload_ignored").kv("key", "server.user").kv("reason", "needs a restart");
+    next.server.user = cfg_.server.user;
   }
   bool listeners_changed = next.listeners.size() != cfg_.listeners.size();
   for (size_t i = 0; !listeners_changed && i < next.listeners.size(); ++i) {

@@ -32,6 +32,17 @@ std::string default_hostname() {
 
 // ---- [server], [log] ----
 
+// A system account name as useradd accepts it (letters, digits, '_', '-',
+// '.', not starting with '-'; 32 octets): or "" for "do not switch".
+bool valid_user_name(std::string_view s) {
+  if (s.empty()) return true;
+  if (s.size() > 32 || s.front() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+}
+
 const std::vector<Field<ServerSection>>& server_fields() {
   static const std::vector<Field<ServerSection>> fields = {
       field("hostname", &ServerSection::hostname,
@@ -39,6 +50,7 @@ const std::vector<Field<ServerSection>>& server_fields() {
       field("data_dir", &ServerSection::data_dir, string_where(nonempty, "a directory path")),
       field("threads", &ServerSection::threads, integer(0, 1024)),
       field("shutdown_timeout", &ServerSection::shutdown_timeout, duration_at_least(1ms)),
+      field("user", &ServerSection::user, string_where(valid_user_name, "a user name like \"volley\" (or \"\")")),
   };
   return fields;
 }

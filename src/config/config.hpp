@@ -34,6 +34,7 @@ struct ServerSection {
   std::string data_dir = "/var/lib/volley";
   unsigned threads = 0;            // 0 = one per core
   Duration shutdown_timeout = std::chrono::seconds(30);  // SIGTERM drain bound
+  std::string user;                // started as root: bind the listeners, then run as this user ("" = stay)
 };
 
 struct LogSection {

@@ -31,12 +31,12 @@ std::string join_key(std::string_view prefix, std::string_view key) {
   const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   });
-  std::string k = bare ? std::string(key) : "\"" + printable(key, 80) + "\"";
+  std::string k = bare ? std::string(key) : quoted(key, 80);
   return prefix.empty() ? k : std::string(prefix) + "." + k;
 }
 
 std::string describe(const toml::node& n) {
-  if (auto s = n.as_string()) return "\"" + printable(s->get(), 60) + "\"";
+  if (auto s = n.as_string()) return quoted(s->get(), 60);
   if (auto i = n.as_integer()) return std::to_string(i->get());
   if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
   if (auto f = n.as_floating_point()) {
@@ -260,7 +260,7 @@ Result<HostPort> split_host_port(std::string_view text) {
     if (close == std::string_view::npos) return make_error("missing ']' after the IPv6 address");
     hp.host = std::string(text.substr(1, close - 1));
     if (hp.host.find(':') == std::string::npos || !net::IpAddress::parse(hp.host))
-      return make_error("\"" + printable(hp.host) + "\" in brackets is not an IPv6 address");
+      return make_error(quoted(hp.host) + " in brackets is not an IPv6 address");
     rest = text.substr(close + 1);
   } else {
     const size_t colon = text.rfind(':');

@@ -228,8 +228,9 @@ std::string explanation(const DsnRequest& req, Kind kind, Returned returned, con
   }
   t += "\r\n";
   for (const auto& r : req.recipients) {
-    t += clip_text_line("<" + ascii_line(r.final_recipient, kMaxTextLine) + ">: " +
-                        std::string(action_name(r.action)) + " (" + status_for(r) + ")") + "\r\n";
+    t += clip_text_line(concat("<", ascii_line(r.final_recipient, kMaxTextLine), ">: ", action_name(r.action), " (",
+                               status_for(r), ")"));
+    t += "\r\n";
     if (r.action == DsnAction::Relayed)
       t += "    relayed to a system that does not report final delivery\r\n";
     if (!r.diagnostic.empty()) {
@@ -297,7 +298,8 @@ std::string pick_boundary(const DsnRequest& req, const std::vector<std::string_v
   for (unsigned n = 0;; ++n) {
     std::string b = seed;
     if (n > 0 && n < 4) {
-      b += "_" + std::to_string(n);
+      b += '_';
+      b += std::to_string(n);
     } else if (n >= 4) {
       static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
       std::array<unsigned char, 20> rnd{};

@@ -154,7 +154,7 @@ Result<HostPort> parse_host_port(std::string_view s, uint16_t default_port) {
     return hp;
   }
   if (!valid_host_name(host))
-    return make_error("\"" + printable(host) + "\" is neither a host name nor an IP address");
+    return make_error(quoted(host) + " is neither a host name nor an IP address");
   hp.host = to_lower(host);
   return hp;
 }

@@ -94,7 +94,8 @@ Result<CertPaths> ensure_self_signed(const std::string& data_dir, const std::str
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) return make_error("cannot sign the certificate");
 
   if (auto r = write_pem(paths.key, 0600, true, key.get(), nullptr); !r) return r.error();
-  if (auto r = write_pem(paths.cert, 0644, false, nullptr, cert.get()); !r) return r.error();
+  // 0600 like everything under data_dir: the daemon is its only reader.
+  if (auto r = write_pem(paths.cert, 0600, false, nullptr, cert.get()); !r) return r.error();
   paths.generated = true;
   return paths;
 }

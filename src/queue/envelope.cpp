@@ -21,7 +21,7 @@ std::string escape(std::string_view v) {
       out += static_cast<char>(c);
     }
   }
-  if (out.empty()) out = "%";  // "%" alone stands for the empty string
+  if (out.empty()) out.push_back('%');  // "%" alone stands for the empty string
   return out;
 }
 

@@ -50,4 +50,11 @@ std::string printable(std::string_view s, size_t max_len) {
   return out;
 }
 
+std::string quoted(std::string_view s, size_t max_len) {
+  std::string out = "\"";
+  out += printable(s, max_len);
+  out += '"';
+  return out;
+}
+
 }  // namespace volley

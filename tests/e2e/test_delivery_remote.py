@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from conftest import (HOSTNAME, delivery_events, inject, maildir_messages, message, parse_dsn, strip_received,
-                      wait_delivery, wait_maildir, wait_queue_empty, wait_until)
+                      skip_unless_ci, wait_delivery, wait_maildir, wait_queue_empty, wait_until)
 import peers
 from peers import DROP, NULL_MX, NXDOMAIN, SERVFAIL
 
@@ -90,7 +90,7 @@ def test_equal_preference_mx_hosts_are_all_tried(mail_world, down):
 
 def test_mx_host_with_only_an_ipv6_address(mail_world):
     if not peers.ipv6_loopback_available():
-        pytest.skip("no IPv6 loopback")
+        skip_unless_ci("no IPv6 loopback")
     peer = mail_world.peer("::1")
     mail_world.dns.aaaa("mx6.example.net", "::1")
     mail_world.dns.mx("example.net", (10, "mx6.example.net"))

@@ -14,6 +14,7 @@ from dnslib import QTYPE, RCODE, DNSRecord
 
 import peers
 from peers import DROP, NULL_MX, NXDOMAIN, SERVFAIL, BlackHole, DnsServer, SmtpPeer
+from conftest import skip_unless_ci
 
 
 # --------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def test_black_hole_close_and_tarpit():
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "starttls"])
 def test_postfix_receiver(tmp_path, peer_cert, tls):
     if not peers.postfix_available():
-        pytest.skip("postfix is not installed")
+        skip_unless_ci("postfix is not installed")
     t0 = time.monotonic()
     with peers.PostfixReceiver("127.0.0.2", domains=["example.net"], mailboxes=["known@example.net"],
                                tls_cert=peer_cert if tls else None, keep_log_in=tmp_path) as pf:

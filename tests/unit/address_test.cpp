@@ -50,7 +50,7 @@ TEST_P(PathAccepted, CanonicalFormRoundTrips) {
   const Accepted& c = GetParam();
   if (c.kind != PathKind::Mailbox) return;  // nothing to round-trip
   const Mailbox mb = parse_path(c.input, c.options).value.path.mailbox;
-  const PathResult again = parse_path("<" + mb.to_string() + ">", c.options);
+  const PathResult again = parse_path(concat("<", mb.to_string(), ">"), c.options);
   ASSERT_TRUE(again.ok) << again.error.detail;
   EXPECT_EQ(again.value.path.mailbox.local, mb.local);
   EXPECT_EQ(again.value.path.mailbox.domain, mb.domain);
@@ -165,7 +165,7 @@ INSTANTIATE_TEST_SUITE_P(
         // Labels.
         Refused{"<user@-x.test>", kAll, S}, Refused{"<user@x-.test>", kAll, S}, Refused{"<user@x.-test>", kAll, S},
         Refused{"<user@x_y.test>", kAll, S}, Refused{"<user@x!.test>", kAll, S},
-        Refused{"<u@" + repeat('b', 64) + ".test>", kAll, S},
+        Refused{concat("<u@", repeat('b', 64), ".test>"), kAll, S},
         // Control characters and NUL, anywhere.
         Refused{"<us\x01" "er@x.test>", kAll, S}, Refused{std::string("<us\0er@x.test>", 14), kAll, S},
         Refused{std::string("<user@x.te\0st>", 14), kAll, S}, Refused{"<us\x7f" "er@x.test>", kAll, S},

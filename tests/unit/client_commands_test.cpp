@@ -287,7 +287,7 @@ TEST(DataPayloadLarge, LongContentWithManyDots) {
   std::string content;
   std::string want;
   for (int i = 0; i < 2000; ++i) {
-    const std::string line = (i % 3 == 0 ? "." : "") + std::string(static_cast<size_t>(i % 97), 'x');
+    const std::string line = std::string(i % 3 == 0 ? "." : "").append(static_cast<size_t>(i % 97), 'x');
     content += line + "\r\n";
     want += (i % 3 == 0 ? "." : "") + line + "\r\n";
   }

@@ -261,6 +261,10 @@ const ErrorCase kBadValues[] = {
      "t.toml:4: server.hostname: expected a hostname of letters, digits, '-' and '.', got \"\""},
     {"HostnameNotString", "[server]\nhostname = 42\n", "t.toml:4: server.hostname: expected a string, got 42"},
     {"DataDirEmpty", "[server]\ndata_dir = \"\"\n", "t.toml:4: server.data_dir: expected a directory path, got \"\""},
+    {"UserWithSlash", "[server]\nuser = \"../root\"\n",
+     "t.toml:4: server.user: expected a user name like \"volley\" (or \"\"), got \"../root\""},
+    {"UserLeadingDash", "[server]\nuser = \"-volley\"\n",
+     "t.toml:4: server.user: expected a user name like \"volley\" (or \"\"), got \"-volley\""},
     {"ControlCharacter", "[server]\ndata_dir = \"/var/\\tlib\"\n",
      "t.toml:4: server.data_dir: control characters are not allowed, got \"/var/\\x09lib\""},
     {"ThreadsNegative", "[server]\nthreads = -1\n",
@@ -624,6 +628,8 @@ struct GoodCase {
 void PrintTo(const GoodCase& c, std::ostream* os) { *os << c.name; }
 
 const GoodCase kGoodValues[] = {
+    {"ServerUser", "[server]\nuser = \"volley\"\n", [](const Config& c) { EXPECT_EQ(c.server.user, "volley"); }},
+    {"ServerUserEmpty", "[server]\nuser = \"\"\n", [](const Config& c) { EXPECT_EQ(c.server.user, ""); }},
     {"SizeInteger", "[limits]\nmax_message_size = 1024\n",
      [](const Config& c) { EXPECT_EQ(c.limits.max_message_size, 1024u); }},
     {"SizeDigitsString", "[limits]\nmax_message_size = \"1024\"\n",

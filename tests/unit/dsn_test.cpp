@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <string>
 #include <vector>
+#include "util/strings.hpp"
 
 namespace volley::delivery {
 namespace {
@@ -231,7 +232,7 @@ TEST(Dsn, SubjectAndDefaultReturnPerAction) {
     int n = 0;
     for (DsnAction a : c.actions) {
       DsnRecipient r = failed_rcpt();
-      r.final_recipient = "r" + std::to_string(n++) + "@remote.test";
+      r.final_recipient = concat("r", std::to_string(n++), "@remote.test");
       r.action = a;
       r.status = a == DsnAction::Failed ? "5.1.1" : a == DsnAction::Delayed ? "4.4.1" : "2.0.0";
       q.recipients.push_back(r);

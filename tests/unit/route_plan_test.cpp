@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include "util/strings.hpp"
 
 namespace volley::delivery {
 namespace {
@@ -133,7 +134,7 @@ TEST(PlanRoutes, EqualPreferencesAreShuffled) {
 TEST(PlanRoutes, SinglePreferenceGroupNotStuck) {
   // Shuffling must not drop or duplicate hosts when every host shares one preference.
   std::vector<MxRecord> records;
-  for (int i = 0; i < 8; ++i) records.push_back({10, "h" + std::to_string(i) + ".example.com"});
+  for (int i = 0; i < 8; ++i) records.push_back({10, concat("h", std::to_string(i), ".example.com")});
   std::mt19937 rng(7);
   const RoutePlan plan = plan_routes(ok(records), "example.com", rng, 8);
   EXPECT_EQ(std::set<std::string>(plan.hosts.begin(), plan.hosts.end()).size(), 8u);
