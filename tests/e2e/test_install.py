@@ -277,7 +277,9 @@ def test_server_user_needs_root_or_that_user(system_user, shared_dir):
                       '[domains]\nlocal = ["local.test"]\n')
     config.chmod(0o644)
     nobody = pwd.getpwnam("nobody")
-    r = subprocess.run([VOLLEY_BIN, "serve", "--config", str(config)], capture_output=True, text=True, timeout=15,
+    binary = shared_dir / "volley"  # VOLLEY_BIN may sit under a root-only directory (/root/...)
+    shutil.copy2(VOLLEY_BIN, binary)
+    r = subprocess.run([str(binary), "serve", "--config", str(config)], capture_output=True, text=True, timeout=15,
                        user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], cwd=str(shared_dir))
     assert r.returncode == 1, r.stderr
     (reason,) = [kv["reason"] for kv in map(parse_kv_line, r.stderr.splitlines())
