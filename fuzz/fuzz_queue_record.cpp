@@ -21,6 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Envelope env;
     std::string_view content;
     if (rec.type == RecordType::Message) (void)decode_message_payload(rec.payload, env, content);
+    if (rec.type == RecordType::StoredMessage) {
+      std::string_view head;
+      StoredBody body;
+      if (decode_stored_message_payload(rec.payload, env, head, body)) CHECK(head.size() <= rec.payload.size());
+    }
   }
   Envelope env;
   if (parse_envelope(in, env)) {

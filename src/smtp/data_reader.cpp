@@ -88,16 +88,15 @@ void ContentSink::line_end() {
 
 void ContentSink::store(std::string_view s) {
   const size_t need = body_.size() + s.size();
-  if (limits_.hold_limit != 0 && need > body_.capacity()) {
-    // Grow geometrically as usual, but never past the hold limit (unless one
-    // append needs more): the caller takes the buffer out at that size. A
-    // fresh string, because std::string::reserve may double past the request.
-    // Once content has been taken out the message is known to be large:
-    // go straight to the limit instead of doubling up to it again.
-    const size_t geometric = taken_ ? static_cast<size_t>(limits_.hold_limit) : std::max<size_t>(2 * body_.capacity(), 4096);
-    const size_t cap = std::max<size_t>(need, static_cast<size_t>(std::min<uint64_t>(geometric, limits_.hold_limit)));
+  const uint64_t limit = limits_.hold_limit;
+  if (limit != 0 && need > body_.capacity() && (taken_ || 2 * body_.capacity() > limit)) {
+    // Doubling now would overshoot the hold limit (at which the caller takes
+    // the buffer out): grow to the limit exactly (or to what this append
+    // needs), in a fresh string since std::string::reserve may double past
+    // the request. Below half the limit, and so for every ordinary message,
+    // the usual growth is kept.
     std::string bigger;
-    bigger.reserve(cap);
+    bigger.reserve(std::max<size_t>(need, static_cast<size_t>(limit)));
     bigger.append(body_);
     body_.swap(bigger);
   }
