@@ -17,17 +17,14 @@
 #include "queue/record.hpp"
 #include "util/file_system.hpp"
 
+#include "temp_dir.hpp"
+
 namespace volley::queue {
 namespace {
 namespace stdfs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/volley-spoolfault-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { stdfs::remove_all(path); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("spoolfault") {}
   std::string queue() const { return path + "/queue"; }
 };
 

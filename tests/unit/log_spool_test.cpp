@@ -14,17 +14,14 @@
 #include "queue/queue_id.hpp"
 #include "queue/record.hpp"
 
+#include "temp_dir.hpp"
+
 namespace volley::queue {
 namespace {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/volley-log-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("log") {}
 };
 
 std::shared_ptr<Message> make_message(int i, size_t body = 100) {

@@ -12,21 +12,15 @@
 #include <filesystem>
 #include <set>
 
+#include "temp_dir.hpp"
+
 namespace volley::delivery {
 namespace {
 
 namespace stdfs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/volley-target-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    stdfs::remove_all(path, ec);
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("target") {}
 };
 
 size_t files_in(const std::string& dir) {

@@ -16,21 +16,15 @@
 #include <thread>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace volley::mailbox {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/volley-maildir-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("maildir") {}
 };
 
 std::string slurp(const std::string& path) {

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <string>
 
+#include "temp_dir.hpp"
+
 namespace volley::app {
 namespace {
 
@@ -29,13 +31,8 @@ namespace fs = std::filesystem;
     }                                                                                         \
   } while (0)
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/volley-priv-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("priv") {}
 };
 
 RunAs nobody() {

@@ -121,12 +121,11 @@ Result<void> FileSpool::write_durably(const Message& message) {
     ::unlink(tmp.c_str());
     return failure(err, "rename " + tmp);
   }
-  if (!fsync_dir(dir_ + "/msg")) {
-    err = errno;
+  if (auto synced = posix_file_system().fsync_dir(dir_ + "/msg"); !synced) {
     // The rename may or may not survive a crash; withdraw it so that a
     // failure reported to the client never leaves a message behind.
     ::unlink(final_path.c_str());
-    return failure(err, "fsync " + dir_ + "/msg");
+    return synced;
   }
   return {};
 }
