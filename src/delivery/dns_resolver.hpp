@@ -16,18 +16,13 @@
 #include <vector>
 
 #include "delivery/dns_types.hpp"
+#include "delivery/resolver.hpp"
 #include "delivery/limits.hpp"
 #include "util/result.hpp"
 
 namespace volley::delivery {
 
-struct AddressAnswer {
-  DnsStatus status = DnsStatus::TempFail;
-  std::vector<asio::ip::address> addresses;  // IPv4 first, then IPv6, each in the server's order
-  std::string detail;
-};
-
-class DnsResolver {
+class DnsResolver final : public Resolver {
  public:
   // Lookups in flight at once (an address lookup counts once). Beyond it a
   // lookup fails at once with TempFail "resolver busy": a burst of new
@@ -48,7 +43,7 @@ class DnsResolver {
   // io_context with TempFail "cancelled" and run after the resolver is gone
   // (as with a closed Asio socket), so they must not use the resolver. Call
   // on the io_context's thread.
-  ~DnsResolver();
+  ~DnsResolver() override;
   DnsResolver(const DnsResolver&) = delete;
   DnsResolver& operator=(const DnsResolver&) = delete;
 
@@ -60,13 +55,13 @@ class DnsResolver {
 
   // MX records of `domain`: Ok with the records; NoRecords (the domain has no
   // MX: use the implicit MX); NxDomain; TempFail.
-  void query_mx(const std::string& domain, std::function<void(MxAnswer)> done);
+  void query_mx(const std::string& domain, std::function<void(MxAnswer)> done) override;
 
   // A and AAAA of `host`, asked in parallel. Ok if either has addresses (the
   // other's failure is then only noted in `detail`); otherwise TempFail if
   // either failed temporarily (never bounce on half an answer), else
   // NxDomain if the name does not exist, else NoRecords.
-  void query_addresses(const std::string& host, std::function<void(AddressAnswer)> done);
+  void query_addresses(const std::string& host, std::function<void(AddressAnswer)> done) override;
 
   // Lookups whose callbacks have not been posted yet.
   size_t pending() const;

@@ -1,42 +1,23 @@
 #include "delivery/engine.hpp"
 
 #include <asio/post.hpp>
-#include <cstdio>
 #include <future>
 #include <unordered_set>
 
 #include "delivery/dns_resolver.hpp"
-#include "delivery/dsn_notice.hpp"
-#include "delivery/engine_clock.hpp"
-#include "delivery/round.hpp"
-#include "queue/queue_id.hpp"
-#include "delivery/client_content.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace volley::delivery {
-namespace {
 
-std::string domain_of(const std::string& address) {
-  auto at = address.rfind('@');
-  return at == std::string::npos ? std::string() : to_lower(address.substr(at + 1));
-}
-
-std::string seconds_text(int64_t ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(ms) / 1000.0);
-  return buf;
-}
-
-}  // namespace
-
-Engine::Engine(queue::LogSpool& spool, const config::Config& cfg)
+Engine::Engine(queue::LogSpool& spool, const config::Config& cfg, const Clock& clock)
     : spool_(spool),
+      clock_(clock),
       cfg_(std::make_shared<const config::Config>(cfg)),
+      recorder_(spool, clock, [this](std::shared_ptr<const queue::Message> dsn) { submit(std::move(dsn)); }),
       pump_timer_(io_),
       housekeeping_timer_(io_),
-      budget_(cfg.delivery.max_active_messages, cfg.delivery.max_active_bytes),
-      rng_(std::random_device{}()) {
+      budget_(cfg.delivery.max_active_messages, cfg.delivery.max_active_bytes) {
   rules_.resize(cfg.delivery.shaping.size());
   for (size_t i = 0; i < rules_.size(); ++i)
     rules_[i].rate = RateLimiter(cfg.delivery.shaping[i].rate_count, cfg.delivery.shaping[i].rate_period);
@@ -48,6 +29,7 @@ Result<void> Engine::start() {
   auto resolver = DnsResolver::create(io_, cfg().delivery.resolver, cfg().delivery.dns_timeout);
   if (!resolver) return resolver.error();
   resolver_ = std::move(resolver.value());
+  router_ = std::make_unique<Router>(*resolver_, clock_);
   tls_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   // Opportunistic TLS (RFC 7435): encrypt when we can, do not authenticate
   // the server; a certificate check would only push mail back to clear text.
@@ -87,8 +69,8 @@ void Engine::stop(std::chrono::milliseconds grace) {
     // Jobs nobody has started are dropped unrecorded: their messages are
     // still due on disk and go out at the next start.
     for (auto& [key, d] : destinations_) {
-      d->jobs.clear();
-      for (auto& t : d->idle) t->cancel();
+      d->take_all();
+      d->wake_idle(SIZE_MAX);
     }
     done->set_value();
   });
@@ -105,6 +87,7 @@ void Engine::stop(std::chrono::milliseconds grace) {
   // Destroy I/O objects while the io_context still exists.
   destinations_.clear();
   active_.clear();
+  router_.reset();
   resolver_.reset();
 }
 
@@ -153,13 +136,13 @@ void Engine::reconfigure(const config::Config& cfg) {
     for (size_t i = 0; i < rules_.size(); ++i)
       rules_[i].rate = RateLimiter(next->delivery.shaping[i].rate_count, next->delivery.shaping[i].rate_period);
     // Connections counted against the old rules finish uncounted.
-    for (auto& [k, d] : destinations_) d->rule = -1;
+    for (auto& [k, d] : destinations_) d->forget_rule();
     pump_scheduler();
   });
 }
 
 void Engine::activate(std::shared_ptr<const queue::Message> m, uint64_t charged) {
-  auto a = std::make_shared<Active>();
+  auto a = std::make_shared<ActiveMessage>();
   a->env = m->envelope;
   a->msg = std::move(m);
   a->outcomes.assign(a->env.recipients.size(), std::nullopt);
@@ -168,35 +151,24 @@ void Engine::activate(std::shared_ptr<const queue::Message> m, uint64_t charged)
   dispatch(a);
 }
 
-void Engine::dispatch(const std::shared_ptr<Active>& a) {
+void Engine::dispatch(const std::shared_ptr<ActiveMessage>& a) {
   const auto& c = cfg();
   // Held until every job is handed out: a destination that fails its jobs
   // at once must not finish the round while others are still being added.
   ++a->pending_jobs;
-  std::unordered_map<std::string, std::vector<size_t>> remote;
-  std::vector<size_t> local;
-  for (size_t i = 0; i < a->env.recipients.size(); ++i) {
-    const auto& r = a->env.recipients[i];
-    if (r.state != queue::RecipientState::Pending && r.state != queue::RecipientState::Deferred) continue;
-    std::string domain = domain_of(r.address);
-    if (std::find(c.local_domains.begin(), c.local_domains.end(), domain) != c.local_domains.end())
-      local.push_back(i);
-    else
-      remote[c.delivery.smarthost.empty() ? domain : std::string("[smarthost]")].push_back(i);
-  }
-  if (!local.empty()) {
+  RecipientSplit split = split_recipients(a->env, c.local_domains, c.delivery.smarthost);
+  if (!split.local.empty()) {
     ++a->pending_jobs;
-    deliver_local(Job{a, std::move(local)});
+    deliver_local(Job{a, std::move(split.local)});
   }
-  for (auto& [key, rcpts] : remote) {
-    Destination& d = destination_for(key, key == "[smarthost]" ? std::string() : domain_of(a->env.recipients[rcpts[0]].address));
+  for (auto& group : split.remote) {
+    const std::shared_ptr<Destination>& d = destinations_.get(group.key, group.domain);
     // A destination with a deep backlog takes no more for now; the
     // recipients are tried again shortly without counting a deferral.
-    if (d.jobs.size() >= c.delivery.max_jobs_per_destination) continue;
+    if (d->full(c.delivery.max_jobs_per_destination)) continue;
     ++a->pending_jobs;
-    d.jobs.push_back(Job{a, std::move(rcpts)});
-    d.last_used_ms = now_ms();
-    pump_destination(destinations_.at(key));
+    d->add(Job{a, std::move(group.rcpts)}, now_ms());
+    pump_destination(d);
   }
   if (--a->pending_jobs == 0) finish_round(a);
 }
@@ -259,82 +231,25 @@ void Engine::complete_job(Job& job, std::vector<RcptOutcome>& outcomes) {
   if (--a.pending_jobs == 0) finish_round(job.active);
 }
 
-void Engine::finish_round(const std::shared_ptr<Active>& ap) {
-  Active& a = *ap;
+void Engine::finish_round(const std::shared_ptr<ActiveMessage>& ap) {
+  ActiveMessage& a = *ap;
   const auto& c = cfg();
-  const int64_t now = now_ms();
-  const uint32_t attempt = a.env.deferrals + 1;
   RoundPolicy policy;
   policy.retry_schedule = c.queue.retry_schedule;
   policy.max_age = c.queue.max_age;
-  RoundResult r = apply_round(a.env, a.outcomes, now, policy);
-  const std::string delay = seconds_text(now - a.env.received_at * 1000);
-  for (size_t i = 0; i < a.outcomes.size(); ++i) {
-    const auto& o = a.outcomes[i];
-    if (!o) continue;
-    auto line = o->status == Status::Sent ? log::info("delivery") : log::warn("delivery");
-    line.kv("id", a.env.id)
-        .kv("rcpt", a.env.recipients[i].address)
-        .kv("relay", o->relay.empty() ? std::string("none") : o->relay)
-        .kv("tls", o->tls.empty() ? std::string("none") : o->tls)
-        .kv("status", status_name(o->status))
-        .kv("attempt", static_cast<uint64_t>(attempt))
-        .kv("delay", delay)
-        .kv("reply", o->describe());
-  }
-  if (!r.failed.empty()) queue_dsns(a, r.failed, false);
-  if (!r.succeeded.empty()) queue_dsns(a, r.succeeded, true);
+  RoundResult r = recorder_.record(a, policy, c.server.hostname);
   const std::string id = a.env.id;
-  if (r.finished) {
-    spool_.erase(id, [id](Result<void> cr) {
-      if (!cr) log::error("queue.erase_failed").kv("id", id).kv("error", cr.error().message);
-    });
-  } else {
-    if (r.changed)
-      spool_.update(a.env, [id](Result<void> cr) {
-        if (!cr) log::error("queue.update_failed").kv("id", id).kv("error", cr.error().message);
-      });
-    scheduler_.schedule(id, r.next_attempt_ms);
-  }
+  if (!r.finished) scheduler_.schedule(id, r.next_attempt_ms);
   budget_.refund(a.charged);
   active_.erase(id);
   pump_scheduler();
-}
-
-void Engine::queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool success) {
-  DsnNotice notice;
-  notice.reporting_mta = cfg().server.hostname;
-  notice.dsn_id = queue::make_queue_id();
-  notice.now_s = now_ms() / 1000;
-  std::shared_ptr<const queue::Message> msg = make_dsn_message(a.env, a.msg->content, a.outcomes, rcpts, success, notice);
-  bool any_relayed = false;
-  for (size_t i : rcpts) any_relayed = any_relayed || (success && a.outcomes[i] && a.outcomes[i]->relayed);
-  const std::string action = !success ? "failed" : any_relayed ? "relayed" : "delivered";
-  const std::string original = a.env.id;
-  const uint64_t count = rcpts.size();
-  spool_.commit(msg, [this, msg, action, original, count](Result<void> cr) {
-    if (!cr) {
-      log::error("dsn.failed").kv("original", original).kv("error", cr.error().message);
-      return;
-    }
-    log::info("dsn.queued").kv("id", msg->envelope.id).kv("original", original).kv("action", action).kv("rcpts", count);
-    submit(msg);
-  });
 }
 
 void Engine::housekeeping() {
   if (stopping_) return;
   // Forget idle destinations (their DNS answers and back-off state) so a
   // campaign to many domains does not keep them all in memory.
-  const int64_t now = now_ms();
-  for (auto it = destinations_.begin(); it != destinations_.end();) {
-    const Destination& d = *it->second;
-    if (d.jobs.empty() && d.connections == 0 && now - d.last_used_ms > limits::kForgetIdleDestination.count() &&
-        d.suspended_until_ms < now)
-      it = destinations_.erase(it);
-    else
-      ++it;
-  }
+  destinations_.forget_idle(now_ms());
   housekeeping_timer_.expires_after(limits::kHousekeepingInterval);
   housekeeping_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) housekeeping();
@@ -348,7 +263,7 @@ Result<size_t> Engine::retry(const std::string& id) {
     if (budget_.parked() && budget_.parked()->id == id) return size_t{0};  // next to go
     if (!scheduler_.contains(id)) return make_error("no such message " + id);
     size_t n = scheduler_.make_due(now_ms(), [&](std::string_view x) { return x == id; });
-    for (auto& [k, d] : destinations_) d->suspended_until_ms = 0;
+    for (auto& [k, d] : destinations_) d->resume();
     pump_scheduler();
     return n;
   });
@@ -358,7 +273,7 @@ Result<size_t> Engine::retry_all() {
   if (!started_) return make_error("delivery is not running");
   return call([this]() -> Result<size_t> {
     size_t n = scheduler_.make_due(now_ms(), [](std::string_view) { return true; });
-    for (auto& [k, d] : destinations_) d->suspended_until_ms = 0;
+    for (auto& [k, d] : destinations_) d->resume();
     pump_scheduler();
     return n;
   });
@@ -372,9 +287,9 @@ Result<size_t> Engine::flush(const std::string& domain) {
   for (auto& e : spool_.list(f)) ids.insert(e.id);
   return call([this, ids = std::move(ids), domain = f.domain]() -> Result<size_t> {
     size_t n = scheduler_.make_due(now_ms(), [&](std::string_view x) { return ids.count(std::string(x)) > 0; });
-    if (auto it = destinations_.find(domain); it != destinations_.end()) {
-      it->second->suspended_until_ms = 0;
-      it->second->backoff = Backoff{};
+    if (auto d = destinations_.find(domain)) {
+      d->resume();
+      d->reset_backoff();
     }
     pump_scheduler();
     return n;

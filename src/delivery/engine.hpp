@@ -1,8 +1,11 @@
 // The delivery engine (Postfix's qmgr + smtp + local in one thread): takes
-// due messages from the scheduler, splits their recipients by destination,
-// delivers local ones into Maildir and remote ones over pooled outbound SMTP
-// connections with per-destination shaping, then records each round's
-// outcome in the spool (update or erase), queues DSNs, and reschedules.
+// due messages from the scheduler, splits their recipients by destination
+// (Router), delivers local ones through the Maildir DeliveryTarget and remote
+// ones over pooled outbound SMTP connections per Destination (queue,
+// connection limits, shaping, back-off, route cache), then has the
+// RoundRecorder record each round (spool update or erase, logs, DSNs) and
+// reschedules. The engine itself is the glue: threads, timers, the active
+// set and its memory budget, and the connection loop.
 //
 // Threading: everything below runs on the engine's own thread and
 // io_context; submit(), reconfigure() and the admin calls may come from any
@@ -21,10 +24,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <atomic>
-#include <deque>
 #include <memory>
-#include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -32,13 +32,18 @@
 
 #include "config/config.hpp"
 #include "delivery/active_budget.hpp"
+#include "delivery/destination.hpp"
+#include "delivery/job.hpp"
 #include "delivery/limits.hpp"
 #include "delivery/outcome.hpp"
+#include "delivery/round_recorder.hpp"
+#include "delivery/router.hpp"
 #include "delivery/shaping.hpp"
 #include "delivery/smtp_client.hpp"
 #include "queue/envelope.hpp"
 #include "queue/log_spool.hpp"
 #include "queue/scheduler.hpp"
+#include "util/clock.hpp"
 #include "util/result.hpp"
 
 namespace volley::delivery {
@@ -47,7 +52,8 @@ class DnsResolver;
 
 class Engine {
  public:
-  Engine(queue::LogSpool& spool, const config::Config& cfg);
+  // `clock` gives due times, expiry and shaping slots (fake in tests).
+  Engine(queue::LogSpool& spool, const config::Config& cfg, const Clock& clock = system_clock());
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -73,69 +79,31 @@ class Engine {
   void forget(const std::string& id);  // deleted by the admin
 
  private:
-  struct Active {
-    std::shared_ptr<const queue::Message> msg;  // content (+ envelope as loaded)
-    queue::Envelope env;                        // working copy
-    std::vector<std::optional<RcptOutcome>> outcomes;
-    size_t pending_jobs = 0;
-    uint64_t charged = 0;  // bytes charged to budget_ for this message
-  };
-  struct Job {
-    std::shared_ptr<Active> active;
-    std::vector<size_t> rcpts;
-    bool resent = false;  // already retried once after a reused connection died under it (defect 1e)
-  };
+  // One [[delivery.shaping]] rule's shared state: connections and rate
+  // slots across every destination it covers.
   struct RuleState {
     unsigned connections = 0;
     RateLimiter rate;
-  };
-  struct Destination {
-    std::string key;     // domain, or "[smarthost]"
-    std::string domain;  // what MX lookups and shaping rules see
-    std::deque<Job> jobs;
-    unsigned connections = 0;  // open or opening
-    unsigned starting = 0;     // not ready for a job yet
-    unsigned established = 0;  // ready (may be busy)
-    std::vector<std::shared_ptr<asio::steady_timer>> idle;  // connections waiting for a job
-    Backoff backoff;
-    int rule = -1;
-    uint64_t config_generation = 0;
-    std::vector<Endpoint> endpoints;
-    std::vector<uint32_t> endpoint_rank;  // MX preference of each endpoint (equal ranks are reshuffled per use)
-    int64_t endpoints_expire_ms = 0;
-    int64_t suspended_until_ms = 0;  // every host unreachable: defer without trying until then
-    RcptOutcome suspend_reason;
-    std::shared_ptr<asio::steady_timer> wake;  // pump again when a pause ends
-    int64_t last_used_ms = 0;
-  };
-  struct RouteResult {
-    bool ok = false;
-    std::vector<Endpoint> endpoints;
-    RcptOutcome failure;
   };
 
   // engine.cpp: scheduling and bookkeeping
   void activate(std::shared_ptr<const queue::Message> m, uint64_t charged);
   void load(const std::string& id, uint64_t bytes);
-  void dispatch(const std::shared_ptr<Active>& a);
+  void dispatch(const std::shared_ptr<ActiveMessage>& a);
   void pump_scheduler();
   void arm_pump_timer(bool full = false);
   void complete_job(Job& job, std::vector<RcptOutcome>& outcomes);
-  void finish_round(const std::shared_ptr<Active>& a);
-  void queue_dsns(const Active& a, const std::vector<size_t>& rcpts, bool success);
+  void finish_round(const std::shared_ptr<ActiveMessage>& a);
   void housekeeping();
+  int64_t now_ms() const { return clock_.unix_ms(); }
   template <class F>
   auto call(F fn) -> decltype(fn());
   const config::Config& cfg() const { return *cfg_; }
 
-  // engine_destination.cpp: per-destination queues and connections
-  Destination& destination_for(const std::string& key, const std::string& domain);
-  void refresh_shaping(Destination& d);
-  unsigned connection_limit(const Destination& d) const;
+  // engine_connections.cpp: opening and running outbound connections
   void pump_destination(const std::shared_ptr<Destination>& d);
   void fail_queued(Destination& d, const RcptOutcome& why);
   asio::awaitable<void> run_connection(std::shared_ptr<Destination> d, int rule, uint64_t generation);
-  asio::awaitable<RouteResult> route(std::shared_ptr<Destination> d);
   asio::awaitable<bool> wait_for_job(std::shared_ptr<Destination> d);
   asio::awaitable<void> wait_for_rate(std::shared_ptr<Destination> d);
   std::vector<asio::ip::address> next_sources();
@@ -145,25 +113,27 @@ class Engine {
   void deliver_local(Job job);
 
   queue::LogSpool& spool_;
+  const Clock& clock_;
   std::shared_ptr<const config::Config> cfg_;
   uint64_t config_generation_ = 1;
   asio::io_context io_;
   std::thread thread_;
   asio::thread_pool pool_{limits::kBlockingThreads};
   std::unique_ptr<DnsResolver> resolver_;
+  std::unique_ptr<Router> router_;  // over resolver_
+  RoundRecorder recorder_;
   std::shared_ptr<asio::ssl::context> tls_;
   queue::Scheduler scheduler_;
   asio::steady_timer pump_timer_;
   asio::steady_timer housekeeping_timer_;
-  std::unordered_map<std::string, std::shared_ptr<Active>> active_;
+  std::unordered_map<std::string, std::shared_ptr<ActiveMessage>> active_;
   ActiveBudget budget_;  // active and loading messages and their bodies
   size_t in_flight_ = 0;  // transactions and Maildir writes under way (stop waits for these only)
-  std::unordered_map<std::string, std::shared_ptr<Destination>> destinations_;
+  Destinations destinations_;
   std::vector<RuleState> rules_;
   unsigned total_connections_ = 0;
   bool starved_ = false;  // a destination waited for delivery.max_connections
   size_t next_source_ = 0;
-  std::mt19937 rng_;
   bool stopping_ = false;
   std::atomic<bool> started_{false};
 };

@@ -1,0 +1,32 @@
+// The units the delivery engine moves around. An ActiveMessage is a message
+// being delivered this round (its body in memory, charged to the
+// ActiveBudget); a Job is the part of it going one way: the recipients for
+// one destination, or the local ones.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "delivery/outcome.hpp"
+#include "queue/envelope.hpp"
+
+namespace volley::delivery {
+
+struct ActiveMessage {
+  std::shared_ptr<const queue::Message> msg;  // content (+ envelope as loaded)
+  queue::Envelope env;                        // working copy: the round's results go here
+  std::vector<std::optional<RcptOutcome>> outcomes;  // per recipient; nullopt = not tried this round
+  size_t pending_jobs = 0;  // the round ends when this drops to zero
+  uint64_t charged = 0;     // bytes charged to the ActiveBudget for this message
+};
+
+struct Job {
+  std::shared_ptr<ActiveMessage> active;
+  std::vector<size_t> rcpts;  // indexes into active->env.recipients
+  bool resent = false;  // already retried once after a reused connection died under it (defect 1e)
+};
+
+}  // namespace volley::delivery

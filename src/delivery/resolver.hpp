@@ -1,0 +1,36 @@
+// What routing needs from DNS, as an interface: the c-ares DnsResolver
+// implements it for the daemon, a table answers it in unit tests (the
+// Router is tested without a DNS server).
+#pragma once
+
+#include <asio/ip/address.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "delivery/dns_types.hpp"
+
+namespace volley::delivery {
+
+struct AddressAnswer {
+  DnsStatus status = DnsStatus::TempFail;
+  std::vector<asio::ip::address> addresses;  // IPv4 first, then IPv6, each in the server's order
+  std::string detail;
+};
+
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  // Each callback runs exactly once, later, on the caller's io_context
+  // thread (never inside the call itself).
+  //
+  // MX records of `domain`: Ok with the records; NoRecords (the domain has no
+  // MX: use the implicit MX); NxDomain; TempFail.
+  virtual void query_mx(const std::string& domain, std::function<void(MxAnswer)> done) = 0;
+  // A and AAAA of `host`: Ok if either has addresses; otherwise TempFail if
+  // either failed temporarily (never bounce on half an answer), else
+  // NxDomain if the name does not exist, else NoRecords.
+  virtual void query_addresses(const std::string& host, std::function<void(AddressAnswer)> done) = 0;
+};
+
+}  // namespace volley::delivery

@@ -1,0 +1,172 @@
+#include "delivery/router.hpp"
+
+#include <asio/async_result.hpp>
+#include <asio/use_awaitable.hpp>
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
+#include "delivery/limits.hpp"
+#include "delivery/route_plan.hpp"
+#include "util/strings.hpp"
+
+namespace volley::delivery {
+namespace {
+
+using limits::kMaxAddressesPerHost;
+using limits::kMaxEndpoints;
+
+// Turns a callback API (the resolver) into an awaitable. The callback runs
+// on the io_context's thread already.
+template <class T, class Init>
+auto callback_awaitable(Init init) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(
+      [init = std::move(init)](auto handler) mutable {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        init([shared](T v) { std::move(*shared)(std::move(v)); });
+      },
+      asio::use_awaitable);
+}
+
+std::optional<asio::ip::address> ip_of(std::string_view text) {
+  asio::error_code ec;
+  auto a = asio::ip::make_address(std::string(text), ec);
+  if (ec) return std::nullopt;
+  return a;
+}
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  return at == std::string::npos ? std::string() : to_lower(address.substr(at + 1));
+}
+
+}  // namespace
+
+RecipientSplit split_recipients(const queue::Envelope& env, const std::vector<std::string>& local_domains,
+                                const std::string& smarthost) {
+  RecipientSplit split;
+  std::unordered_map<std::string, size_t> group_of;  // key -> index in split.remote
+  for (size_t i = 0; i < env.recipients.size(); ++i) {
+    const auto& r = env.recipients[i];
+    if (r.state != queue::RecipientState::Pending && r.state != queue::RecipientState::Deferred) continue;
+    std::string domain = domain_of(r.address);
+    if (std::find(local_domains.begin(), local_domains.end(), domain) != local_domains.end()) {
+      split.local.push_back(i);
+      continue;
+    }
+    const bool via_smarthost = !smarthost.empty();
+    std::string key = via_smarthost ? std::string(kSmarthostKey) : domain;
+    auto [it, fresh] = group_of.emplace(key, split.remote.size());
+    if (fresh) split.remote.push_back({std::move(key), via_smarthost ? std::string() : std::move(domain), {}});
+    split.remote[it->second].rcpts.push_back(i);
+  }
+  return split;
+}
+
+asio::awaitable<MxAnswer> Router::lookup_mx(const std::string& domain) {
+  auto init = [this, domain](auto cb) { resolver_.query_mx(domain, std::move(cb)); };
+  co_return co_await callback_awaitable<MxAnswer>(std::move(init));
+}
+
+asio::awaitable<AddressAnswer> Router::lookup_addresses(const std::string& host) {
+  auto init = [this, host](auto cb) { resolver_.query_addresses(host, std::move(cb)); };
+  co_return co_await callback_awaitable<AddressAnswer>(std::move(init));
+}
+
+asio::awaitable<Route> Router::route(Destination& d, const config::DeliverySection& del) {
+  Route rr;
+  if (auto cached = d.cached_route(clock_.unix_ms(), rng_)) {
+    rr.ok = true;
+    rr.endpoints = std::move(*cached);
+    co_return rr;
+  }
+  uint16_t port = del.mx_port;
+  std::string lookup = d.domain();
+  std::vector<std::string> hosts;
+  std::unordered_map<std::string, uint32_t> rank_of;  // MX host -> preference
+  bool implicit = false;
+  if (d.is_smarthost()) {
+    auto hp = parse_host_port(del.smarthost, 25);
+    if (!hp) {
+      rr.failure = local_outcome(Status::Deferred, "4.3.5", "invalid delivery.smarthost: " + hp.error().message, "");
+      co_return rr;
+    }
+    port = hp->port;
+    lookup = hp->host;
+    if (!hp->needs_mx_lookup()) hosts.push_back(hp->host);
+  } else if (lookup.size() >= 2 && lookup.front() == '[' && lookup.back() == ']') {
+    // user@[192.0.2.1]: an address literal, no DNS.
+    std::string inner = lookup.substr(1, lookup.size() - 2);
+    if (inner.rfind("IPv6:", 0) == 0 || inner.rfind("ipv6:", 0) == 0) inner = inner.substr(5);
+    hosts.push_back(inner);
+  }
+  if (hosts.empty()) {
+    MxAnswer answer = co_await lookup_mx(lookup);
+    RoutePlan plan = plan_routes(answer, lookup, rng_, limits::kMaxMxHosts);
+    switch (plan.kind) {
+      case RoutePlan::Kind::NullMx:
+        rr.failure = local_outcome(Status::Bounced, "5.1.10",
+                                   "domain " + lookup + " does not accept mail (null MX, RFC 7505)", "");
+        co_return rr;
+      case RoutePlan::Kind::NoSuchDomain:
+        rr.failure = local_outcome(Status::Bounced, "5.1.2",
+                                   "Host or domain name not found: " + lookup + " (" + plan.detail + ")", "");
+        co_return rr;
+      case RoutePlan::Kind::TempFail:
+        rr.failure = local_outcome(Status::Deferred, "4.4.3",
+                                   "DNS lookup of MX for " + lookup + " failed: " + plan.detail, "");
+        co_return rr;
+      case RoutePlan::Kind::Hosts:
+        break;
+    }
+    hosts = std::move(plan.hosts);
+    implicit = plan.implicit;
+    for (const auto& r : answer.records) {
+      auto [it, fresh] = rank_of.emplace(r.host, r.preference);
+      if (!fresh) it->second = std::min<uint32_t>(it->second, r.preference);
+    }
+  }
+  bool temporary = false;
+  std::string detail;
+  std::vector<uint32_t> ranks;
+  auto rank = [&](const std::string& h) {
+    auto it = rank_of.find(h);
+    return it == rank_of.end() ? 0u : it->second;
+  };
+  for (const auto& h : hosts) {
+    if (rr.endpoints.size() >= kMaxEndpoints) break;
+    if (auto ip = ip_of(h)) {
+      rr.endpoints.push_back(Endpoint{"", *ip, port});
+      ranks.push_back(rank(h));
+      continue;
+    }
+    AddressAnswer a = co_await lookup_addresses(h);
+    if (a.status == DnsStatus::Ok) {
+      size_t n = 0;
+      for (const auto& addr : a.addresses) {
+        if (n++ >= kMaxAddressesPerHost || rr.endpoints.size() >= kMaxEndpoints) break;
+        rr.endpoints.push_back(Endpoint{h, addr, port});
+        ranks.push_back(rank(h));
+      }
+    } else {
+      temporary = temporary || a.status == DnsStatus::TempFail;
+      detail = h + ": " + a.detail;
+    }
+  }
+  if (rr.endpoints.empty()) {
+    if (temporary)
+      rr.failure = local_outcome(Status::Deferred, "4.4.3", "DNS lookup of address failed: " + detail, "");
+    else
+      rr.failure = local_outcome(Status::Bounced, implicit ? "5.1.2" : "5.4.4",
+                                 "no address for " + lookup + (implicit ? " (no MX, no A/AAAA)" : " MX hosts") +
+                                     (detail.empty() ? std::string() : ": " + detail),
+                                 "");
+    co_return rr;
+  }
+  d.match_rule_by_hosts(del, hosts);
+  d.remember_route(rr.endpoints, std::move(ranks), clock_.unix_ms());
+  rr.ok = true;
+  co_return rr;
+}
+
+}  // namespace volley::delivery

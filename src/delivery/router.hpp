@@ -1,0 +1,68 @@
+// Routing: which way each recipient goes and where a destination's mail is
+// sent. split_recipients() decides local / remote and the destination key
+// (the recipient's domain, or the smarthost); Router::route() turns a
+// destination into the endpoints to try: the smarthost as configured, an
+// address literal as written, or the domain's MX hosts (RFC 5321 5.1,
+// route_plan.hpp) and their addresses, with the answer cached on the
+// Destination for kRouteCacheTime. A failure is an outcome the engine gives
+// every queued job: 5.1.10 null MX, 5.1.2 no such domain, 5.4.4 MX hosts
+// without addresses, 4.4.3 DNS trouble (never a bounce on a temporary
+// error), 4.3.5 a smarthost setting that cannot be used.
+//
+// DNS goes through the Resolver interface, time through a Clock: the unit
+// tests route on a table and made-up time.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "delivery/destination.hpp"
+#include "delivery/outcome.hpp"
+#include "delivery/resolver.hpp"
+#include "delivery/smtp_client.hpp"
+#include "queue/envelope.hpp"
+#include "util/clock.hpp"
+
+namespace volley::delivery {
+
+struct RecipientSplit {
+  struct Group {
+    std::string key;     // the destination's key: a domain, or kSmarthostKey
+    std::string domain;  // what MX lookups and shaping see ("" for the smarthost)
+    std::vector<size_t> rcpts;
+  };
+  std::vector<size_t> local;  // recipients in local_domains
+  std::vector<Group> remote;  // in order of first appearance
+};
+
+// Recipients still to be tried (pending or deferred) of `env`, by way.
+RecipientSplit split_recipients(const queue::Envelope& env, const std::vector<std::string>& local_domains,
+                                const std::string& smarthost);
+
+struct Route {
+  bool ok = false;
+  std::vector<Endpoint> endpoints;  // ok: in the order to try
+  RcptOutcome failure;              // !ok: what every queued job gets
+};
+
+class Router {
+ public:
+  Router(Resolver& resolver, const Clock& clock, uint32_t seed = std::random_device{}())
+      : resolver_(resolver), clock_(clock), rng_(seed) {}
+
+  // Runs on the thread of the io_context that the resolver answers on.
+  asio::awaitable<Route> route(Destination& d, const config::DeliverySection& del);
+
+ private:
+  asio::awaitable<MxAnswer> lookup_mx(const std::string& domain);
+  asio::awaitable<AddressAnswer> lookup_addresses(const std::string& host);
+
+  Resolver& resolver_;
+  const Clock& clock_;
+  std::mt19937 rng_;
+};
+
+}  // namespace volley::delivery

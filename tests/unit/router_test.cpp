@@ -1,0 +1,288 @@
+// Routing without a DNS server: split_recipients (local / per domain /
+// smarthost), and Router::route over a table-driven Resolver on made-up time:
+// MX preference order, the route cache and its expiry, every failure's
+// status (null MX, NXDOMAIN, temporary DNS trouble, MX hosts without
+// addresses), smarthost and address-literal routes that need no MX lookup,
+// and the endpoint bounds against a hostile zone.
+#include "delivery/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <map>
+
+#include "delivery/limits.hpp"
+
+namespace volley::delivery {
+namespace {
+
+class TableResolver final : public Resolver {
+ public:
+  explicit TableResolver(asio::io_context& io) : io_(io) {}
+  std::map<std::string, MxAnswer> mx;
+  std::map<std::string, AddressAnswer> addresses;
+  std::vector<std::string> asked;  // "MX name" / "A name", in order
+
+  void query_mx(const std::string& domain, std::function<void(MxAnswer)> done) override {
+    asked.push_back("MX " + domain);
+    MxAnswer a;
+    if (auto it = mx.find(domain); it != mx.end()) a = it->second;
+    else a = {DnsStatus::NxDomain, {}, "NXDOMAIN"};
+    asio::post(io_, [done = std::move(done), a] { done(a); });
+  }
+  void query_addresses(const std::string& host, std::function<void(AddressAnswer)> done) override {
+    asked.push_back("A " + host);
+    AddressAnswer a;
+    if (auto it = addresses.find(host); it != addresses.end()) a = it->second;
+    else a = {DnsStatus::NxDomain, {}, "NXDOMAIN"};
+    asio::post(io_, [done = std::move(done), a] { done(a); });
+  }
+
+ private:
+  asio::io_context& io_;
+};
+
+AddressAnswer ips(std::vector<std::string> list) {
+  AddressAnswer a;
+  a.status = DnsStatus::Ok;
+  for (auto& s : list) a.addresses.push_back(asio::ip::make_address(s));
+  return a;
+}
+
+struct RouterTest : ::testing::Test {
+  asio::io_context io;
+  TableResolver dns{io};
+  FakeClock clock;
+  Router router{dns, clock, 7};
+  config::DeliverySection del;
+
+  Route route(Destination& d) {
+    std::optional<Route> out;
+    asio::co_spawn(io, router.route(d, del), [&](std::exception_ptr e, Route r) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(r);
+    });
+    io.restart();
+    io.run();
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(Route{});
+  }
+  static std::vector<std::string> hosts(const Route& r) {
+    std::vector<std::string> out;
+    for (const auto& e : r.endpoints) out.push_back(e.host + "=" + e.address.to_string() + ":" + std::to_string(e.port));
+    return out;
+  }
+};
+
+TEST_F(RouterTest, MxHostsInPreferenceOrderWithTheirAddresses) {
+  dns.mx["example.com"] = {DnsStatus::Ok, {{20, "mx2.example.com"}, {10, "mx1.example.com"}}, ""};
+  dns.addresses["mx1.example.com"] = ips({"192.0.2.1", "2001:db8::1"});
+  dns.addresses["mx2.example.com"] = ips({"192.0.2.2"});
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"mx1.example.com=192.0.2.1:25", "mx1.example.com=2001:db8::1:25",
+                                                "mx2.example.com=192.0.2.2:25"}));
+}
+
+TEST_F(RouterTest, AnswerIsReusedUntilTheCacheTimeEnds) {
+  dns.mx["example.com"] = {DnsStatus::Ok, {{10, "mx.example.com"}}, ""};
+  dns.addresses["mx.example.com"] = ips({"192.0.2.1"});
+  Destination d("example.com", "example.com");
+  ASSERT_TRUE(route(d).ok);
+  ASSERT_EQ(dns.asked.size(), 2u);
+  clock.advance(limits::kRouteCacheTime - std::chrono::milliseconds(1));
+  ASSERT_TRUE(route(d).ok);
+  EXPECT_EQ(dns.asked.size(), 2u);  // from the cache
+  clock.advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(route(d).ok);
+  EXPECT_EQ(dns.asked.size(), 4u);  // asked again
+}
+
+TEST_F(RouterTest, NullMxBouncesWith5_1_10) {
+  dns.mx["nomail.test"] = {DnsStatus::Ok, {{0, ""}}, ""};
+  Destination d("nomail.test", "nomail.test");
+  Route r = route(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.status, Status::Bounced);
+  EXPECT_EQ(r.failure.enhanced, "5.1.10");
+}
+
+TEST_F(RouterTest, NoSuchDomainBouncesWith5_1_2) {
+  Destination d("gone.test", "gone.test");
+  Route r = route(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.status, Status::Bounced);
+  EXPECT_EQ(r.failure.enhanced, "5.1.2");
+}
+
+TEST_F(RouterTest, DnsTroubleDefersNeverBounces) {
+  dns.mx["flaky.test"] = {DnsStatus::TempFail, {}, "SERVFAIL"};
+  Destination d("flaky.test", "flaky.test");
+  Route r = route(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.status, Status::Deferred);
+  EXPECT_EQ(r.failure.enhanced, "4.4.3");
+  // An address lookup failing temporarily for the only MX host: deferred too.
+  dns.mx["half.test"] = {DnsStatus::Ok, {{10, "mx.half.test"}}, ""};
+  dns.addresses["mx.half.test"] = {DnsStatus::TempFail, {}, "timed out"};
+  Destination h("half.test", "half.test");
+  r = route(h);
+  EXPECT_EQ(r.failure.status, Status::Deferred);
+  EXPECT_EQ(r.failure.enhanced, "4.4.3");
+}
+
+TEST_F(RouterTest, MxHostsWithoutAddressesBounceWith5_4_4) {
+  dns.mx["broken.test"] = {DnsStatus::Ok, {{10, "nowhere.broken.test"}}, ""};
+  Destination d("broken.test", "broken.test");
+  Route r = route(d);
+  EXPECT_EQ(r.failure.status, Status::Bounced);
+  EXPECT_EQ(r.failure.enhanced, "5.4.4");
+}
+
+TEST_F(RouterTest, ImplicitMxWithoutAddressBouncesWith5_1_2) {
+  dns.mx["bare.test"] = {DnsStatus::NoRecords, {}, "no MX"};
+  Destination d("bare.test", "bare.test");
+  Route r = route(d);
+  EXPECT_EQ(r.failure.enhanced, "5.1.2");
+  dns.addresses["bare.test"] = ips({"192.0.2.7"});
+  Destination d2("bare.test", "bare.test");
+  r = route(d2);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"bare.test=192.0.2.7:25"}));
+}
+
+TEST_F(RouterTest, MxPortApplies) {
+  del.mx_port = 2525;
+  dns.mx["example.com"] = {DnsStatus::Ok, {{10, "mx.example.com"}}, ""};
+  dns.addresses["mx.example.com"] = ips({"192.0.2.1"});
+  Destination d("example.com", "example.com");
+  EXPECT_EQ(hosts(route(d)), (std::vector<std::string>{"mx.example.com=192.0.2.1:2525"}));
+}
+
+TEST_F(RouterTest, SmarthostByAddressNeedsNoDns) {
+  del.smarthost = "127.0.0.1:2526";
+  Destination d(kSmarthostKey, "");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"=127.0.0.1:2526"}));
+  EXPECT_EQ(r.endpoints[0].mta_name(), "127.0.0.1");  // Remote-MTA even without a name
+  EXPECT_TRUE(dns.asked.empty());
+}
+
+TEST_F(RouterTest, SmarthostInBracketsIsLookedUpWithoutMx) {
+  del.smarthost = "[relay.example.net]:587";
+  dns.addresses["relay.example.net"] = ips({"192.0.2.5"});
+  Destination d(kSmarthostKey, "");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"relay.example.net=192.0.2.5:587"}));
+  EXPECT_EQ(dns.asked, (std::vector<std::string>{"A relay.example.net"}));
+}
+
+TEST_F(RouterTest, SmarthostWithoutBracketsUsesItsMx) {
+  del.smarthost = "example.net";
+  dns.mx["example.net"] = {DnsStatus::Ok, {{10, "mx.example.net"}}, ""};
+  dns.addresses["mx.example.net"] = ips({"192.0.2.6"});
+  Destination d(kSmarthostKey, "");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"mx.example.net=192.0.2.6:25"}));
+}
+
+TEST_F(RouterTest, UnusableSmarthostDefersWith4_3_5) {
+  del.smarthost = "bad host name:x";
+  Destination d(kSmarthostKey, "");
+  Route r = route(d);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.status, Status::Deferred);
+  EXPECT_EQ(r.failure.enhanced, "4.3.5");
+}
+
+TEST_F(RouterTest, AddressLiteralsGoStraightThere) {
+  Destination v4("[192.0.2.9]", "[192.0.2.9]");
+  EXPECT_EQ(hosts(route(v4)), (std::vector<std::string>{"=192.0.2.9:25"}));
+  Destination v6("[ipv6:2001:db8::9]", "[ipv6:2001:db8::9]");
+  EXPECT_EQ(hosts(route(v6)), (std::vector<std::string>{"=2001:db8::9:25"}));
+  EXPECT_TRUE(dns.asked.empty());
+}
+
+TEST_F(RouterTest, HostileZoneIsBounded) {
+  std::vector<MxRecord> many;
+  for (int i = 0; i < 30; ++i) {
+    std::string h = "mx" + std::to_string(i) + ".big.test";
+    many.push_back({static_cast<uint16_t>(i), h});
+    std::vector<std::string> list;
+    for (int k = 0; k < 10; ++k) list.push_back("192.0." + std::to_string(i) + "." + std::to_string(k + 1));
+    dns.addresses[h] = ips(list);
+  }
+  dns.mx["big.test"] = {DnsStatus::Ok, many, ""};
+  Destination d("big.test", "big.test");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.endpoints.size(), limits::kMaxEndpoints);
+  size_t lookups = 0;
+  for (const auto& q : dns.asked) lookups += q.rfind("A ", 0) == 0;
+  EXPECT_LE(lookups, limits::kMaxMxHosts);
+  std::map<std::string, size_t> per_host;
+  for (const auto& e : r.endpoints) ++per_host[e.host];
+  for (const auto& [h, n] : per_host) EXPECT_LE(n, limits::kMaxAddressesPerHost) << h;
+}
+
+TEST_F(RouterTest, ShapingRuleMatchedByMxHostOnceRouted) {
+  config::ShapingRule rule;
+  rule.match = "provider.test";
+  del.shaping.push_back(rule);
+  dns.mx["customer.test"] = {DnsStatus::Ok, {{10, "mx1.provider.test"}}, ""};
+  dns.addresses["mx1.provider.test"] = ips({"192.0.2.3"});
+  Destination d("customer.test", "customer.test");
+  d.refresh_rule(del, 1);
+  EXPECT_EQ(d.rule(), -1);
+  ASSERT_TRUE(route(d).ok);
+  EXPECT_EQ(d.rule(), 0);
+}
+
+queue::Envelope envelope(std::vector<std::pair<std::string, queue::RecipientState>> rcpts) {
+  queue::Envelope e;
+  for (auto& [addr, state] : rcpts) {
+    queue::Recipient r;
+    r.address = addr;
+    r.state = state;
+    e.recipients.push_back(r);
+  }
+  return e;
+}
+
+TEST(SplitRecipients, LocalAndByDomainInFirstSeenOrder) {
+  using S = queue::RecipientState;
+  auto env = envelope({{"a@b.test", S::Pending},
+                       {"u@local.test", S::Pending},
+                       {"c@A.test", S::Deferred},
+                       {"d@b.test", S::Pending},
+                       {"done@a.test", S::Delivered},
+                       {"gone@a.test", S::Bounced}});
+  auto s = split_recipients(env, {"local.test"}, "");
+  EXPECT_EQ(s.local, (std::vector<size_t>{1}));
+  ASSERT_EQ(s.remote.size(), 2u);
+  EXPECT_EQ(s.remote[0].key, "b.test");
+  EXPECT_EQ(s.remote[0].rcpts, (std::vector<size_t>{0, 3}));
+  EXPECT_EQ(s.remote[1].key, "a.test");  // domains are compared lowercased
+  EXPECT_EQ(s.remote[1].domain, "a.test");
+  EXPECT_EQ(s.remote[1].rcpts, (std::vector<size_t>{2}));
+}
+
+TEST(SplitRecipients, SmarthostTakesEveryRemoteRecipient) {
+  using S = queue::RecipientState;
+  auto env = envelope({{"a@b.test", S::Pending}, {"u@local.test", S::Pending}, {"c@d.test", S::Pending}});
+  auto s = split_recipients(env, {"local.test"}, "relay.test:25");
+  EXPECT_EQ(s.local, (std::vector<size_t>{1}));
+  ASSERT_EQ(s.remote.size(), 1u);
+  EXPECT_EQ(s.remote[0].key, kSmarthostKey);
+  EXPECT_EQ(s.remote[0].domain, "");
+  EXPECT_EQ(s.remote[0].rcpts, (std::vector<size_t>{0, 2}));
+}
+
+}  // namespace
+}  // namespace volley::delivery
