@@ -124,6 +124,8 @@ const std::vector<Field<Limits>>& limits_fields() {
       field("auth_failure_delay", &Limits::auth_failure_delay, duration_at_least(0ms)),
       field("auth_failure_max_delay", &Limits::auth_failure_max_delay, duration_at_least(0ms)),
       field("auth_failure_window", &Limits::auth_failure_window, duration_at_least(1ms)),
+      field("errors_before_delay", &Limits::errors_before_delay, integer(0, kU32Max)),
+      field("error_delay", &Limits::error_delay, duration_at_least(0ms)),
       field("max_junk_commands", &Limits::max_junk_commands, integer(1, kU32Max)),
       field("max_connection_lifetime", &Limits::max_connection_lifetime, duration_at_least(1000ms)),
       field("min_data_rate", &Limits::min_data_rate, size_at_least(0)),

@@ -73,6 +73,12 @@ struct Limits {
   Duration auth_failure_delay = std::chrono::seconds(1);  // base delay before a 535, grows per failure from the IP
   Duration auth_failure_max_delay = std::chrono::seconds(10);
   Duration auth_failure_window = std::chrono::minutes(15);  // how long an IP's failures are remembered
+  // Postfix's smtpd_soft_error_limit / smtpd_error_sleep_time: once a client
+  // has made more than errors_before_delay errors, each further error reply
+  // (and the 421 for too many junk commands) is held back error_delay, so a
+  // prober pays in time before max_errors closes the connection.
+  uint32_t errors_before_delay = 10;
+  Duration error_delay = std::chrono::seconds(1);
   uint32_t max_junk_commands = 100;           // NOOP/RSET/VRFY/HELP per connection (reset by an accepted message), then 421
   Duration max_connection_lifetime = std::chrono::hours(1);  // any connection, any protocol, then ended at a request boundary
   uint64_t min_data_rate = 500;               // bytes/s a DATA/BDAT transfer must average after its first data_timeout; 0 = off

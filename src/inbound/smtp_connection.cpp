@@ -57,6 +57,7 @@ class SmtpConnection final : public net::Session {
     return net::Step::Close;
   }
   std::string take_output() override { return session_.take_output(); }
+  std::chrono::milliseconds take_reply_delay() override { return session_.take_reply_delay(); }
   void tls_started(const net::TlsInfo& info) override { session_.tls_started(smtp::TlsInfo{info.version, info.cipher}); }
   asio::awaitable<void> work(asio::any_io_executor ex) override {
     if (action_ == smtp::Session::Action::Authenticate) co_await authenticate(ex);

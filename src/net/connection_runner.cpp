@@ -202,7 +202,14 @@ asio::awaitable<asio::error_code> Connection::read_into_session() {
 
 asio::awaitable<bool> Connection::flush() {
   std::string out = session_->take_output();
+  const std::chrono::milliseconds hold = session_->take_reply_delay();
   if (out.empty()) co_return true;
+  if (hold.count() > 0) {
+    // The tarpit: the client waits for its reply. Bounded by the protocol
+    // (SMTP: error_delay per error, and max_errors ends the connection).
+    asio::steady_timer pause(socket_.get_executor(), hold);
+    co_await pause.async_wait(kUseTuple);
+  }
   if (deadline_ == TimePoint::max()) set_deadline(SteadyClock::now() + io_timeout_);
   asio::error_code ec;
   if (tls_) {

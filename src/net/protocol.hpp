@@ -56,6 +56,10 @@ class Session {
   virtual void receive(std::string_view bytes) = 0;
   virtual Step next() = 0;
   virtual std::string take_output() = 0;  // "" when nothing to send
+  // How long the runner holds the output just taken before writing it: a
+  // protocol's tarpit for clients that keep erring (SMTP's error delay).
+  // Zero by default; taking it resets it.
+  virtual std::chrono::milliseconds take_reply_delay() { return std::chrono::milliseconds(0); }
   virtual void tls_started(const TlsInfo& info) = 0;
   // Step::Work: the protocol's async work (on `ex`, the connection's
   // executor); request deadlines do not run meanwhile.

@@ -76,8 +76,14 @@ void Session::error(int code, std::string enhanced, std::string text) {
   reply(code, std::move(enhanced), std::move(text));
   // Postfix's smtpd_hard_error_limit: a client that keeps getting errors is
   // broken or probing; stop spending on it.
-  if (++errors_ >= settings_.limits.max_errors && state_ != State::Closed)
+  count_error();
+  if (errors_ >= settings_.limits.max_errors && state_ != State::Closed)
     close_with(421, "4.7.0", settings_.hostname + " Too many errors, closing connection");
+}
+
+void Session::count_error() {
+  if (++errors_ > settings_.limits.errors_before_delay)
+    reply_delay_ += std::chrono::duration_cast<std::chrono::milliseconds>(settings_.limits.error_delay);
 }
 
 void Session::close_with(int code, std::string enhanced, std::string text) {
@@ -222,6 +228,8 @@ bool Session::process_line() {
           .kv("command", printable(to_upper(current_verb_.substr(0, 16)), 16))
           .kv("reply", "421 4.7.0")
           .kv("reason", "too many junk commands");
+      // Delayed like an error reply: a client looping on NOOP pays in time.
+      reply_delay_ += std::chrono::duration_cast<std::chrono::milliseconds>(settings_.limits.error_delay);
       close_with(421, "4.7.0", settings_.hostname + " Too many junk commands, closing connection");
       return true;
     }

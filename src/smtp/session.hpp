@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <utility>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -134,6 +135,11 @@ class Session {
 
   bool has_output() const { return !out_.empty(); }
   std::string take_output();
+  // How long to hold back the output before writing it (zero almost always):
+  // error replies past limits.errors_before_delay, and the 421 for too many
+  // junk commands, wait limits.error_delay each (Postfix's
+  // smtpd_error_sleep_time). Taking it resets it.
+  std::chrono::milliseconds take_reply_delay() { return std::exchange(reply_delay_, std::chrono::milliseconds(0)); }
 
   // Results of actions.
   void tls_started(const TlsInfo& info);
@@ -187,6 +193,7 @@ class Session {
   void reply(const Reply& r);
   void reply(int code, std::string enhanced, std::string text) { reply(Reply(code, std::move(enhanced), std::move(text))); }
   void error(int code, std::string enhanced, std::string text);  // a client error: counted
+  void count_error();  // one more error; past limits.errors_before_delay its reply waits error_delay
   void close_with(int code, std::string enhanced, std::string text);
   void reset_transaction();
 
@@ -236,7 +243,8 @@ class Session {
   bool close_after_flush_ = false;
   uint64_t progress_ = 0;
   unsigned errors_ = 0;
-  unsigned junk_commands_ = 0;  // NOOP/RSET/VRFY/HELP since the last accepted message
+  unsigned junk_commands_ = 0;
+  std::chrono::milliseconds reply_delay_{0};  // hold the pending output this long (error tarpit)  // NOOP/RSET/VRFY/HELP since the last accepted message
   // The verb being handled, for refusal log lines: a view into in_, valid
   // only while process_line() dispatches (reset to "-" at each call), so the
   // escaping work is done only when something is refused.

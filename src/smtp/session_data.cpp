@@ -81,7 +81,7 @@ void Session::do_bdat(std::string_view arg) {
   const BdatCommand& b = parsed.value;
   auto skip = [&](Reply r) {
     // The chunk must be read even when refused, to stay in step.
-    if (r.code >= 500) ++errors_;
+    if (r.code >= 500) count_error();
     skip_remaining_ = b.size;
     skip_reply_ = std::move(r);
     skip_return_state_ = state_;

@@ -110,7 +110,10 @@ def test_nul_and_control_bytes_in_commands(volley, cmd):
     c.quit()
 
 
-def test_random_binary_garbage(volley):
+def test_random_binary_garbage(volley_factory):
+    # Every garbage line is an error; past limits.errors_before_delay each
+    # reply waits error_delay (1 s by default), so shortened here.
+    volley = volley_factory(limits={"error_delay": "50ms"})
     rng = random.Random(0x5EED)
     for i in range(3):
         with volley.connect("mx") as c:
@@ -509,7 +512,7 @@ def test_mail_loop_too_many_received_headers(volley):
 
 
 def test_every_negative_reply_has_enhanced_code(volley_factory):
-    srv = volley_factory(limits={"max_errors": 100})
+    srv = volley_factory(limits={"max_errors": 100, "errors_before_delay": 100})
     c = srv.connect("mx")
     negatives = []
     for cmd in ["MAIL FROM:<a@b.test>", "FOO", "HELO", "EHLO", "RCPT TO:<a@local.test>", "DATA",

@@ -1,5 +1,5 @@
 """Limits of the intake stage, against the real binary (issue 9 point 2):
-the junk-command limit, the connection lifetime, data_timeout as the idle time
+the junk-command limit and the error delay (tarpit), the connection lifetime, data_timeout as the idle time
 between data blocks (RFC 5321 4.5.3.2) with a minimum data rate for slow
 senders, and the listen backlog."""
 
@@ -66,6 +66,71 @@ def test_junk_commands_beyond_limit_get_421(volley_factory):
     c.wait_closed(5)
     ev = srv.wait_event("smtp.disconnect")[-1]
     assert ev["reason"] == "session ended", ev
+
+
+def test_junk_command_refusal_is_delayed(volley_factory):
+    # Postfix delays it like an error reply (smtpd_error_sleep_time).
+    srv = volley_factory(limits={"max_junk_commands": 2, "error_delay": "800ms"})
+    c = srv.connect("mx")
+    c.ehlo()
+    t0 = time.monotonic()
+    c.expect("NOOP", 250)
+    c.expect("NOOP", 250)
+    assert time.monotonic() - t0 < 0.5, "good replies are never held"
+    t0 = time.monotonic()
+    r = c.cmd("NOOP")
+    elapsed = time.monotonic() - t0
+    assert (r.code, r.enhanced) == (421, "4.7.0"), str(r)
+    assert 0.75 <= elapsed <= 3.0, f"421 after {elapsed:.2f}s, expected about 0.8s"
+    c.wait_closed(5)
+
+
+# ------------------------------------------------------------- error delay
+
+def test_error_replies_past_soft_limit_are_delayed(volley_factory):
+    """limits.errors_before_delay / error_delay (Postfix's soft error limit and
+    error sleep time), seen by Python's smtplib: the first errors come at once,
+    later ones wait, and the connection still serves good commands at once."""
+    import smtplib
+    srv = volley_factory(limits={"errors_before_delay": 2, "error_delay": "700ms", "max_errors": 6})
+    s = smtplib.SMTP("127.0.0.1", srv.port("mx"), timeout=20)
+    s.ehlo("client.example")
+    timings = []
+    for _ in range(4):
+        t0 = time.monotonic()
+        code, _msg = s.docmd("BOGUS")
+        timings.append(time.monotonic() - t0)
+        assert code == 500, code
+    assert timings[0] < 0.5 and timings[1] < 0.5, timings
+    assert all(0.65 <= t <= 3.0 for t in timings[2:]), timings
+    t0 = time.monotonic()
+    code, _ = s.noop()
+    assert code == 250 and time.monotonic() - t0 < 0.5
+    # The 6th error's reply is followed by the 421 of max_errors, both held.
+    s.docmd("BOGUS")
+    t0 = time.monotonic()
+    code, _ = s.docmd("BOGUS")
+    assert code == 500
+    code, msg = s.getreply()
+    assert (code, msg[:5]) == (421, b"4.7.0"), (code, msg)
+    assert time.monotonic() - t0 >= 0.65
+    s.close()
+
+
+def test_error_delay_does_not_hold_other_clients(volley_factory):
+    srv = volley_factory(limits={"errors_before_delay": 0, "error_delay": "3s"})
+    bad = srv.connect("mx")
+    bad.ehlo()
+    bad.send(b"BOGUS\r\n")  # its reply is held 3 s
+    t0 = time.monotonic()
+    good = srv.connect("mx")
+    good.ehlo()
+    r = good.send_message("s@remote.example", ["alice@local.test"], b"Subject: x\r\n\r\nx\r\n")
+    assert QUEUED_RE.match(str(r)), str(r)
+    assert time.monotonic() - t0 < 2.0
+    good.quit()
+    r = bad.read_reply(timeout=6)
+    assert r.code == 500, str(r)
 
 
 def test_junk_count_is_reset_by_each_accepted_message(volley_factory):

@@ -587,6 +587,8 @@ TEST(ConfigValues, DefaultsWhenKeysAreAbsent) {
   EXPECT_EQ(c.limits.auth_failure_max_delay, 10s);
   EXPECT_EQ(c.limits.auth_failure_window, 15min);
   EXPECT_EQ(c.limits.max_junk_commands, 100u);
+  EXPECT_EQ(c.limits.errors_before_delay, 10u);
+  EXPECT_EQ(c.limits.error_delay, 1s);
   EXPECT_EQ(c.limits.max_connection_lifetime, 1h);
   EXPECT_EQ(c.limits.min_data_rate, 500u);
   EXPECT_EQ(c.limits.listen_backlog, 1024u);
@@ -712,8 +714,10 @@ const GoodCase kGoodValues[] = {
      }},
     {"IntakeLimits",
      "[limits]\nmax_junk_commands = 7\nmax_connection_lifetime = \"90s\"\nmin_data_rate = \"2KB\"\n"
-     "listen_backlog = 64\n",
+     "listen_backlog = 64\nerrors_before_delay = 0\nerror_delay = \"250ms\"\n",
      [](const Config& c) {
+       EXPECT_EQ(c.limits.errors_before_delay, 0u);
+       EXPECT_EQ(c.limits.error_delay, 250ms);
        EXPECT_EQ(c.limits.max_junk_commands, 7u);
        EXPECT_EQ(c.limits.max_connection_lifetime, 90s);
        EXPECT_EQ(c.limits.min_data_rate, 2048u);  // KB are 1024 bytes, as in Postfix

@@ -591,6 +591,48 @@ TEST(Session, JunkCommandLimitCloses) {
   }
 }
 
+// limits.errors_before_delay / error_delay (Postfix's smtpd_soft_error_limit
+// and smtpd_error_sleep_time): past the soft limit every error reply is held
+// back; the runner waits take_reply_delay() before writing the output.
+TEST(Session, ErrorRepliesPastTheSoftLimitAreDelayed) {
+  using std::chrono::milliseconds;
+  Dialogue d;
+  d.settings.limits.errors_before_delay = 2;
+  d.settings.limits.error_delay = std::chrono::seconds(1);
+  d.send("EHLO c\r\n");
+  EXPECT_EQ(d.s->take_reply_delay(), milliseconds(0));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(starts(d.send("BOGUS\r\n"), "500"));
+    EXPECT_EQ(d.s->take_reply_delay(), milliseconds(0)) << "error #" << i + 1 << " is within the soft limit";
+  }
+  EXPECT_TRUE(starts(d.send("BOGUS\r\n"), "500"));
+  EXPECT_EQ(d.s->take_reply_delay(), milliseconds(1000));
+  EXPECT_EQ(d.s->take_reply_delay(), milliseconds(0)) << "taking it resets it";
+  d.send("BOGUS\r\nBOGUS\r\n");  // pipelined: each error pays
+  EXPECT_EQ(d.s->take_reply_delay(), milliseconds(2000));
+  EXPECT_TRUE(starts(d.send("NOOP\r\n"), "250"));
+  EXPECT_EQ(d.s->take_reply_delay(), milliseconds(0)) << "a good reply is never held";
+}
+
+TEST(Session, RefusedRecipientsCountAsErrorsForTheDelay) {
+  Dialogue d;
+  d.settings.limits.errors_before_delay = 0;
+  d.settings.limits.error_delay = std::chrono::milliseconds(300);
+  d.send("EHLO c\r\nMAIL FROM:<>\r\n");
+  EXPECT_TRUE(starts(d.send("RCPT TO:<nobody@local.test>\r\n"), "550"));
+  EXPECT_EQ(d.s->take_reply_delay(), std::chrono::milliseconds(300));
+}
+
+TEST(Session, JunkCommandRefusalIsDelayed) {
+  Dialogue d;
+  d.settings.limits.max_junk_commands = 1;
+  d.settings.limits.error_delay = std::chrono::milliseconds(700);
+  d.send("EHLO c\r\nNOOP\r\n");
+  EXPECT_EQ(d.s->take_reply_delay(), std::chrono::milliseconds(0));
+  EXPECT_TRUE(starts(d.send("NOOP\r\n"), "421 4.7.0"));
+  EXPECT_EQ(d.s->take_reply_delay(), std::chrono::milliseconds(700));
+}
+
 TEST(Session, JunkCommandsPipelinedStopAtTheLimit) {
   Dialogue d;
   d.settings.limits.max_junk_commands = 2;
