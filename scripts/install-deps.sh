@@ -17,6 +17,7 @@ TEST_PKGS=(
   postfix                                              # private receiver in e2e; smtp-source/sink in bench/
   systemd                                              # systemd-analyze verify of the installed unit
   passwd mount                                         # useradd/userdel (privilege drop test), tmpfs mount (disk full)
+  iproute2                                             # ss (listen backlog test)
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -159,11 +159,15 @@ asio::awaitable<void> Engine::run_connection(std::shared_ptr<Destination> dp, in
       --in_flight_;
       // A cached connection that died before the server answered anything
       // of this transaction is not a delivery attempt (defect 1e): the job
-      // goes back to the front of the queue, unrecorded, for a fresh
-      // connection right away. Once per job when something was sent, so a
-      // server that drops every transaction is still deferred, not looped.
-      if (client.found_stale() || (client.lost_before_reply() && !job.resent)) {
-        job.resent = job.resent || !client.found_stale();
+      // goes back to the front of the queue, unrecorded, for another
+      // connection right away. Found closed before sending: always. Lost
+      // after the MAIL went out: up to kMaxResendsPerJob times (another
+      // cached connection may be closing at that very moment too), so a
+      // server that drops every reused transaction is still deferred, not
+      // looped. A fresh connection's failure always counts (never "lost
+      // before reply").
+      if (client.found_stale() || (client.lost_before_reply() && job.resends < limits::kMaxResendsPerJob)) {
+        if (!client.found_stale()) ++job.resends;
         log::info("delivery.reconnect")
             .kv("id", job.active->env.id)
             .kv("destination", d.key())

@@ -26,7 +26,9 @@ struct ActiveMessage {
 struct Job {
   std::shared_ptr<ActiveMessage> active;
   std::vector<size_t> rcpts;  // indexes into active->env.recipients
-  bool resent = false;  // already retried once after a reused connection died under it (defect 1e)
+  // Times a reused connection died under this job after the MAIL went out
+  // (defect 1e): retried unrecorded up to limits::kMaxResendsPerJob.
+  uint32_t resends = 0;
 };
 
 }  // namespace volley::delivery

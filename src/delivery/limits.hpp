@@ -36,6 +36,13 @@ inline constexpr uint32_t kDefaultMaxJobsPerDestination = 10'000;
 // holding receivers' slots (Postfix's smtp_connection_cache_time_limit, 2 s).
 inline constexpr std::chrono::milliseconds kDefaultConnectionIdleTimeout = 2s;
 
+// A reused connection lost after our MAIL went out, before any reply, is not
+// a delivery attempt: the job is retried unrecorded this many times at most
+// (defect 1e). One was not enough when a receiver closes all its idle
+// connections at once and two closes race our MAILs in a row; three bounds
+// the cost of a receiver that drops every reused transaction.
+inline constexpr uint32_t kMaxResendsPerJob = 3;
+
 // ---- engine pace (internal) ----
 
 // Scheduler ids taken per pump: keeps one pump short on the engine thread.
