@@ -45,7 +45,10 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
                         const RoundPolicy& policy) {
   RoundResult r;
   const int64_t age_ms = now_ms - env.received_at * 1000;
-  const bool expired = policy.max_age.count() > 0 && age_ms >= policy.max_age.count();
+  // received_at is in whole seconds (rounded down): the message may have
+  // arrived up to 999 ms later, so it expires only once even that latest
+  // arrival is max_age old (never early; at most a second late).
+  const bool expired = policy.max_age.count() > 0 && age_ms - 999 >= policy.max_age.count();
   bool deferred_now = false;
   for (size_t i = 0; i < env.recipients.size() && i < outcomes.size(); ++i) {
     auto& o = outcomes[i];

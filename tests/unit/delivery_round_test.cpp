@@ -74,7 +74,7 @@ TEST(ApplyRound, PartialSuccessDefersOnlyTheRest) {
 TEST(ApplyRound, ExpiredDeferralBecomesBounceWithReason) {
   auto e = envelope({"a@x"});
   std::vector<std::optional<RcptOutcome>> o{out(Status::Deferred, "451 4.3.0 busy", "4.3.0")};
-  auto r = apply_round(e, o, (1'000'000 + 3600) * 1000, policy());
+  auto r = apply_round(e, o, (1'000'000 + 3601) * 1000, policy());
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(e.recipients[0].state, RecipientState::Bounced);
   EXPECT_EQ(o[0]->status, Status::Bounced);
@@ -84,6 +84,17 @@ TEST(ApplyRound, ExpiredDeferralBecomesBounceWithReason) {
   EXPECT_EQ(e.attempts.back().reply, o[0]->describe());
   EXPECT_EQ(o[0]->enhanced, "4.3.0");
   EXPECT_EQ(r.failed, std::vector<size_t>{0});
+}
+
+// received_at is whole seconds: the message may have come in up to 999 ms
+// after it, so max_age is counted from the latest possible arrival (never
+// early; the flaky e2e expiry 2.1 s after injection with max_age 3s).
+TEST(ApplyRound, NeverExpiresBeforeMaxAgeOfTheLatestPossibleArrival) {
+  auto e = envelope({"a@x"});
+  std::vector<std::optional<RcptOutcome>> o{out(Status::Deferred, "451 4.3.0 busy", "4.3.0")};
+  EXPECT_FALSE(apply_round(e, o, (1'000'000 + 3600) * 1000 + 998, policy()).finished);
+  o[0] = out(Status::Deferred, "451 4.3.0 busy", "4.3.0");
+  EXPECT_TRUE(apply_round(e, o, (1'000'000 + 3600) * 1000 + 999, policy()).finished);
 }
 
 TEST(ApplyRound, DsnSelectionFollowsNotify) {

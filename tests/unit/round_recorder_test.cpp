@@ -171,7 +171,7 @@ TEST_F(RoundRecorderTest, DeferralsFollowTheRetryScheduleOnDisk) {
 
 TEST_F(RoundRecorderTest, ExpiryAfterMaxAgeBouncesWithTheLastTransientStatus) {
   auto a = queued({"later@example.net"});
-  clock.advance(3600s);
+  clock.advance(3600s + 999ms);  // received_at is whole seconds: never early
   a->outcomes[0] = remote(451, "4.3.0", "try later");
   RoundResult r = recorder->record(*a, policy, "mx.volley.test");
   settle();
@@ -186,7 +186,7 @@ TEST_F(RoundRecorderTest, ExpiryAfterMaxAgeBouncesWithTheLastTransientStatus) {
 
 TEST_F(RoundRecorderTest, JustBeforeMaxAgeIsStillADeferral) {
   auto a = queued({"later@example.net"});
-  clock.advance(3600s - 1ms);
+  clock.advance(3600s + 998ms);
   a->outcomes[0] = remote(451, "4.3.0", "try later");
   EXPECT_FALSE(recorder->record(*a, policy, "mx.volley.test").finished);
   settle();
