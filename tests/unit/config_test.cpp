@@ -18,11 +18,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// SPEC section 2, verbatim. Its tls.cert and tls.key do not exist here.
+// SPEC section 2, verbatim but for the keys of features not built yet, which
+// the reader still refuses as unknown: [mailbox] (issue 11), [inbound],
+// delivery.mta_sts and delivery.dane (issue 10), [api] (the HTTP platform).
+// Its tls.cert and tls.key do not exist here.
 constexpr std::string_view kSpecExample = R"TOML([server]
 hostname = "mail.example.com"      # greeting, Received headers, outbound EHLO
-data_dir = "/var/lib/volley"       # queue, state, mailboxes, keys
+data_dir = "/var/lib/volley"       # queue, state, mailboxes, keys (created 0700)
 threads  = 0                       # 0 = one per core
+user     = "volley"                # started as root: bind the listeners, then run as this user
 
 [[listener]]                       # one table per listening socket
 name = "mx"                        # used in logs and metrics
@@ -45,6 +49,8 @@ max_connections_per_ip = 100
 max_auth_failures = 5              # per connection, then 421 and close
 command_timeout = "5m"             # RFC 5321 4.5.3.2 timeouts
 data_timeout = "10m"
+max_junk_commands = 100            # NOOP/RSET/VRFY/HELP per connection, then 421 (Postfix's junk limit)
+max_connection_lifetime = "1h"     # any connection, any protocol
 
 [domains]
 local = ["example.com"]            # mail for these is delivered into mailboxes
@@ -54,13 +60,15 @@ local = ["example.com"]            # mail for these is delivered into mailboxes
 
 [relay]
 allow_networks = ["127.0.0.1/32"]  # may relay without AUTH (none by default)
+sender_login_match = "domain"      # authenticated senders: address (own + aliases) | domain | any; else 553 5.7.1
 
 [queue]
 retry_schedule = ["1m", "5m", "15m", "1h", "4h"]   # last interval repeats
 max_age = "5d"                     # then bounce
 
 [delivery]
-resolver = ""                      # "" = system resolver; "127.0.0.1:5353" for a private DNS
+resolver = ""                      # "" = system resolver; "127.0.0.1:5353" for a private DNS;
+                                   # used for every lookup (MX, SPF, DKIM, DMARC, MTA-STS, TLSA)
 mx_port = 25                       # port of MX hosts (tests point it at loopback peers)
 smarthost = ""                     # "host:port": send all remote mail through it
 smarthost_auth = { user = "", password = "" }
@@ -123,7 +131,7 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 
 TEST(ConfigSpecExample, OnlyErrorIsTheMissingCertificate) {
   EXPECT_EQ(error_of(kSpecExample),
-            "t.toml:15: tls.cert: cannot read \"/etc/volley/cert.pem\": No such file or directory");
+            "t.toml:16: tls.cert: cannot read \"/etc/volley/cert.pem\": No such file or directory");
 }
 
 TEST(ConfigSpecExample, LoadsWithRealCertificateFiles) {
@@ -137,6 +145,8 @@ TEST(ConfigSpecExample, LoadsWithRealCertificateFiles) {
   EXPECT_EQ(c.server.hostname, "mail.example.com");
   EXPECT_EQ(c.server.data_dir, "/var/lib/volley");
   EXPECT_EQ(c.server.threads, 0u);
+  EXPECT_EQ(c.server.user, "volley");
+  EXPECT_EQ(c.sender_login_match, SenderLoginMatch::Domain);
 
   ASSERT_EQ(c.listeners.size(), 1u);
   const Listener& l = c.listeners[0];
