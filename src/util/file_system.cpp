@@ -53,17 +53,16 @@ class PosixFileSystem final : public FileSystem {
     }
     return {};
   }
-  Result<std::string> pread_exact(int fd, size_t length, uint64_t offset) override {
-    std::string out(length, '\0');
+  Result<void> pread_into(int fd, char* out, size_t length, uint64_t offset) override {
     size_t got = 0;
     while (got < length) {
-      ssize_t n = ::pread(fd, out.data() + got, length - got, static_cast<off_t>(offset + got));
+      ssize_t n = ::pread(fd, out + got, length - got, static_cast<off_t>(offset + got));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return errno_error("read failed", errno);
       if (n == 0) return make_error(ErrorCode::Io, "read failed: file ends early");
       got += static_cast<size_t>(n);
     }
-    return out;
+    return {};
   }
   Result<void> fsync(int fd) override {
     if (::fsync(fd) != 0) return errno_error("fsync failed", errno);

@@ -32,8 +32,14 @@ class FileSystem {
   virtual Result<void> write_all(int fd, std::string_view data) = 0;
   // Writes all of iov[0..count) at `offset` (pwritev, retrying short writes).
   virtual Result<void> pwritev_all(int fd, const struct iovec* iov, int count, uint64_t offset) = 0;
-  // Reads exactly `length` bytes at `offset`; Io if the file ends first.
-  virtual Result<std::string> pread_exact(int fd, size_t length, uint64_t offset) = 0;
+  // Reads exactly `length` bytes at `offset` into `out`; Io if the file ends first.
+  virtual Result<void> pread_into(int fd, char* out, size_t length, uint64_t offset) = 0;
+  // The same into a new string.
+  Result<std::string> pread_exact(int fd, size_t length, uint64_t offset) {
+    std::string out(length, '\0');
+    if (auto r = pread_into(fd, out.data(), length, offset); !r) return r.error();
+    return out;
+  }
   virtual Result<void> fsync(int fd) = 0;
   virtual Result<void> fdatasync(int fd) = 0;
   virtual Result<void> ftruncate(int fd, uint64_t length) = 0;
@@ -73,8 +79,8 @@ class FaultyFileSystem final : public FileSystem {
   Result<void> close(int fd) override { return base_.close(fd); }
   Result<void> write_all(int fd, std::string_view data) override;
   Result<void> pwritev_all(int fd, const struct iovec* iov, int count, uint64_t offset) override;
-  Result<std::string> pread_exact(int fd, size_t length, uint64_t offset) override {
-    return base_.pread_exact(fd, length, offset);
+  Result<void> pread_into(int fd, char* out, size_t length, uint64_t offset) override {
+    return base_.pread_into(fd, out, length, offset);
   }
   Result<void> fsync(int fd) override;
   Result<void> fdatasync(int fd) override;

@@ -62,7 +62,9 @@ class GatedFileSystem final : public FileSystem {
     }
     return base_.pwritev_all(fd, iov, n, off);
   }
-  Result<std::string> pread_exact(int fd, size_t n, uint64_t off) override { return base_.pread_exact(fd, n, off); }
+  Result<void> pread_into(int fd, char* out, size_t n, uint64_t off) override {
+    return base_.pread_into(fd, out, n, off);
+  }
   Result<void> fsync(int fd) override { return base_.fsync(fd); }
   Result<void> fdatasync(int fd) override { return base_.fdatasync(fd); }
   Result<void> ftruncate(int fd, uint64_t n) override { return base_.ftruncate(fd, n); }
