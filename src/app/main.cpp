@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "admin/dkim_command.hpp"
 #include "admin/queue_command.hpp"
 #include "app/privileges.hpp"
 #include "app/server.hpp"
@@ -146,6 +147,20 @@ int main(int argc, char** argv) {
     sub->add_option("--config,-c", config_path, "Configuration file");
   queue->add_option("--config,-c", config_path, "Configuration file");
 
+  // volley dkim keygen: a signing key and the DNS record that publishes it.
+  auto* dkim = app.add_subcommand("dkim", "DKIM signing keys");
+  dkim->require_subcommand(1);
+  volley::admin::DkimKeygenOptions kopts;
+  auto* keygen = dkim->add_subcommand("keygen", "Write a new DKIM private key (0600) and print its DNS TXT record");
+  keygen->add_option("--domain", kopts.domain, "Signing domain (d=)")->required();
+  keygen->add_option("--selector", kopts.selector, "Selector (s=)")->required();
+  keygen->add_option("--algorithm", kopts.algorithm, "rsa (default) or ed25519")
+      ->check(CLI::IsMember({"rsa", "ed25519"}));
+  keygen->add_option("--bits", kopts.bits, "RSA key size (default 2048, at least 2048)");
+  keygen->add_option("--out", kopts.out, "Key file (default DATA_DIR/dkim/DOMAIN.SELECTOR.pem)");
+  keygen->add_option("--config,-c", config_path, "Configuration file");
+  dkim->add_option("--config,-c", config_path, "Configuration file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -176,6 +191,10 @@ int main(int argc, char** argv) {
     if (!load_config(config_path, cfg, "queue")) return 1;
     qcmd.action = queue->get_subcommands().front()->get_name();
     return volley::admin::run_queue_command(qcmd, cfg.server.data_dir, std::cout, std::cerr);
+  }
+  if (*dkim) {
+    if (!load_config(config_path, cfg, "dkim")) return 1;
+    return volley::admin::run_dkim_keygen(kopts, cfg.server.data_dir, std::cout, std::cerr);
   }
   return 1;
 }

@@ -1,0 +1,108 @@
+#include "dkim/signing_key.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "dkim/limits.hpp"
+
+namespace volley::dkim {
+
+namespace {
+
+std::string openssl_reason() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const SigningKey>> make_signing_key(std::shared_ptr<evp_pkey_st> pkey, Algorithm algorithm) {
+  if (!pkey) return Error{ErrorCode::Invalid, "no key"};
+  auto key = std::make_shared<SigningKey>();
+  key->algorithm = algorithm;
+  key->bits = EVP_PKEY_get_bits(pkey.get());
+  const bool rsa = EVP_PKEY_is_a(pkey.get(), "RSA") == 1;
+  const bool ed = EVP_PKEY_is_a(pkey.get(), "ED25519") == 1;
+  if (algorithm == Algorithm::RsaSha256 && !rsa) return Error{ErrorCode::Invalid, "not an RSA key (algorithm rsa-sha256)"};
+  if (algorithm == Algorithm::Ed25519Sha256 && !ed)
+    return Error{ErrorCode::Invalid, "not an Ed25519 key (algorithm ed25519-sha256)"};
+  if (rsa && key->bits < kMinSigningRsaBits)
+    return Error{ErrorCode::Invalid, "RSA key of " + std::to_string(key->bits) + " bits; signing needs at least " +
+                                         std::to_string(kMinSigningRsaBits)};
+  if (rsa && key->bits > kMaxRsaBits)
+    return Error{ErrorCode::Invalid, "RSA key of " + std::to_string(key->bits) + " bits; receivers refuse over " +
+                                         std::to_string(kMaxRsaBits)};
+  key->pkey = std::move(pkey);
+  return std::shared_ptr<const SigningKey>(std::move(key));
+}
+
+Result<std::shared_ptr<const SigningKey>> load_signing_key(const std::string& path, Algorithm algorithm) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) {
+    ERR_clear_error();
+    return Error{ErrorCode::Invalid, "DKIM key " + path + ": cannot open: " + std::strerror(errno)};
+  }
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (raw == nullptr) return Error{ErrorCode::Invalid, "DKIM key " + path + ": no PEM private key: " + openssl_reason()};
+  auto key = make_signing_key(std::shared_ptr<evp_pkey_st>(raw, EVP_PKEY_free), algorithm);
+  if (!key) return Error{ErrorCode::Invalid, "DKIM key " + path + ": " + key.error().message};
+  return key;
+}
+
+Result<std::string> sign_data(const SigningKey& key, std::string_view data) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) return Error{ErrorCode::Failed, "out of memory"};
+  std::string digest;
+  std::string_view input = data;
+  const EVP_MD* md = EVP_sha256();
+  if (key.algorithm == Algorithm::Ed25519Sha256) {
+    digest = sha256(data);  // RFC 8463: Ed25519 signs the SHA-256 of the data
+    input = digest;
+    md = nullptr;
+  }
+  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.pkey.get()) != 1)
+    return Error{ErrorCode::Failed, "DKIM sign: " + openssl_reason()};
+  size_t len = 0;
+  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, in, input.size()) != 1)
+    return Error{ErrorCode::Failed, "DKIM sign: " + openssl_reason()};
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size()) != 1)
+    return Error{ErrorCode::Failed, "DKIM sign: " + openssl_reason()};
+  sig.resize(len);
+  return sig;
+}
+
+std::string sha256(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+Result<std::string> private_key_pem(const SigningKey& key) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return Error{ErrorCode::Failed, "cannot write PEM: " + openssl_reason()};
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+}  // namespace volley::dkim

@@ -1,0 +1,41 @@
+// A private key for DKIM signing, loaded once and shared read-only by every
+// I/O thread: OpenSSL 3 allows concurrent use of one EVP_PKEY as long as
+// nobody changes it, and each signature gets its own EVP_MD_CTX.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "dkim/signature.hpp"
+#include "util/result.hpp"
+
+struct evp_pkey_st;
+
+namespace volley::dkim {
+
+struct SigningKey {
+  Algorithm algorithm = Algorithm::RsaSha256;
+  int bits = 0;  // RSA modulus size; 256 for Ed25519
+  std::shared_ptr<evp_pkey_st> pkey;
+};
+
+// Reads a PEM private key (PKCS#8 or traditional RSA). Fails with a reason
+// naming `path` when the file cannot be read, holds no key, holds a key of
+// another type than `algorithm`, or an RSA key under kMinSigningRsaBits.
+Result<std::shared_ptr<const SigningKey>> load_signing_key(const std::string& path, Algorithm algorithm);
+
+// Wraps a key made in memory (keygen, tests). Same checks as loading.
+Result<std::shared_ptr<const SigningKey>> make_signing_key(std::shared_ptr<evp_pkey_st> pkey, Algorithm algorithm);
+
+// The raw signature over `data` (RFC 6376 3.3: rsa-sha256 is RSASSA-PKCS1-v1_5
+// with SHA-256; RFC 8463 3: ed25519-sha256 is PureEd25519 over SHA-256(data)).
+Result<std::string> sign_data(const SigningKey& key, std::string_view data);
+
+// SHA-256 of `data`, raw 32 bytes.
+std::string sha256(std::string_view data);
+
+// PEM (PKCS#8) text of the private key, for keygen.
+Result<std::string> private_key_pem(const SigningKey& key);
+
+}  // namespace volley::dkim
