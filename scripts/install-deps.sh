@@ -18,6 +18,7 @@ TEST_PKGS=(
   systemd                                              # systemd-analyze verify of the installed unit
   passwd mount                                         # useradd/userdel (privilege drop test), tmpfs mount (disk full)
   iproute2                                             # ss (listen backlog test)
+  python3-dkim                                         # independent DKIM signer/verifier (tests/e2e/test_dkim_interop.py)
 )
 
 want=("${BUILD_PKGS[@]}")
