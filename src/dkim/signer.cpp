@@ -72,6 +72,9 @@ std::vector<std::string> headers_to_sign(std::string_view header_block) {
 
 Result<std::string> sign(const SigningKey& key, std::string_view domain, std::string_view selector,
                          std::string_view header_block, std::string_view body_hash_b64, int64_t now_unix) {
+  // Config validation checks these too; a ";" here would corrupt the field.
+  if (!valid_dns_name(domain) || !valid_dns_name(selector))
+    return Error{ErrorCode::Invalid, "DKIM: bad domain or selector " + quoted(concat(selector, "._domainkey.", domain))};
   auto names = headers_to_sign(header_block);
   std::string h;
   for (const auto& n : names) {

@@ -24,7 +24,8 @@ std::vector<std::string> headers_to_sign(std::string_view header_block);
 
 // The complete "DKIM-Signature: ...\r\n" field, folded at 78 columns, b= last.
 // `body_hash_b64` comes from a BodyHasher(Canon::Relaxed) over the body;
-// `now_unix` becomes t=. Fails only if OpenSSL does.
+// `now_unix` becomes t=. Fails on a domain or selector that is not a DNS
+// name (valid_dns_name), or if OpenSSL does.
 Result<std::string> sign(const SigningKey& key, std::string_view domain, std::string_view selector,
                          std::string_view header_block, std::string_view body_hash_b64, int64_t now_unix);
 

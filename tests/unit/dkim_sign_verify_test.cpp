@@ -197,6 +197,12 @@ TEST_P(DkimRoundTrip, SignThenVerifyAndTamper) {
 
 INSTANTIATE_TEST_SUITE_P(Dkim, DkimRoundTrip, ::testing::Values(Algorithm::RsaSha256, Algorithm::Ed25519Sha256));
 
+TEST(DkimSign, RefusesNamesThatWouldCorruptTheField) {
+  auto key = fresh(Algorithm::Ed25519Sha256);
+  EXPECT_FALSE(sign(*key, "example.com; x=1", "s1", "From: a@b.c\r\n", "AAAA", 1).ok());
+  EXPECT_FALSE(sign(*key, "example.com", "s 1", "From: a@b.c\r\n", "AAAA", 1).ok());
+}
+
 TEST(DkimVerify, KeyProblems) {
   auto key = fresh(Algorithm::Ed25519Sha256);
   std::string msg = signed_message(*key, kMessage);
