@@ -1,6 +1,7 @@
-// libFuzzer target: the DMARC record parser, the From-domain reader and the
-// Authentication-Results remover over arbitrary bytes. None may crash, hang
-// or read out of bounds; the remover must never grow its input.
+// libFuzzer target: the DMARC record parser, the From-domain reader, the
+// Authentication-Results remover and the MTA-STS record and policy parsers,
+// over arbitrary bytes. None may crash, hang or read out of bounds; the
+// remover must never grow its input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include "dmarc/dmarc_record.hpp"
 #include "dmarc/from_domain.hpp"
 #include "inbound/authentication_results.hpp"
+#include "mta_sts/policy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -17,5 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto out = volley::inbound::remove_authentication_results(in, "mx.volley.test");
   if (out.size() > in.size()) std::abort();
   (void)volley::inbound::authserv_id_of(in);
+  (void)volley::mta_sts::parse_policy(in);
+  (void)volley::mta_sts::parse_sts_record(in);
+  (void)volley::mta_sts::mx_matches(in, in);
   return 0;
 }
