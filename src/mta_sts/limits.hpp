@@ -17,4 +17,9 @@ inline constexpr uint32_t kMaxMaxAge = 31557600;
 // RFC 8461 3.1: id is 1*32 alphanumerics.
 inline constexpr size_t kMaxIdLength = 32;
 
+// Policies kept in the cache (and files in data_dir/mta-sts): a campaign to
+// many domains must not grow it without bound; beyond it new policies are
+// used but not cached (about 300 bytes each in memory).
+inline constexpr size_t kMaxCachedPolicies = 100'000;
+
 }  // namespace volley::mta_sts::limits
