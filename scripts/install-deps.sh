@@ -8,7 +8,9 @@
 set -euo pipefail
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config zlib1g-dev libasio-dev libssl-dev libsqlite3-dev libcrypt-dev libc-ares-dev
-            libtomlplusplus-dev libcli11-dev libgtest-dev nlohmann-json3-dev)
+            libtomlplusplus-dev libcli11-dev libgtest-dev nlohmann-json3-dev
+            libpsl-dev publicsuffix    # DMARC organizational domains (libpsl over Debian's list)
+            libcurl4-openssl-dev)      # MTA-STS policy fetch over HTTPS
 TEST_PKGS=(
   clang-14 libclang-rt-14-dev                          # fuzz targets (libFuzzer + ASan/UBSan runtimes)
   python3 python3-pytest python3-aiosmtpd python3-dnslib  # the e2e suite and its SMTP/DNS peers
