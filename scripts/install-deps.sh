@@ -18,6 +18,7 @@ TEST_PKGS=(
   systemd                                              # systemd-analyze verify of the installed unit
   passwd mount                                         # useradd/userdel (privilege drop test), tmpfs mount (disk full)
   iproute2                                             # ss (listen backlog test)
+  python3-spf python3-yaml                             # RFC 7208 test suite (spf_suite_test) and its YAML reader
 )
 
 want=("${BUILD_PKGS[@]}")
