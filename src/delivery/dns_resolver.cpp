@@ -208,6 +208,8 @@ AddressAnswer combine(const FamilyAnswer& v4, const FamilyAnswer& v6) {
   };
   answer.detail = part("A", v4) + ", " + part("AAAA", v6);
   const DnsStatus s4 = status_of(v4.code), s6 = status_of(v6.code);
+  answer.v4_status = s4;
+  answer.v6_status = s6;
   if (!answer.addresses.empty())
     answer.status = DnsStatus::Ok;
   else if (s4 == DnsStatus::TempFail || s6 == DnsStatus::TempFail)

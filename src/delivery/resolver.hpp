@@ -16,6 +16,11 @@ struct AddressAnswer {
   DnsStatus status = DnsStatus::TempFail;
   std::vector<asio::ip::address> addresses;  // IPv4 first, then IPv6, each in the server's order
   std::string detail;
+  // When status is Ok, how the family without addresses fared: a check that
+  // needs one family (SPF's a and mx) must see its TempFail, not the other
+  // family's success.
+  DnsStatus v4_status = DnsStatus::NoRecords;
+  DnsStatus v6_status = DnsStatus::NoRecords;
 };
 
 class Resolver {

@@ -64,8 +64,10 @@ DnsReply reply_from(const delivery::AddressAnswer& a, bool want_v4) {
   DnsReply r{a.status, {}};
   for (const auto& ip : a.addresses)
     if (ip.is_v4() == want_v4) r.records.push_back(ip.to_string());
-  // Addresses of the other family only: for this question, no data.
-  if (r.records.empty() && a.status == DnsStatus::Ok) r.status = DnsStatus::NoRecords;
+  // Addresses of the other family only: this family's own outcome (no
+  // data, or a temporary failure that must stay one).
+  if (r.records.empty() && a.status == DnsStatus::Ok) r.status = want_v4 ? a.v4_status : a.v6_status;
+  if (r.records.empty() && r.status == DnsStatus::Ok) r.status = DnsStatus::NoRecords;
   return r;
 }
 

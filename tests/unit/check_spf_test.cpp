@@ -150,6 +150,11 @@ TEST(CheckSpfReplies, FromResolverAnswers) {
   const DnsReply both = reply_from(ips({"192.0.2.1", "2001:db8::1"}), false);
   EXPECT_EQ(both.records, (std::vector<std::string>{"2001:db8::1"}));
   EXPECT_EQ(reply_from(AddressAnswer{DnsStatus::NxDomain, {}, ""}, true).status, DnsStatus::NxDomain);
+  // The asked family timed out while the other answered: still a temporary failure.
+  AddressAnswer half = ips({"2001:db8::1"});
+  half.v4_status = DnsStatus::TempFail;
+  EXPECT_EQ(reply_from(half, true).status, DnsStatus::TempFail);
+  EXPECT_EQ(reply_from(half, false).status, DnsStatus::Ok);
 }
 
 }  // namespace

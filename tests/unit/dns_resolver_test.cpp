@@ -174,6 +174,10 @@ TEST_F(DnsResolverTest, AddressTable) {
   }
   EXPECT_EQ(dns.query_count("mx1.example.test", FakeDnsServer::kTypeA), 1u);
   EXPECT_EQ(dns.query_count("mx1.example.test", FakeDnsServer::kTypeAaaa), 1u);
+  // Each family's own outcome is kept (SPF asks one family at a time).
+  const AddressAnswer v6only = addresses(*r, "v6only.test");
+  EXPECT_EQ(status_name(v6only.v4_status), "NoRecords");
+  EXPECT_EQ(status_name(v6only.v6_status), "Ok");
 }
 
 struct TxtCase {
