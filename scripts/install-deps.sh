@@ -21,6 +21,7 @@ TEST_PKGS=(
   passwd mount                                         # useradd/userdel (privilege drop test), tmpfs mount (disk full)
   iproute2                                             # ss (listen backlog test)
   python3-dkim                                         # independent DKIM signer/verifier (tests/e2e/test_dkim_interop.py)
+  python3-spf python3-yaml                             # RFC 7208 test suite (spf_suite_test) and its YAML reader
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -102,18 +102,67 @@ std::string lowercase_name(const char* name) {
   return to_lower(s);
 }
 
+// The answer for a c-ares failure code.
+template <class Answer>
+Answer failed(int code) {
+  Answer answer;
+  answer.status = status_of(code);
+  answer.detail = detail_of(code);
+  return answer;
+}
+
 MxAnswer parse_mx(const unsigned char* buf, int len) {
   MxAnswer answer;
   ares_mx_reply* replies = nullptr;
   const int rc = ares_parse_mx_reply(buf, len, &replies);
-  if (rc != ARES_SUCCESS) {
-    answer.status = status_of(rc);
-    answer.detail = detail_of(rc);
-    return answer;
-  }
+  if (rc != ARES_SUCCESS) return failed<MxAnswer>(rc);
   for (auto* r = replies; r; r = r->next) answer.records.push_back({r->priority, lowercase_name(r->host)});
   ares_free_data(replies);
   answer.status = answer.records.empty() ? DnsStatus::NoRecords : DnsStatus::Ok;
+  return answer;
+}
+
+TxtAnswer parse_txt(const unsigned char* buf, int len) {
+  TxtAnswer answer;
+  ares_txt_ext* chunks = nullptr;
+  const int rc = ares_parse_txt_reply_ext(buf, len, &chunks);
+  if (rc != ARES_SUCCESS) return failed<TxtAnswer>(rc);
+  size_t bytes = 0;
+  bool too_large = false;
+  for (auto* c = chunks; c && !too_large; c = c->next) {
+    // Each record's first string has record_start set; the rest continue it.
+    if (c->record_start || answer.records.empty()) {
+      if (answer.records.size() == limits::kMaxTxtRecords) too_large = true;
+      else answer.records.emplace_back();
+    }
+    bytes += c->length;
+    if (bytes > limits::kMaxTxtBytes) too_large = true;
+    if (!too_large) answer.records.back().append(reinterpret_cast<const char*>(c->txt), c->length);
+  }
+  ares_free_data(chunks);
+  if (too_large) {
+    answer.records.clear();
+    answer.status = DnsStatus::TempFail;
+    answer.detail = "TXT answer too large";
+    return answer;
+  }
+  answer.status = answer.records.empty() ? DnsStatus::NoRecords : DnsStatus::Ok;
+  return answer;
+}
+
+PtrAnswer parse_ptr(const unsigned char* buf, int len) {
+  PtrAnswer answer;
+  hostent* host = nullptr;
+  // The address arguments only fill h_addr_list; the names are what we want.
+  const unsigned char none[4] = {};
+  const int rc = ares_parse_ptr_reply(buf, len, none, sizeof none, AF_INET, &host);
+  if (rc != ARES_SUCCESS) return failed<PtrAnswer>(rc);
+  // c-ares lists every PTR name among the aliases (and the last also as h_name).
+  for (char** a = host->h_aliases; a && *a && answer.names.size() < limits::kMaxPtrNames; ++a)
+    answer.names.push_back(lowercase_name(*a));
+  if (answer.names.empty() && host->h_name) answer.names.push_back(lowercase_name(host->h_name));
+  ares_free_hostent(host);
+  answer.status = answer.names.empty() ? DnsStatus::NoRecords : DnsStatus::Ok;
   return answer;
 }
 
@@ -159,6 +208,8 @@ AddressAnswer combine(const FamilyAnswer& v4, const FamilyAnswer& v6) {
   };
   answer.detail = part("A", v4) + ", " + part("AAAA", v6);
   const DnsStatus s4 = status_of(v4.code), s6 = status_of(v6.code);
+  answer.v4_status = s4;
+  answer.v6_status = s6;
   if (!answer.addresses.empty())
     answer.status = DnsStatus::Ok;
   else if (s4 == DnsStatus::TempFail || s6 == DnsStatus::TempFail)
@@ -188,8 +239,16 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
 
   Result<void> init(const std::string& server, milliseconds timeout);
   void shutdown();
-  void query_mx(const std::string& domain, std::function<void(MxAnswer)> done);
+  void query_mx(const std::string& domain, std::function<void(MxAnswer)> done) {
+    query_simple<MxAnswer, parse_mx>(domain, ns_t_mx, std::move(done));
+  }
   void query_addresses(const std::string& host, std::function<void(AddressAnswer)> done);
+  void query_txt(const std::string& name, std::function<void(TxtAnswer)> done) {
+    query_simple<TxtAnswer, parse_txt>(name, ns_t_txt, std::move(done));
+  }
+  void query_ptr(const std::string& name, std::function<void(PtrAnswer)> done) {
+    query_simple<PtrAnswer, parse_ptr>(name, ns_t_ptr, std::move(done));
+  }
   size_t pending() const { return pending_; }
 
  private:
@@ -203,10 +262,26 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
     bool closed = false;  // c-ares closed it: handlers still queued must ignore it
   };
 
-  struct MxQuery {
+  // A lookup of one record type whose answer `Parse` turns into an `Answer`.
+  template <class Answer, Answer (*Parse)(const unsigned char*, int)>
+  struct SimpleQuery {
     Impl* impl;
-    std::function<void(MxAnswer)> done;
+    std::function<void(Answer)> done;
+    static void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* buf, int len) {
+      std::unique_ptr<SimpleQuery> q(static_cast<SimpleQuery*>(arg));
+      q->impl->complete(std::move(q->done), status == ARES_SUCCESS ? Parse(buf, len) : failed<Answer>(status));
+    }
   };
+  template <class Answer, Answer (*Parse)(const unsigned char*, int)>
+  void query_simple(const std::string& name, int type, std::function<void(Answer)> done) {
+    if (!channel_) return fail_now(std::move(done), "resolver shut down");
+    if (pending_ >= kMaxPending) return fail_now(std::move(done), "resolver busy");
+    ++pending_;
+    using Query = SimpleQuery<Answer, Parse>;
+    ares_query(channel_, name.c_str(), ns_c_in, type, &Query::on_answer, new Query{this, std::move(done)});
+    reschedule_timer();
+  }
+
   struct AddressQuery {
     Impl* impl;
     std::function<void(AddressAnswer)> done;
@@ -215,7 +290,6 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
   };
 
   static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable);
-  static void on_mx(void* arg, int status, int timeouts, unsigned char* buf, int len);
   static void on_a(void* arg, int status, int timeouts, unsigned char* buf, int len);
   static void on_aaaa(void* arg, int status, int timeouts, unsigned char* buf, int len);
   static void on_address_half(AddressQuery* q, bool v4, int status, const unsigned char* buf, int len);
@@ -335,14 +409,6 @@ void DnsResolver::Impl::shutdown() {
 
 // ---- queries ----
 
-void DnsResolver::Impl::query_mx(const std::string& domain, std::function<void(MxAnswer)> done) {
-  if (!channel_) return fail_now(std::move(done), "resolver shut down");
-  if (pending_ >= kMaxPending) return fail_now(std::move(done), "resolver busy");
-  ++pending_;
-  ares_query(channel_, domain.c_str(), ns_c_in, ns_t_mx, &Impl::on_mx, new MxQuery{this, std::move(done)});
-  reschedule_timer();
-}
-
 void DnsResolver::Impl::query_addresses(const std::string& host, std::function<void(AddressAnswer)> done) {
   if (!channel_) return fail_now(std::move(done), "resolver shut down");
   if (pending_ >= kMaxPending) return fail_now(std::move(done), "resolver busy");
@@ -353,18 +419,6 @@ void DnsResolver::Impl::query_addresses(const std::string& host, std::function<v
   ares_query(channel_, host.c_str(), ns_c_in, ns_t_a, &Impl::on_a, q);
   ares_query(channel_, host.c_str(), ns_c_in, ns_t_aaaa, &Impl::on_aaaa, q);
   reschedule_timer();
-}
-
-void DnsResolver::Impl::on_mx(void* arg, int status, int /*timeouts*/, unsigned char* buf, int len) {
-  std::unique_ptr<MxQuery> q(static_cast<MxQuery*>(arg));
-  MxAnswer answer;
-  if (status == ARES_SUCCESS) {
-    answer = parse_mx(buf, len);
-  } else {
-    answer.status = status_of(status);
-    answer.detail = detail_of(status);
-  }
-  q->impl->complete(std::move(q->done), std::move(answer));
 }
 
 void DnsResolver::Impl::on_a(void* arg, int status, int, unsigned char* buf, int len) {
@@ -507,6 +561,12 @@ void DnsResolver::query_mx(const std::string& domain, std::function<void(MxAnswe
 }
 void DnsResolver::query_addresses(const std::string& host, std::function<void(AddressAnswer)> done) {
   impl_->query_addresses(host, std::move(done));
+}
+void DnsResolver::query_txt(const std::string& name, std::function<void(TxtAnswer)> done) {
+  impl_->query_txt(name, std::move(done));
+}
+void DnsResolver::query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) {
+  impl_->query_ptr(reverse_name, std::move(done));
 }
 size_t DnsResolver::pending() const { return impl_->pending(); }
 

@@ -1,4 +1,5 @@
-// Asynchronous DNS for outbound delivery: MX and A/AAAA lookups through
+// Asynchronous DNS for outbound delivery and sender authentication: MX,
+// A/AAAA, TXT and PTR lookups through
 // c-ares, driven by an asio::io_context (c-ares opens the sockets, Asio tells
 // it when they are ready, a steady_timer drives its retries).
 //
@@ -62,6 +63,13 @@ class DnsResolver final : public Resolver {
   // either failed temporarily (never bounce on half an answer), else
   // NxDomain if the name does not exist, else NoRecords.
   void query_addresses(const std::string& host, std::function<void(AddressAnswer)> done) override;
+
+  // TXT records of `name`: each record's strings joined; at most
+  // limits::kMaxTxtRecords records and kMaxTxtBytes bytes, else TempFail.
+  void query_txt(const std::string& name, std::function<void(TxtAnswer)> done) override;
+
+  // PTR records of `reverse_name`: at most limits::kMaxPtrNames names kept.
+  void query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) override;
 
   // Lookups whose callbacks have not been posted yet.
   size_t pending() const;

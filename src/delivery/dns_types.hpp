@@ -28,4 +28,19 @@ struct MxAnswer {
   std::string detail;             // human-readable cause for logs and DSNs, e.g. "SERVFAIL"
 };
 
+// TXT records of a name (SPF, DKIM keys, DMARC, MTA-STS): each record's
+// strings joined with nothing between them (RFC 7208 3.3), records kept apart.
+struct TxtAnswer {
+  DnsStatus status = DnsStatus::TempFail;
+  std::vector<std::string> records;  // in the server's order
+  std::string detail;
+};
+
+// PTR records of a reverse name ("4.3.2.1.in-addr.arpa").
+struct PtrAnswer {
+  DnsStatus status = DnsStatus::TempFail;
+  std::vector<std::string> names;  // lowercased, no trailing dot
+  std::string detail;
+};
+
 }  // namespace volley::delivery

@@ -95,6 +95,14 @@ inline constexpr size_t kMaxDnsLookupsInFlight = 1024;
 // Addresses kept from one A or AAAA answer: more say nothing to a sender
 // that tries kMaxAddressesPerHost at most.
 inline constexpr int kMaxAddressesPerFamily = 32;
+// TXT records kept from one answer, and their bytes in all. A name's TXT set
+// is its SPF record plus a few verification tokens (a large provider has
+// ~15); beyond these the answer is TempFail, not truncated: a partial set
+// could hide a second SPF record and turn a permerror into a pass.
+inline constexpr size_t kMaxTxtRecords = 64;
+inline constexpr size_t kMaxTxtBytes = 32 * 1024;
+// PTR names kept from one answer: SPF looks at the first 10, FCrDNS at one.
+inline constexpr size_t kMaxPtrNames = 32;
 // Receive buffer asked for c-ares's sockets: a burst of answers is not
 // dropped by the kernel while the engine thread is busy.
 inline constexpr int kDnsSocketReceiveBuffer = 1 << 20;

@@ -1,4 +1,4 @@
-// What routing needs from DNS, as an interface: the c-ares DnsResolver
+// What routing and sender authentication need from DNS, as an interface: the c-ares DnsResolver
 // implements it for the daemon, a table answers it in unit tests (the
 // Router is tested without a DNS server).
 #pragma once
@@ -16,6 +16,11 @@ struct AddressAnswer {
   DnsStatus status = DnsStatus::TempFail;
   std::vector<asio::ip::address> addresses;  // IPv4 first, then IPv6, each in the server's order
   std::string detail;
+  // When status is Ok, how the family without addresses fared: a check that
+  // needs one family (SPF's a and mx) must see its TempFail, not the other
+  // family's success.
+  DnsStatus v4_status = DnsStatus::NoRecords;
+  DnsStatus v6_status = DnsStatus::NoRecords;
 };
 
 class Resolver {
@@ -31,6 +36,12 @@ class Resolver {
   // either failed temporarily (never bounce on half an answer), else
   // NxDomain if the name does not exist, else NoRecords.
   virtual void query_addresses(const std::string& host, std::function<void(AddressAnswer)> done) = 0;
+  // TXT records of `name` (sender authentication: SPF, DKIM, DMARC):
+  // Ok with the records; NoRecords; NxDomain; TempFail (also for an answer
+  // beyond the resolver's bounds: never act on part of a record set).
+  virtual void query_txt(const std::string& name, std::function<void(TxtAnswer)> done) = 0;
+  // PTR records of a reverse name (net::reverse_dns_name), same statuses.
+  virtual void query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) = 0;
 };
 
 }  // namespace volley::delivery

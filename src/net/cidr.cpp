@@ -114,4 +114,15 @@ bool Cidr::contains(const IpAddress& ip) const {
 
 std::string Cidr::to_string() const { return network.to_string() + "/" + std::to_string(prefix_len); }
 
+std::string reverse_dns_name(const IpAddress& ip) {
+  std::string out;
+  if (ip.is_v4) {
+    for (size_t i = 16; i-- > 12;) out += std::to_string(ip.bytes[i]) + ".";
+    return out + "in-addr.arpa";
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 16; i-- > 0;) out += {kHex[ip.bytes[i] & 15], '.', kHex[ip.bytes[i] >> 4], '.'};
+  return out + "ip6.arpa";
+}
+
 }  // namespace volley::net

@@ -30,4 +30,8 @@ struct Cidr {
   std::string to_string() const;
 };
 
+// The name a PTR lookup asks for: "4.3.2.1.in-addr.arpa", or the 32 nibbles
+// of an IPv6 address, lowest first, under "ip6.arpa" (RFC 3596 2.5).
+std::string reverse_dns_name(const IpAddress& ip);
+
 }  // namespace volley::net

@@ -8,7 +8,9 @@
 #include <asio/io_context.hpp>
 #include <optional>
 
+#include "delivery/limits.hpp"
 #include "delivery/route_plan.hpp"
+#include "net/cidr.hpp"
 #include "fake_dns_server.hpp"
 
 namespace volley::delivery {
@@ -48,6 +50,12 @@ class DnsResolverTest : public ::testing::Test {
     dns.set_rcode("broken.test", FakeDnsServer::Rcode::ServFail);
     dns.set_rcode("refused.test", FakeDnsServer::Rcode::Refused);
     dns.set_silent("silent.test");
+    dns.add_txt("example.test", {"v=spf1 ip4:192.0.2.0/24 ", "-all"});  // one record, two strings
+    dns.add_txt("example.test", {"google-site-verification=abc"});
+    dns.add_txt("empty-string.test", {""});
+    dns.add_ptr("1.2.0.192.in-addr.arpa", "MX1.Example.TEST.");
+    dns.add_ptr("2.2.0.192.in-addr.arpa", "a.example.test");
+    dns.add_ptr("2.2.0.192.in-addr.arpa", "b.example.test");
   }
 
   std::unique_ptr<DnsResolver> make(std::chrono::milliseconds timeout = 2s) {
@@ -70,6 +78,17 @@ class DnsResolverTest : public ::testing::Test {
     run_until(out);
     EXPECT_TRUE(out.has_value());
     return out.value_or(MxAnswer{});
+  }
+
+  // Any query_* as a blocking call: ask(r, &DnsResolver::query_txt, "name").
+  template <class Answer>
+  Answer ask(DnsResolver& r, void (DnsResolver::*query)(const std::string&, std::function<void(Answer)>),
+             const std::string& name) {
+    std::optional<Answer> out;
+    (r.*query)(name, [&](Answer a) { out = std::move(a); });
+    run_until(out);
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(Answer{});
   }
 
   AddressAnswer addresses(DnsResolver& r, const std::string& host) {
@@ -155,6 +174,92 @@ TEST_F(DnsResolverTest, AddressTable) {
   }
   EXPECT_EQ(dns.query_count("mx1.example.test", FakeDnsServer::kTypeA), 1u);
   EXPECT_EQ(dns.query_count("mx1.example.test", FakeDnsServer::kTypeAaaa), 1u);
+  // Each family's own outcome is kept (SPF asks one family at a time).
+  const AddressAnswer v6only = addresses(*r, "v6only.test");
+  EXPECT_EQ(status_name(v6only.v4_status), "NoRecords");
+  EXPECT_EQ(status_name(v6only.v6_status), "Ok");
+}
+
+struct TxtCase {
+  std::string name;
+  DnsStatus status;
+  std::vector<std::string> records;
+  std::string detail_has;
+};
+
+TEST_F(DnsResolverTest, TxtTable) {
+  auto r = make();
+  ASSERT_TRUE(r);
+  const TxtCase cases[] = {
+      {"example.test", DnsStatus::Ok, {"v=spf1 ip4:192.0.2.0/24 -all", "google-site-verification=abc"}, ""},
+      {"empty-string.test", DnsStatus::Ok, {""}, ""},
+      {"mx1.example.test", DnsStatus::NoRecords, {}, ""},
+      {"empty.test", DnsStatus::NoRecords, {}, ""},
+      {"nowhere.test", DnsStatus::NxDomain, {}, "NXDOMAIN"},
+      {"broken.test", DnsStatus::TempFail, {}, "SERVFAIL"},
+      {"refused.test", DnsStatus::TempFail, {}, "REFUSED"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const TxtAnswer a = ask(*r, &DnsResolver::query_txt, c.name);
+    EXPECT_EQ(status_name(a.status), status_name(c.status)) << a.detail;
+    EXPECT_EQ(a.records, c.records);
+    EXPECT_NE(a.detail.find(c.detail_has), std::string::npos) << a.detail;
+  }
+  EXPECT_EQ(r->pending(), 0u);
+}
+
+// A record set beyond the bound is a temporary failure, not a truncated set
+// (a dropped record could be a second SPF record).
+TEST_F(DnsResolverTest, TxtAnswerBeyondTheRecordBoundIsTempFail) {
+  for (size_t i = 0; i <= limits::kMaxTxtRecords; ++i) dns.add_txt("many.test", {std::to_string(i)});
+  for (size_t i = 0; i < limits::kMaxTxtRecords; ++i) dns.add_txt("enough.test", {std::to_string(i)});
+  auto r = make();
+  ASSERT_TRUE(r);
+  const TxtAnswer many = ask(*r, &DnsResolver::query_txt, "many.test");
+  EXPECT_EQ(status_name(many.status), "TempFail");
+  EXPECT_NE(many.detail.find("too large"), std::string::npos) << many.detail;
+  EXPECT_TRUE(many.records.empty());
+  const TxtAnswer enough = ask(*r, &DnsResolver::query_txt, "enough.test");
+  EXPECT_EQ(status_name(enough.status), "Ok") << enough.detail;
+  EXPECT_EQ(enough.records.size(), limits::kMaxTxtRecords);
+}
+
+TEST_F(DnsResolverTest, PtrTable) {
+  auto r = make();
+  ASSERT_TRUE(r);
+  const auto ip = [](const char* text) { return net::reverse_dns_name(*net::IpAddress::parse(text)); };
+  struct Case {
+    std::string name;
+    DnsStatus status;
+    std::vector<std::string> names;
+  };
+  const Case cases[] = {
+      {ip("192.0.2.1"), DnsStatus::Ok, {"mx1.example.test"}},
+      {ip("192.0.2.2"), DnsStatus::Ok, {"a.example.test", "b.example.test"}},
+      {ip("192.0.2.3"), DnsStatus::NxDomain, {}},
+      {"broken.test", DnsStatus::TempFail, {}},
+      {"empty.test", DnsStatus::NoRecords, {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const PtrAnswer a = ask(*r, &DnsResolver::query_ptr, c.name);
+    EXPECT_EQ(status_name(a.status), status_name(c.status)) << a.detail;
+    EXPECT_EQ(a.names, c.names);
+  }
+  EXPECT_EQ(ip("2001:db8::1"), "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+}
+
+TEST_F(DnsResolverTest, TxtAndPtrTimeOutWithinTheBudget) {
+  auto r = make(300ms);
+  ASSERT_TRUE(r);
+  const auto start = std::chrono::steady_clock::now();
+  const TxtAnswer t = ask(*r, &DnsResolver::query_txt, "silent.test");
+  const PtrAnswer p = ask(*r, &DnsResolver::query_ptr, "silent.test");
+  EXPECT_LE(std::chrono::steady_clock::now() - start, 1000ms);
+  EXPECT_EQ(status_name(t.status), "TempFail");
+  EXPECT_EQ(status_name(p.status), "TempFail");
+  EXPECT_NE(t.detail.find("timed out"), std::string::npos) << t.detail;
 }
 
 TEST_F(DnsResolverTest, SilentServerTimesOutWithinTheBudget) {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -84,6 +85,10 @@ FakeDnsServer::FakeDnsServer() {
       ::getsockname(socket_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     throw std::runtime_error("fake DNS: bind failed");
   port_ = ntohs(addr.sin_port);
+  tcp_listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (tcp_listen_ < 0 || ::bind(tcp_listen_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(tcp_listen_, 16) != 0)
+    throw std::runtime_error("fake DNS: TCP bind failed");
   thread_ = std::thread([this] { serve(); });
 }
 
@@ -96,9 +101,11 @@ void FakeDnsServer::stop() {
     // The thread then sees stopped_ at its next datagram or never; nothing better to do.
   }
   if (thread_.joinable()) thread_.join();
-  for (int fd : {socket_, wake_[0], wake_[1]})
+  for (int fd : tcp_clients_) ::close(fd);
+  tcp_clients_.clear();
+  for (int fd : {socket_, tcp_listen_, wake_[0], wake_[1]})
     if (fd >= 0) ::close(fd);
-  socket_ = wake_[0] = wake_[1] = -1;
+  socket_ = tcp_listen_ = wake_[0] = wake_[1] = -1;
 }
 
 std::string FakeDnsServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -116,6 +123,20 @@ void FakeDnsServer::add_aaaa(const std::string& name, const std::string& ipv6) {
   std::string raw = parse_ip(AF_INET6, ipv6);
   std::lock_guard lock(mutex_);
   zone_[lower(name)].aaaa.push_back(std::move(raw));
+}
+void FakeDnsServer::add_txt(const std::string& name, const std::vector<std::string>& strings) {
+  std::string rdata;
+  for (const auto& str : strings) {
+    if (str.size() > 255) throw std::runtime_error("fake DNS: TXT string over 255 bytes");
+    rdata.push_back(static_cast<char>(str.size()));
+    rdata += str;
+  }
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].txt.push_back(std::move(rdata));
+}
+void FakeDnsServer::add_ptr(const std::string& name, const std::string& host) {
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].ptr.push_back(lower(host));
 }
 void FakeDnsServer::add_name(const std::string& name) {
   std::lock_guard lock(mutex_);
@@ -145,9 +166,17 @@ size_t FakeDnsServer::total_queries() const {
 void FakeDnsServer::serve() {
   std::string query(512, '\0'), response;
   while (!stopped_) {
-    pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;  // EINTR
+    std::vector<pollfd> fds = {{socket_, POLLIN, 0}, {wake_[0], POLLIN, 0}, {tcp_listen_, POLLIN, 0}};
+    for (int fd : tcp_clients_) fds.push_back({fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
     if (fds[1].revents) break;
+    if (fds[2].revents) {
+      const int client = ::accept4(tcp_listen_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client >= 0) tcp_clients_.push_back(client);
+    }
+    for (size_t i = fds.size(); i-- > 3;)
+      if (fds[i].revents) serve_tcp_client(i - 3);
+    if (!fds[0].revents) continue;
     sockaddr_storage from{};
     socklen_t from_len = sizeof from;
     query.resize(512);
@@ -155,8 +184,37 @@ void FakeDnsServer::serve() {
                                  reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n <= 0) continue;
     query.resize(static_cast<size_t>(n));
-    if (respond(query, response))
-      ::sendto(socket_, response.data(), response.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+    if (!respond(query, response)) continue;
+    if (response.size() > 512) {  // header and question only, TC set: the client asks again over TCP
+      // The query is a header and one question (no EDNS record), as the answer starts.
+      response.resize(std::min(response.size(), query.size()));
+      response[2] = static_cast<char>(response[2] | 0x02);
+      response[6] = response[7] = 0;  // no answers
+    }
+    ::sendto(socket_, response.data(), response.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+  }
+}
+
+// One length-prefixed query from a TCP client (loopback: it arrives whole),
+// answered the same way; the connection stays open for more.
+void FakeDnsServer::serve_tcp_client(size_t index) {
+  const int fd = tcp_clients_[index];
+  unsigned char prefix[2];
+  std::string query, response;
+  bool ok = ::recv(fd, prefix, 2, MSG_WAITALL) == 2;
+  if (ok) {
+    query.resize((static_cast<size_t>(prefix[0]) << 8) | prefix[1]);
+    ok = !query.empty() && ::recv(fd, query.data(), query.size(), MSG_WAITALL) == static_cast<ssize_t>(query.size());
+  }
+  if (ok && respond(query, response)) {
+    std::string framed;
+    put16(framed, static_cast<uint16_t>(response.size()));
+    framed += response;
+    ok = ::send(fd, framed.data(), framed.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(framed.size());
+  }
+  if (!ok) {
+    ::close(fd);
+    tcp_clients_.erase(tcp_clients_.begin() + static_cast<std::ptrdiff_t>(index));
   }
 }
 
@@ -198,6 +256,16 @@ bool FakeDnsServer::respond(const std::string& query, std::string& response) {
       put16(rdata, mx.preference);
       rdata += encode_name(lower(mx.host));
       put_record(answers, kTypeMx, rdata);
+      ++count;
+    }
+  } else if (type == kTypeTxt) {
+    for (const auto& rdata : it->second.txt) {
+      put_record(answers, kTypeTxt, rdata);
+      ++count;
+    }
+  } else if (type == kTypePtr) {
+    for (const auto& host : it->second.ptr) {
+      put_record(answers, kTypePtr, encode_name(host));
       ++count;
     }
   } else if (type == kTypeA || type == kTypeAaaa) {
