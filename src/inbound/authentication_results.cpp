@@ -71,7 +71,7 @@ std::string authserv_id_of(std::string_view v) {
   while (i < v.size()) {
     char c = v[i];
     if (depth > 0) {
-      if (c == '\\') ++i;
+      if (c == '\\' && i + 1 < v.size()) ++i;  // a quoted-pair; a final backslash is just skipped
       else if (c == '(') ++depth;
       else if (c == ')') --depth;
       ++i;

@@ -40,6 +40,10 @@ TEST(AuthenticationResults, AuthservIdParsing) {
   EXPECT_EQ(authserv_id_of("\r\n\tmx.volley.test;"), "mx.volley.test");
   EXPECT_EQ(authserv_id_of(" \"mx.volley.test\"; none"), "mx.volley.test");
   EXPECT_EQ(authserv_id_of(""), "");
+  // fuzz_dmarc found these: a backslash at the very end of an unclosed
+  // comment used to step past the end (std::out_of_range).
+  EXPECT_EQ(authserv_id_of("('  \\..\\\\\\"), "");
+  EXPECT_EQ(authserv_id_of("(\\"), "");
 }
 
 TEST(AuthenticationResults, RemovesOnlyOursKeepingTheRestExactly) {
