@@ -17,13 +17,6 @@ namespace {
 
 constexpr auto kUseTuple = as_tuple(asio::use_awaitable);
 
-std::optional<asio::ip::address> ip_of(std::string_view text) {
-  asio::error_code ec;
-  auto a = asio::ip::make_address(std::string(text), ec);
-  if (ec) return std::nullopt;
-  return a;
-}
-
 }  // namespace
 
 void Engine::fail_queued(Destination& d, const RcptOutcome& why) {

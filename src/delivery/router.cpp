@@ -28,19 +28,19 @@ auto callback_awaitable(Init init) {
       asio::use_awaitable);
 }
 
-std::optional<asio::ip::address> ip_of(std::string_view text) {
-  asio::error_code ec;
-  auto a = asio::ip::make_address(std::string(text), ec);
-  if (ec) return std::nullopt;
-  return a;
-}
-
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
   return at == std::string::npos ? std::string() : to_lower(address.substr(at + 1));
 }
 
 }  // namespace
+
+std::optional<asio::ip::address> ip_of(std::string_view text) {
+  asio::error_code ec;
+  auto a = asio::ip::make_address(std::string(text), ec);
+  if (ec) return std::nullopt;
+  return a;
+}
 
 RecipientSplit split_recipients(const queue::Envelope& env, const std::vector<std::string>& local_domains,
                                 const std::string& smarthost) {

@@ -14,6 +14,9 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/ip/address.hpp>
+#include <optional>
+#include <string_view>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +44,9 @@ struct RecipientSplit {
 // Recipients still to be tried (pending or deferred) of `env`, by way.
 RecipientSplit split_recipients(const queue::Envelope& env, const std::vector<std::string>& local_domains,
                                 const std::string& smarthost);
+
+// An IP address written as text ("192.0.2.1", "2001:db8::1"), else nullopt.
+std::optional<asio::ip::address> ip_of(std::string_view text);
 
 struct Route {
   bool ok = false;
