@@ -267,6 +267,9 @@ const std::vector<Field<Draft>>& top_fields() {
       {"queue", read_queue},
       {"delivery", read_delivery},
       {"dkim", read_dkim},
+      {"inbound", read_inbound},
+      {"mailbox", read_mailbox},
+      {"api", read_api},
   };
   return fields;
 }
@@ -346,6 +349,10 @@ Config development_default() {
                .require_tls_for_auth = true},
   };
   c.local_domains = {"localhost.test"};
+  // A developer's instance does no DNS lookups for inbound mail: without a
+  // config file there is no private resolver to point them at, and a trial
+  // message must not wait for (or be refused over) an unreachable one.
+  c.inbound = {.spf = false, .dkim_verify = false, .dmarc = DmarcMode::Off};
   return c;
 }
 

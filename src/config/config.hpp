@@ -131,6 +131,34 @@ struct DeliverySection {
   uint64_t max_active_bytes = delivery::limits::kDefaultMaxActiveBytes;  // bodies held by active messages
   Duration connection_idle_timeout = delivery::limits::kDefaultConnectionIdleTimeout;  // idle outbound connection kept for reuse
   uint32_t max_jobs_per_destination = delivery::limits::kDefaultMaxJobsPerDestination;  // jobs queued per destination
+  // Issue 10: receivers' transport-security policies.
+  bool mta_sts = true;             // RFC 8461
+  bool dane = true;                // RFC 7672; needs a DNSSEC-validating resolver
+};
+
+// [inbound]: checks on mx listeners for clients that are neither
+// authenticated nor in relay.allow_networks (issue 10).
+enum class DmarcMode { Enforce, Report, Off };
+struct InboundSection {
+  bool spf = true;                    // RFC 7208 on MAIL FROM and HELO
+  bool dkim_verify = true;            // RFC 6376 / 8463, every signature
+  // "report" unless configured: a fresh install records results in
+  // Authentication-Results but refuses nothing until the operator opts in.
+  DmarcMode dmarc = DmarcMode::Report;
+};
+
+// [mailbox]: the local store (issue 11 builds on it).
+struct MailboxSection {
+  uint64_t quota = 0;                 // default per-user quota in bytes, 0 = unlimited
+};
+
+// [api]: the HTTP sending platform. Read and validated now so SPEC's example
+// configuration loads; used once the platform is built.
+struct ApiSection {
+  std::string public_url;
+  std::string complaints_address;
+  std::string rate_limit = "100/s";
+  std::string bounce_rules;
 };
 
 struct DkimKey {
@@ -151,6 +179,9 @@ struct Config {
   QueueSection queue;
   DeliverySection delivery;
   std::vector<DkimKey> dkim;
+  InboundSection inbound;
+  MailboxSection mailbox;
+  ApiSection api;
 };
 
 // Parses and validates a file. Error messages read

@@ -99,6 +99,8 @@ void apply_source_addresses(Diag& d, const toml::node& n, const std::string& key
   }
 }
 
+}  // namespace
+
 // "3000/h" -> 3000 per hour. One number, one unit of s, m, h or d.
 bool parse_rate(std::string_view text, ShapingRule& r) {
   const size_t slash = text.find('/');
@@ -119,6 +121,8 @@ bool parse_rate(std::string_view text, ShapingRule& r) {
   r.rate_period = period;
   return true;
 }
+
+namespace {
 
 void apply_rate(Diag& d, const toml::node& n, const std::string& key, ShapingRule& r) {
   auto text = read_string(d, n, key);
@@ -203,6 +207,8 @@ const std::vector<Field<DeliverySection>>& delivery_fields() {
       // 0 is allowed: QUIT as soon as the queue of the destination is empty.
       field("connection_idle_timeout", &DeliverySection::connection_idle_timeout, duration_at_least(0ms)),
       field("max_jobs_per_destination", &DeliverySection::max_jobs_per_destination, integer(1, kU32Max)),
+      field("mta_sts", &DeliverySection::mta_sts, boolean()),
+      field("dane", &DeliverySection::dane, boolean()),
   };
   return fields;
 }

@@ -1,6 +1,7 @@
 // Private to src/config: the section readers of volley.toml, split over
 // config.cpp (server, log, tls, limits, domains, aliases), config_listeners.cpp
-// and config_delivery.cpp (relay, queue, delivery, dkim).
+// config_delivery.cpp (relay, queue, delivery, dkim) and config_platform.cpp
+// (inbound, mailbox, api).
 #pragma once
 
 #include <string>
@@ -32,6 +33,12 @@ void read_relay(Diag& d, const toml::node& n, const std::string& key, Draft& out
 void read_queue(Diag& d, const toml::node& n, const std::string& key, Draft& out);
 void read_delivery(Diag& d, const toml::node& n, const std::string& key, Draft& out);
 void read_dkim(Diag& d, const toml::node& n, const std::string& key, Draft& out);
+void read_inbound(Diag& d, const toml::node& n, const std::string& key, Draft& out);
+void read_mailbox(Diag& d, const toml::node& n, const std::string& key, Draft& out);
+void read_api(Diag& d, const toml::node& n, const std::string& key, Draft& out);
+
+// "3000/h" -> 3000 per hour into r.rate_count / r.rate_period; false if malformed.
+bool parse_rate(std::string_view text, ShapingRule& r);
 
 // Lowercases the domain part of an address ("Bob@Example.COM" -> "Bob@example.com"):
 // domains are case-insensitive, local parts belong to the receiving system.

@@ -18,10 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// SPEC section 2, verbatim but for the keys of features not built yet, which
-// the reader still refuses as unknown: [mailbox] (issue 11), [inbound],
-// delivery.mta_sts and delivery.dane (issue 10), [api] (the HTTP platform).
-// Its tls.cert and tls.key do not exist here.
+// SPEC section 2, verbatim. Its tls.cert and tls.key do not exist here.
 constexpr std::string_view kSpecExample = R"TOML([server]
 hostname = "mail.example.com"      # greeting, Received headers, outbound EHLO
 data_dir = "/var/lib/volley"       # queue, state, mailboxes, keys (created 0700)
@@ -62,6 +59,14 @@ local = ["example.com"]            # mail for these is delivered into mailboxes
 allow_networks = ["127.0.0.1/32"]  # may relay without AUTH (none by default)
 sender_login_match = "domain"      # authenticated senders: address (own + aliases) | domain | any; else 553 5.7.1
 
+[mailbox]
+quota = "0"                        # default per-user quota, 0 = unlimited; per user: volley user quota
+
+[inbound]                          # checks on mx listeners for unauthenticated, non-relay clients
+spf = true                         # RFC 7208
+dkim_verify = true                 # RFC 6376 / 8463
+dmarc = "enforce"                  # enforce (p=reject -> 550 5.7.1, quarantine -> Junk) | report | off
+
 [queue]
 retry_schedule = ["1m", "5m", "15m", "1h", "4h"]   # last interval repeats
 max_age = "5d"                     # then bounce
@@ -73,6 +78,8 @@ mx_port = 25                       # port of MX hosts (tests point it at loopbac
 smarthost = ""                     # "host:port": send all remote mail through it
 smarthost_auth = { user = "", password = "" }
 tls = "opportunistic"              # opportunistic | required | none
+mta_sts = true                     # RFC 8461: honour receivers' MTA-STS policies
+dane = true                        # RFC 7672: honour TLSA records (needs a DNSSEC-validating resolver)
 source_addresses = []              # local IPs to bind outbound connections to (IP pool)
 max_connections = 2000             # total outbound
 default_max_connections_per_domain = 20
@@ -88,6 +95,12 @@ domain = "example.com"
 selector = "s2026"
 key = "/etc/volley/dkim/example.com.s2026.pem"   # rsa (2048+) or ed25519
 algorithm = "rsa-sha256"           # or "ed25519-sha256"
+
+[api]
+public_url = "https://mail.example.com"   # base of unsubscribe links
+complaints_address = "fbl@example.com"    # ARF feedback-loop reports arrive here
+rate_limit = "100/s"                      # per API key, then 429
+# bounce_rules = "/etc/volley/bounce-rules.toml"   # extra classification rules
 )TOML";
 
 Result<Config> load(std::string_view text) { return load_string(text, "t.toml"); }
@@ -203,6 +216,15 @@ TEST(ConfigSpecExample, LoadsWithRealCertificateFiles) {
   EXPECT_EQ(c.dkim[0].selector, "s2026");
   EXPECT_EQ(c.dkim[0].key, "/etc/volley/dkim/example.com.s2026.pem");
   EXPECT_EQ(c.dkim[0].algorithm, "rsa-sha256");
+  EXPECT_EQ(c.mailbox.quota, 0u);
+  EXPECT_TRUE(c.inbound.spf);
+  EXPECT_TRUE(c.inbound.dkim_verify);
+  EXPECT_EQ(c.inbound.dmarc, DmarcMode::Enforce);
+  EXPECT_TRUE(c.delivery.mta_sts);
+  EXPECT_TRUE(c.delivery.dane);
+  EXPECT_EQ(c.api.public_url, "https://mail.example.com");
+  EXPECT_EQ(c.api.complaints_address, "fbl@example.com");
+  EXPECT_EQ(c.api.rate_limit, "100/s");
 }
 
 // The repository's commented example must stay loadable.
@@ -251,6 +273,9 @@ const ErrorCase kUnknownKeys[] = {
      "t.toml:5: delivery.shaping[0].rate: unknown key"},
     {"Dkim", "[[dkim]]\ndomain = \"example.com\"\nselector = \"s\"\nkey = \"k\"\nalgo = \"rsa-sha256\"\n",
      "t.toml:7: dkim[0].algo: unknown key"},
+    {"Inbound", "[inbound]\nspf = true\ndkim = true\n", "t.toml:5: inbound.dkim: unknown key"},
+    {"Mailbox", "[mailbox]\nquotas = 1\n", "t.toml:4: mailbox.quotas: unknown key (did you mean \"quota\"?)"},
+    {"Api", "[api]\npublic = \"https://x\"\n", "t.toml:4: api.public: unknown key"},
     {"CaseMatters", "[server]\nThreads = 2\n", "t.toml:4: server.Threads: unknown key (did you mean \"threads\"?)"},
 };
 
@@ -442,6 +467,19 @@ const ErrorCase kBadValues[] = {
      "[[dkim]]\ndomain = \"example.com\"\nselector = \"s\"\nkey = \"k\"\n"
      "[[dkim]]\ndomain = \"EXAMPLE.com\"\nselector = \"s\"\nkey = \"k2\"\n",
      "t.toml:7: dkim[1]: selector \"s\" of \"example.com\" is configured twice"},
+    // [inbound], [mailbox], [api], delivery.mta_sts/dane
+    {"InboundDmarc", "[inbound]\ndmarc = \"reject\"\n",
+     "t.toml:4: inbound.dmarc: expected one of \"enforce\", \"report\", \"off\", got \"reject\""},
+    {"InboundSpfNotBool", "[inbound]\nspf = \"yes\"\n", "t.toml:4: inbound.spf: expected true or false, got \"yes\""},
+    {"MailboxQuota", "[mailbox]\nquota = \"lots\"\n",
+     "t.toml:4: mailbox.quota: expected a size (bytes, or a string like \"50MB\"), got \"lots\""},
+    {"DeliveryMtaSts", "[delivery]\nmta_sts = 1\n", "t.toml:4: delivery.mta_sts: expected true or false, got 1"},
+    {"ApiUrl", "[api]\npublic_url = \"mail.example.com\"\n",
+     "t.toml:4: api.public_url: expected an http:// or https:// URL, got \"mail.example.com\""},
+    {"ApiRate", "[api]\nrate_limit = \"fast\"\n",
+     "t.toml:4: api.rate_limit: expected \"N/s\", \"N/m\", \"N/h\" or \"N/d\" with N > 0, got \"fast\""},
+    {"ApiComplaints", "[api]\ncomplaints_address = \"fbl\"\n",
+     "t.toml:4: api.complaints_address: expected an address like \"fbl@example.com\", got \"fbl\""},
     // ordering: the earliest line wins, whatever order the sections are checked in
     {"EarliestLineWins", "[tls]\nmin_version = \"1.1\"\n[limits]\nmax_recipients = 0\n",
      "t.toml:4: tls.min_version: expected one of \"1.2\", \"1.3\", got \"1.1\""},
@@ -616,6 +654,12 @@ TEST(ConfigValues, DefaultsWhenKeysAreAbsent) {
   EXPECT_EQ(c.delivery.default_max_messages_per_connection, 100u);
   EXPECT_TRUE(c.delivery.shaping.empty());
   EXPECT_TRUE(c.dkim.empty());
+  EXPECT_TRUE(c.delivery.mta_sts);
+  EXPECT_TRUE(c.delivery.dane);
+  EXPECT_TRUE(c.inbound.spf);
+  EXPECT_TRUE(c.inbound.dkim_verify);
+  EXPECT_EQ(c.inbound.dmarc, DmarcMode::Report);  // refuses nothing until the operator opts in
+  EXPECT_EQ(c.mailbox.quota, 0u);
 }
 
 TEST(ConfigValues, DefaultHostnameComesFromTheSystem) {
@@ -843,6 +887,10 @@ TEST(ConfigDevelopmentDefault, MatchesSpecSection1) {
   EXPECT_EQ(sub.role, SmtpRole::Submission);
   EXPECT_EQ(sub.tls, TlsMode::StartTls);
   EXPECT_TRUE(sub.require_tls_for_auth);
+  // No private resolver to point inbound checks at: they are off.
+  EXPECT_FALSE(c.inbound.spf);
+  EXPECT_FALSE(c.inbound.dkim_verify);
+  EXPECT_EQ(c.inbound.dmarc, DmarcMode::Off);
 
   EXPECT_EQ(c.local_domains, std::vector<std::string>{"localhost.test"});
   EXPECT_EQ(c.tls.cert, "");  // self-signed, generated by the server on first start
