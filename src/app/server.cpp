@@ -39,9 +39,16 @@ void apply_log_settings(const config::Config& cfg) {
 }
 
 // Builds a snapshot: the TLS context (configured or self-signed files), the
-// recipient directory and the authenticator over the in-memory users.
-Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runtime& rt) {
+// recipient directory, the authenticator over the in-memory users, and the
+// DKIM signer (keys in `dkim_keys`, read at start, are reused).
+Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runtime& rt,
+                                                       const std::vector<inbound::DkimSigningEntry>& dkim_keys) {
   auto snap = std::make_shared<Snapshot>();
+  if (!cfg.dkim.empty()) {
+    auto keys = inbound::load_dkim_keys(cfg.dkim, dkim_keys);
+    if (!keys) return keys.error();
+    snap->signer = std::make_unique<inbound::DkimSigning>(std::move(keys.value()));
+  }
   if (needs_tls(cfg)) {
     std::string cert = cfg.tls.cert, key = cfg.tls.key;
     if (cert.empty()) {
@@ -96,6 +103,9 @@ class Server {
   std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> bound_;
   // Admin socket; declared after rt_ so it goes first (it uses the queue).
   std::unique_ptr<admin::AdminServer> admin_;
+  // [[dkim]] keys read before the switch to server.user (they may be
+  // readable by root only, like Postfix's and OpenDKIM's keys).
+  std::vector<inbound::DkimSigningEntry> dkim_keys_;
   bool shutting_down_ = false;
 };
 
@@ -123,6 +133,10 @@ Result<void> Server::claim_data_dir_and_listeners() {
     if (!acc) return acc.error();
     bound_.emplace_back(&l, std::move(acc.value()));
   }
+  // A key that cannot be read is an error at start, naming the file.
+  auto keys = inbound::load_dkim_keys(cfg_.dkim);
+  if (!keys) return keys.error();
+  dkim_keys_ = std::move(keys.value());
   if (const auto& to = run_as.value()) {
     if (auto dropped = drop_privileges(*to); !dropped)
       return make_error("cannot run as server.user " + to->name + ": " + dropped.error().message);
@@ -157,7 +171,7 @@ int Server::run() {
         .kv("seconds", std::to_string(rec.seconds));
   }
   rt_ = std::make_shared<Runtime>(std::move(spool.value()), std::move(users), cfg_);
-  auto snap = build_snapshot(cfg_, *rt_);
+  auto snap = build_snapshot(cfg_, *rt_, dkim_keys_);
   if (!snap) {
     log::error("server.start_failed").kv("reason", snap.error().message);
     return 1;
@@ -291,7 +305,7 @@ void Server::reload() {
     next.listeners = cfg_.listeners;
   }
   rt_->users().request_refresh();  // SIGHUP reloads users too (SPEC 1)
-  auto snap = build_snapshot(next, *rt_);
+  auto snap = build_snapshot(next, *rt_, dkim_keys_);
   if (!snap) {
     log::error("config.reload_failed").kv("reason", snap.error().message).kv("action", "keeping the running configuration");
     return;

@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "inbound/authenticator.hpp"
+#include "inbound/dkim_signing.hpp"
 #include "inbound/recipient_directory.hpp"
 #include "queue/spool.hpp"
 
@@ -23,6 +24,7 @@ struct Snapshot {
   std::shared_ptr<asio::ssl::context> tls;  // null when no listener needs TLS
   std::unique_ptr<RecipientDirectory> directory;
   std::unique_ptr<Authenticator> authenticator;  // password checks and the AUTH failure budget
+  std::unique_ptr<DkimSigning> signer;            // null when no [[dkim]] is configured
 };
 
 class Intake {

@@ -20,6 +20,7 @@ smtp::SessionSettings session_settings(const config::Listener& l, const Snapshot
   s.tls_mode = l.tls;
   s.require_tls_for_auth = l.require_tls_for_auth;
   s.limits = snap.cfg.limits;
+  s.signer = snap.signer.get();
   return s;
 }
 

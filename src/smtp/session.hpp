@@ -12,6 +12,7 @@
 #include <chrono>
 #include <utility>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,25 @@ class Directory {
   virtual bool relay_allowed(const net::IpAddress& client) const = 0;
 };
 
+// DKIM signing of mail this server originates (issue 10): the session asks
+// once it knows a message's header block, feeds the body as it arrives, and
+// puts the signature fields in front of the queued bytes. Implementations
+// must not block: they run on an I/O thread.
+class ContentSigner {
+ public:
+  class Job {
+   public:
+    virtual ~Job() = default;
+    virtual void body(std::string_view bytes) = 0;  // the body's next bytes (no header block)
+    // The complete signature field(s), "DKIM-Signature: ...\r\n" each.
+    virtual Result<std::string> finish() = 0;
+  };
+  virtual ~ContentSigner() = default;
+  // `header_block`: every field the message is queued with except our trace
+  // header. Null when nothing is configured for its From domain.
+  virtual std::unique_ptr<Job> begin(std::string_view header_block) const = 0;
+};
+
 struct SessionSettings {
   std::string hostname;
   std::string listener_name;
@@ -58,6 +78,8 @@ struct SessionSettings {
   config::TlsMode tls_mode = config::TlsMode::None;
   bool require_tls_for_auth = true;
   config::Limits limits;
+  // Signs what authenticated clients and relay.allow_networks send; null: no signing.
+  const ContentSigner* signer = nullptr;
 };
 
 struct ClientInfo {
@@ -229,6 +251,10 @@ class Session {
   bool orphaned_spill();          // a body file is open for no transaction: queue its Discard
   void cancel_spill();            // closing: no Append or Commit may still go out
   void refuse_message(const Reply& r, uint64_t size);
+  // Message-ID and Date for submitted mail whose author's software left them out.
+  std::string fields_to_add(const std::string& id, std::time_t when, bool has_message_id, bool has_date) const;
+  // A signing job when this client's mail is signed and the signer has a key for it.
+  std::unique_ptr<ContentSigner::Job> begin_signing(std::string_view added_fields, std::string_view header_block) const;
   void log_transaction(const Reply& r, uint64_t size);
 
   SessionSettings settings_;

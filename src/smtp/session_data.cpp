@@ -156,6 +156,17 @@ bool Session::spill(std::string bytes) {
     s.has_message_id = has_header(bytes, "Message-ID");
     s.has_date = has_header(bytes, "Date");
     if (s.received_headers >= kMaxReceivedHeaders) s.refusal = Reply(554, "5.4.6", "Too many hops (mail loop?)");
+    s.added_fields = fields_to_add(s.id, std::time(nullptr), s.has_message_id, s.has_date);
+    const size_t end = header_block_end(bytes);
+    const bool whole_block = end < bytes.size() || std::string_view(bytes).ends_with("\r\n\r\n");
+    if (!s.refusal && whole_block) {
+      s.signing = begin_signing(s.added_fields, std::string_view(bytes).substr(0, end));
+      if (s.signing) s.signing->body(std::string_view(bytes).substr(end));
+    } else if (!whole_block && settings_.signer) {
+      log::warn("dkim.not_signed").kv("client", client_.ip).kv("reason", "header block larger than the memory threshold");
+    }
+  } else if (t.spilled->signing) {
+    t.spilled->signing->body(bytes);
   }
   if (t.spilled->refusal) return false;  // the answer is decided: read on, keep nothing
   spill_request_ = SpillRequest{SpillRequest::Kind::Append, t.spilled->id, std::move(bytes), nullptr};
@@ -254,16 +265,37 @@ void Session::finish_message(Verdict verdict, uint64_t size) {
   if (tx_->rcpt_accepted == 1 && env.recipients.size() == 1) ri.single_recipient = env.recipients.front().original;
   ri.when = static_cast<std::time_t>(env.received_at);
 
-  std::string& content = msg->content;
-  if (!spilled) content.reserve(body.size() + 512);
-  content = make_received_header(ri);
-  // Submitted mail gets the fields RFC 5322 requires when its author's
-  // software left them out (mail relayed from other MTAs is left alone).
-  if (authenticated_) {
-    if (!(spilled ? spilled->has_message_id : has_header(body, "Message-ID")))
-      content += "Message-ID: <" + env.id + "@" + settings_.hostname + ">\r\n";
-    if (!(spilled ? spilled->has_date : has_header(body, "Date"))) content += "Date: " + rfc5322_date(ri.when) + "\r\n";
+  const std::string added =
+      spilled ? spilled->added_fields
+              : fields_to_add(env.id, ri.when, has_header(body, "Message-ID"), has_header(body, "Date"));
+  // DKIM (issue 10): the signature covers the fields as queued, so the
+  // queued bytes are the signed bytes.
+  std::string signature;
+  std::unique_ptr<ContentSigner::Job> signing;
+  if (spilled) {
+    signing = std::move(tx_->spilled->signing);
+    if (signing) signing->body(body);
+  } else {
+    const size_t end = header_block_end(body);
+    signing = begin_signing(added, std::string_view(body).substr(0, end));
+    if (signing) signing->body(std::string_view(body).substr(end));
   }
+  if (signing) {
+    auto signed_fields = signing->finish();
+    if (!signed_fields) {
+      // A key that loaded at start cannot normally fail; never queue
+      // unsigned what the operator asked to have signed.
+      log::error("dkim.sign_failed").kv("client", client_.ip).kv("error", signed_fields.error().message);
+      return refuse_message(Reply(451, "4.3.0", "Temporary local problem (signing), try again later"), size);
+    }
+    signature = std::move(signed_fields.value());
+  }
+
+  std::string& content = msg->content;
+  if (!spilled) content.reserve(body.size() + signature.size() + 512);
+  content = make_received_header(ri);
+  content += signature;
+  content += added;
   committed_id_ = env.id;
   commit_size_ = size;
   if (spilled) {
@@ -275,6 +307,27 @@ void Session::finish_message(Verdict verdict, uint64_t size) {
     pending_commit_ = std::move(msg);
   }
   enter_state(State::WaitCommit);
+}
+
+std::string Session::fields_to_add(const std::string& id, std::time_t when, bool has_message_id, bool has_date) const {
+  // Submitted mail gets the fields RFC 5322 requires when its author's
+  // software left them out (mail relayed from other MTAs is left alone).
+  std::string fields;
+  if (!authenticated_) return fields;
+  if (!has_message_id) fields += "Message-ID: <" + id + "@" + settings_.hostname + ">\r\n";
+  if (!has_date) fields += "Date: " + rfc5322_date(when) + "\r\n";
+  return fields;
+}
+
+std::unique_ptr<ContentSigner::Job> Session::begin_signing(std::string_view added_fields,
+                                                           std::string_view header_block) const {
+  // Mail this server originates: its own users' and its relay networks'.
+  // Mail arriving from the internet for local mailboxes is not signed.
+  if (!settings_.signer || !(authenticated_ || directory_.relay_allowed(client_.address))) return nullptr;
+  std::string block;
+  block.reserve(added_fields.size() + header_block.size());
+  block.append(added_fields).append(header_block);
+  return settings_.signer->begin(block);
 }
 
 std::shared_ptr<queue::Message> Session::take_commit() { return std::move(pending_commit_); }

@@ -1,6 +1,7 @@
 // Private to the Session: one mail transaction (MAIL .. final reply).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct SpilledContent {
   size_t received_headers = 0;    // Received fields (loop detection)
   bool has_message_id = false;
   bool has_date = false;
+  std::string added_fields;       // Message-ID/Date we add, fixed at the first piece (they are signed)
+  std::unique_ptr<ContentSigner::Job> signing;  // DKIM body hash, fed every piece after the header block
   std::optional<Reply> refusal;   // looping, or a write failed: the rest is read and dropped, then this answer
 };
 
