@@ -51,6 +51,7 @@ class SmtpConnection final : public net::Session {
       case smtp::Session::Action::Read: return net::Step::Read;
       case smtp::Session::Action::StartTls: return net::Step::StartTls;
       case smtp::Session::Action::Authenticate:
+      case smtp::Session::Action::Check:
       case smtp::Session::Action::Commit:
       case smtp::Session::Action::Spill: return net::Step::Work;
       case smtp::Session::Action::Close: break;
@@ -62,6 +63,7 @@ class SmtpConnection final : public net::Session {
   void tls_started(const net::TlsInfo& info) override { session_.tls_started(smtp::TlsInfo{info.version, info.cipher}); }
   asio::awaitable<void> work(asio::any_io_executor ex) override {
     if (action_ == smtp::Session::Action::Authenticate) co_await authenticate(ex);
+    if (action_ == smtp::Session::Action::Check) session_.check_result(smtp::SenderVerdict{});  // MERGE(h-inbound): run the checks
     if (action_ == smtp::Session::Action::Commit) co_await commit(ex);
     if (action_ == smtp::Session::Action::Spill) co_await spill_.carry_out(session_, ex);
   }

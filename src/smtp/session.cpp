@@ -41,6 +41,7 @@ const char* state_name(Session::State s) {
     case Session::State::SaslPass: return "sasl_pass";
     case Session::State::WaitTls: return "wait_tls";
     case Session::State::WaitAuth: return "wait_auth";
+    case Session::State::WaitCheck: return "wait_check";
     case Session::State::WaitCommit: return "wait_commit";
     case Session::State::Closed: return "closed";
   }
@@ -90,6 +91,7 @@ void Session::close_with(int code, std::string enhanced, std::string text) {
   reply(code, std::move(enhanced), std::move(text));
   tx_.reset();
   pending_commit_.reset();
+  drop_held_message();
   cancel_spill();
   enter_state(State::Closed);
 }
@@ -147,6 +149,7 @@ void Session::connection_lost() {
     log::info("smtp.aborted").kv("client", client_.ip).kv("reason", "connection lost during message content");
   tx_.reset();
   pending_commit_.reset();
+  drop_held_message();
   cancel_spill();
   enter_state(State::Closed);
 }
@@ -158,6 +161,7 @@ Session::Action Session::next() {
       case State::Closed: return Action::Close;
       case State::WaitTls: return Action::StartTls;
       case State::WaitAuth: return Action::Authenticate;
+      case State::WaitCheck: return Action::Check;
       case State::WaitCommit: return Action::Commit;
       case State::Data:
         if (!feed_data()) return Action::Read;

@@ -71,6 +71,36 @@ class ContentSigner {
   virtual std::unique_ptr<Job> begin(std::string_view header_block) const = 0;
 };
 
+// Sender authentication of mail from the internet (issue 10: SPF, DKIM,
+// DMARC) on mx listeners. The session starts a job once it has the header
+// block, feeds it the body as it arrives, and before committing hands it to
+// its I/O loop (Action::Check), which runs the lookups and answers with a
+// SenderVerdict.
+class SenderChecks {
+ public:
+  struct Context {
+    std::string client_ip;
+    std::string helo;
+    std::string mail_from;  // "" for the null sender
+  };
+  class Job {
+   public:
+    virtual ~Job() = default;
+    virtual void body(std::string_view bytes) = 0;  // the body's next bytes (no header block)
+  };
+  virtual ~SenderChecks() = default;
+  // Removes from `header_block` what must not be queued (Authentication-
+  // Results fields claiming to be ours) and starts the checks.
+  virtual std::unique_ptr<Job> begin(std::string& header_block, Context context) const = 0;
+};
+
+struct SenderVerdict {
+  enum class Kind { Accept, Quarantine, Refuse };
+  Kind kind = Kind::Accept;
+  std::string header;  // the Authentication-Results field to queue with the message (Accept, Quarantine)
+  Reply refusal{451, "4.7.0", "Temporary authentication failure, try again later"};  // Refuse
+};
+
 struct SessionSettings {
   std::string hostname;
   std::string listener_name;
@@ -80,6 +110,8 @@ struct SessionSettings {
   config::Limits limits;
   // Signs what authenticated clients and relay.allow_networks send; null: no signing.
   const ContentSigner* signer = nullptr;
+  // Checks what other clients send on mx listeners; null: no checks.
+  const SenderChecks* checks = nullptr;
 };
 
 struct ClientInfo {
@@ -125,6 +157,7 @@ class Session {
     Read,          // flush output, then read more input and call receive()
     StartTls,      // flush output, do the TLS handshake, call tls_started() (or close on failure)
     Authenticate,  // check auth_request(), wait the throttle delay on failure, call auth_result()
+    Check,         // run the sender checks of take_check(), call check_result()
     Commit,        // hand take_commit() to the spool, call commit_result()
     Spill,         // flush output, carry out take_spill() (see SpillRequest)
     Close,         // flush output, close the connection
@@ -143,6 +176,7 @@ class Session {
     SaslPass,    // waiting for the LOGIN password line
     WaitTls,
     WaitAuth,
+    WaitCheck,
     WaitCommit,
     Closed,
   };
@@ -170,6 +204,10 @@ class Session {
   // RateLimited: the address spent its failure budget; other: temporary (454).
   void auth_result(const Result<std::string>& verdict);
   unsigned auth_failures() const { return auth_failures_; }
+  // The sender checks of the message waiting in WaitCheck.
+  std::unique_ptr<SenderChecks::Job> take_check();
+  // Accept / Quarantine: queue the message with verdict.header; Refuse: answer verdict.refusal, keep nothing.
+  void check_result(const SenderVerdict& verdict);
   std::shared_ptr<queue::Message> take_commit();
   // Success: 250; ErrorCode::NoSpace: 452 4.3.1; anything else: 451 4.3.0.
   void commit_result(const Result<void>& result);
@@ -255,6 +293,11 @@ class Session {
   std::string fields_to_add(const std::string& id, std::time_t when, bool has_message_id, bool has_date) const;
   // A signing job when this client's mail is signed and the signer has a key for it.
   std::unique_ptr<ContentSigner::Job> begin_signing(std::string_view added_fields, std::string_view header_block) const;
+  bool sender_checks_apply() const;
+  // Starts the sender checks over `message` (the whole content, or the first
+  // piece of one streamed to disk); edits its header block; false if none.
+  bool begin_checks(std::string& message);
+  void drop_held_message();
   void log_transaction(const Reply& r, uint64_t size);
 
   SessionSettings settings_;
@@ -292,6 +335,12 @@ class Session {
   State skip_return_state_ = State::Ready;
   bool last_chunk_ = false;
   std::shared_ptr<queue::Message> pending_commit_;
+  // A message waiting for its sender checks (WaitCheck): the commit, and
+  // where the Authentication-Results field goes in its content.
+  std::unique_ptr<SenderChecks::Job> pending_check_;
+  std::shared_ptr<queue::Message> held_commit_;
+  std::optional<SpillRequest> held_spill_;
+  size_t held_header_at_ = 0;
   std::optional<SpillRequest> spill_request_;
   std::string open_spill_;  // id of the body file the loop holds open for this session
   std::string committed_id_;

@@ -160,13 +160,17 @@ bool Session::spill(std::string bytes) {
     const size_t end = header_block_end(bytes);
     const bool whole_block = end < bytes.size() || std::string_view(bytes).ends_with("\r\n\r\n");
     if (!s.refusal && whole_block) {
-      s.signing = begin_signing(s.added_fields, std::string_view(bytes).substr(0, end));
-      if (s.signing) s.signing->body(std::string_view(bytes).substr(end));
-    } else if (!whole_block && settings_.signer) {
-      log::warn("dkim.not_signed").kv("client", client_.ip).kv("reason", "header block larger than the memory threshold");
+      if (!begin_checks(bytes)) {
+        s.signing = begin_signing(s.added_fields, std::string_view(bytes).substr(0, end));
+        if (s.signing) s.signing->body(std::string_view(bytes).substr(end));
+      }
+    } else if (!whole_block && (settings_.signer || settings_.checks)) {
+      log::warn("smtp.headers_not_examined").kv("client", client_.ip)
+          .kv("reason", "header block larger than the memory threshold: not signed, not checked");
     }
-  } else if (t.spilled->signing) {
-    t.spilled->signing->body(bytes);
+  } else {
+    if (t.spilled->signing) t.spilled->signing->body(bytes);
+    if (t.check) t.check->body(bytes);
   }
   if (t.spilled->refusal) return false;  // the answer is decided: read on, keep nothing
   spill_request_ = SpillRequest{SpillRequest::Kind::Append, t.spilled->id, std::move(bytes), nullptr};
@@ -275,7 +279,8 @@ void Session::finish_message(Verdict verdict, uint64_t size) {
   if (spilled) {
     signing = std::move(tx_->spilled->signing);
     if (signing) signing->body(body);
-  } else {
+    if (tx_->check) tx_->check->body(body);
+  } else if (!begin_checks(body)) {
     const size_t end = header_block_end(body);
     signing = begin_signing(added, std::string_view(body).substr(0, end));
     if (signing) signing->body(std::string_view(body).substr(end));
@@ -294,19 +299,73 @@ void Session::finish_message(Verdict verdict, uint64_t size) {
   std::string& content = msg->content;
   if (!spilled) content.reserve(body.size() + signature.size() + 512);
   content = make_received_header(ri);
+  const size_t after_received = content.size();
   content += signature;
   content += added;
   committed_id_ = env.id;
   commit_size_ = size;
+  if (!spilled) content += body;
+  if (tx_->check) {
+    // Committed only once the sender checks (DNS) have answered.
+    pending_check_ = std::move(tx_->check);
+    held_header_at_ = after_received;
+    if (spilled) held_spill_ = SpillRequest{SpillRequest::Kind::Commit, env.id, std::move(body), std::move(msg)};
+    else held_commit_ = std::move(msg);
+    return enter_state(State::WaitCheck);  // a spilled body file stays open_spill_: refused, it is discarded
+  }
   if (spilled) {
     // The head goes in the record, the last piece into the body file.
     spill_request_ = SpillRequest{SpillRequest::Kind::Commit, env.id, std::move(body), std::move(msg)};
     open_spill_.clear();  // the loop commits the file now, or removes it
   } else {
-    content += body;
     pending_commit_ = std::move(msg);
   }
   enter_state(State::WaitCommit);
+}
+
+bool Session::sender_checks_apply() const {
+  // Mail from the internet: not our users, not our relay networks.
+  return settings_.checks && settings_.role == config::SmtpRole::Mx && !authenticated_ &&
+         !directory_.relay_allowed(client_.address);
+}
+
+bool Session::begin_checks(std::string& message) {
+  if (!sender_checks_apply()) return false;
+  const size_t end = header_block_end(message);
+  std::string header_block = message.substr(0, end);
+  auto job = settings_.checks->begin(header_block, SenderChecks::Context{client_.ip, helo_, tx_->sender});
+  if (!job) return false;
+  if (header_block.size() != end) message.replace(0, end, header_block);
+  job->body(std::string_view(message).substr(header_block.size()));
+  tx_->check = std::move(job);
+  return true;
+}
+
+std::unique_ptr<SenderChecks::Job> Session::take_check() { return std::move(pending_check_); }
+
+void Session::check_result(const SenderVerdict& verdict) {
+  if (state_ != State::WaitCheck) return drop_held_message();
+  if (verdict.kind == SenderVerdict::Kind::Refuse) {
+    drop_held_message();  // a spilled body file is still open_spill_: removed once the transaction is gone
+    return refuse_message(verdict.refusal, commit_size_);
+  }
+  queue::Message& msg = held_spill_ ? *held_spill_->head : *held_commit_;
+  msg.content.insert(held_header_at_, verdict.header);
+  // MERGE(h-inbound): if (verdict.kind == SenderVerdict::Kind::Quarantine) set the envelope's Junk flag
+  if (held_spill_) {
+    spill_request_ = std::move(held_spill_);
+    held_spill_.reset();
+    open_spill_.clear();  // the loop commits the file now, or removes it
+  } else {
+    pending_commit_ = std::move(held_commit_);
+  }
+  enter_state(State::WaitCommit);
+}
+
+void Session::drop_held_message() {
+  pending_check_.reset();
+  held_commit_.reset();
+  held_spill_.reset();
 }
 
 std::string Session::fields_to_add(const std::string& id, std::time_t when, bool has_message_id, bool has_date) const {

@@ -35,6 +35,7 @@ struct Session::Transaction {
   std::optional<ChunkReader> chunks;        // BDAT in progress
   bool bdat_started = false;
   std::optional<SpilledContent> spilled;
+  std::unique_ptr<SenderChecks::Job> check;  // sender checks, fed the body as it arrives
 };
 
 }  // namespace volley::smtp

@@ -15,10 +15,13 @@
 #include "dkim/verifier.hpp"
 #include "inbound/dkim_signing.hpp"
 #include "smtp/session.hpp"
+#include "session_driver.hpp"
 #include "util/base64.hpp"
 
 namespace volley::inbound {
 namespace {
+
+using test::Dialogue;
 
 using dkim::Algorithm;
 
@@ -63,70 +66,6 @@ TEST(DkimSigningKeys, UnreadableKeyNamesTheFile) {
 
 // ---- whole dialogues ----
 
-class Directory : public smtp::Directory {
- public:
-  bool relay = false;
-  bool is_local_domain(const std::string& d) const override { return d == "local.test"; }
-  Result<std::vector<std::string>> local_targets(const std::string& a) const override {
-    return std::vector<std::string>{a};
-  }
-  Result<void> check_sender(const std::string&, const smtp::Mailbox&) const override { return {}; }
-  std::string postmaster() const override { return "postmaster@local.test"; }
-  bool relay_allowed(const net::IpAddress&) const override { return relay; }
-};
-
-struct Dialogue {
-  Dialogue(const DkimSigning& signer, config::SmtpRole role, uint64_t threshold = 0) {
-    settings.hostname = "mx.test";
-    settings.listener_name = "test";
-    settings.role = role;
-    settings.require_tls_for_auth = false;
-    settings.limits.message_memory_threshold = threshold;
-    settings.signer = &signer;
-    client.ip = "192.0.2.7";
-    client.address = *net::IpAddress::parse(client.ip);
-  }
-  // Runs the dialogue; returns the queued message's bytes (head + body file).
-  std::string run(const std::vector<std::string>& lines) {
-    s = std::make_unique<smtp::Session>(settings, client, directory);
-    s->start();
-    pump();
-    for (const auto& l : lines) {
-      for (size_t at = 0; at < l.size(); at += 8192) {
-        s->receive(std::string_view(l).substr(at, 8192));
-        pump();
-      }
-    }
-    return queued;
-  }
-  void pump() {
-    for (;;) {
-      auto a = s->next();
-      out += s->take_output();
-      if (a == smtp::Session::Action::Read || a == smtp::Session::Action::Close) return;
-      if (a == smtp::Session::Action::Authenticate) s->auth_result(Result<std::string>(std::string("alice@example.com")));
-      if (a == smtp::Session::Action::Commit) {
-        queued = s->take_commit()->content;
-        s->commit_result(Result<void>{});
-      }
-      if (a == smtp::Session::Action::Spill) {
-        auto r = s->take_spill();
-        body_file += r.bytes;
-        if (r.kind == smtp::SpillRequest::Kind::Append) s->spill_result(Result<void>{});
-        if (r.kind == smtp::SpillRequest::Kind::Commit) {
-          queued = r.head->content + body_file;
-          s->commit_result(Result<void>{});
-        }
-      }
-    }
-  }
-  smtp::SessionSettings settings;
-  smtp::ClientInfo client;
-  Directory directory;
-  std::unique_ptr<smtp::Session> s;
-  std::string out, queued, body_file;
-};
-
 const std::string kBody =
     "From: Alice <alice@example.com>\r\n"
     "To: bob@remote.test\r\n"
@@ -160,7 +99,8 @@ dkim::VerifyResult verify_queued(const std::string& message, const dkim::Signing
 TEST(DkimIntakeSigning, AuthenticatedSubmissionIsSignedWithEveryKeyOfTheDomain) {
   DkimSigning signer({entry("example.com", "rsa", Algorithm::RsaSha256),
                       entry("example.com", "ed", Algorithm::Ed25519Sha256)});
-  Dialogue d(signer, config::SmtpRole::Submission);
+  Dialogue d(config::SmtpRole::Submission);
+  d.settings.signer = &signer;
   std::string q = d.run(submission(kBody));
   ASSERT_FALSE(q.empty()) << d.out;
   ASSERT_EQ(dkim::find_signatures(q.substr(0, dkim::body_offset(q))).size(), 2u);
@@ -179,7 +119,8 @@ TEST(DkimIntakeSigning, AuthenticatedSubmissionIsSignedWithEveryKeyOfTheDomain) 
 
 TEST(DkimIntakeSigning, RelayNetworkClientIsSignedWithoutAddedFields) {
   DkimSigning signer({entry("example.com", "ed", Algorithm::Ed25519Sha256)});
-  Dialogue d(signer, config::SmtpRole::Mx);
+  Dialogue d(config::SmtpRole::Mx);
+  d.settings.signer = &signer;
   d.directory.relay = true;
   std::string q = d.run({"EHLO app.test\r\n", "MAIL FROM:<alice@example.com>\r\n", "RCPT TO:<bob@remote.test>\r\n",
                          "DATA\r\n", kBody + ".\r\n", "QUIT\r\n"});
@@ -190,7 +131,8 @@ TEST(DkimIntakeSigning, RelayNetworkClientIsSignedWithoutAddedFields) {
 
 TEST(DkimIntakeSigning, InternetMailForLocalMailboxesIsNotSigned) {
   DkimSigning signer({entry("example.com", "ed", Algorithm::Ed25519Sha256)});
-  Dialogue d(signer, config::SmtpRole::Mx);
+  Dialogue d(config::SmtpRole::Mx);
+  d.settings.signer = &signer;
   std::string q = d.run({"EHLO other.test\r\n", "MAIL FROM:<alice@example.com>\r\n", "RCPT TO:<u@local.test>\r\n",
                          "DATA\r\n", kBody + ".\r\n", "QUIT\r\n"});
   ASSERT_FALSE(q.empty()) << d.out;
@@ -199,7 +141,8 @@ TEST(DkimIntakeSigning, InternetMailForLocalMailboxesIsNotSigned) {
 
 TEST(DkimIntakeSigning, OtherFromDomainIsNotSigned) {
   DkimSigning signer({entry("example.org", "ed", Algorithm::Ed25519Sha256)});
-  Dialogue d(signer, config::SmtpRole::Submission);
+  Dialogue d(config::SmtpRole::Submission);
+  d.settings.signer = &signer;
   std::string q = d.run(submission(kBody));
   ASSERT_FALSE(q.empty()) << d.out;
   EXPECT_EQ(q.find("DKIM-Signature"), std::string::npos);
@@ -207,7 +150,8 @@ TEST(DkimIntakeSigning, OtherFromDomainIsNotSigned) {
 
 TEST(DkimIntakeSigning, MessageStreamedToDiskIsSignedOverAllItsPieces) {
   DkimSigning signer({entry("example.com", "rsa", Algorithm::RsaSha256)});
-  Dialogue d(signer, config::SmtpRole::Submission, 64 * 1024);
+  Dialogue d(config::SmtpRole::Submission, 64 * 1024);
+  d.settings.signer = &signer;
   std::string big = kBody;
   for (int i = 0; big.size() < 300 * 1024; ++i) big += "line " + std::to_string(i) + " of a long body \t \r\n";
   big += "\r\n\r\n";
