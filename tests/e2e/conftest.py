@@ -495,6 +495,10 @@ class VolleyServer:
             # Tests that do not configure delivery look at the queue itself:
             # keep what they send queued instead of delivering it.
             out += ["", "[delivery]", "enabled = false"]
+        if "[inbound]" not in self.extra_toml:
+            # Sender checks look up DNS; tests that are not about them must
+            # not depend on (or send queries to) the system's resolver.
+            out += ["", "[inbound]", "spf = false", "dkim_verify = false", 'dmarc = "off"']
         if self.extra_toml:
             out += ["", self.extra_toml]
         return "\n".join(out) + "\n"
