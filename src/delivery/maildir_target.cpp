@@ -7,15 +7,20 @@ namespace {
 
 class MaildirDelivery final : public Delivery {
  public:
-  MaildirDelivery(const std::string& root, const std::string& hostname, FileSystem& fs, std::string sender)
-      : root_(root), hostname_(hostname), fs_(fs), sender_(std::move(sender)) {}
+  MaildirDelivery(const std::string& root, const std::string& hostname, FileSystem& fs, std::string sender,
+                  std::string folder)
+      : root_(root), hostname_(hostname), fs_(fs), sender_(std::move(sender)), folder_(std::move(folder)) {}
   ~MaildirDelivery() override { abort(); }
 
   Result<void> add_rcpt(const queue::Recipient& rcpt) override {
     auto dir = mailbox::maildir_for(root_, rcpt.address);
     // An address that cannot be a mailbox never becomes one: permanent.
     if (!dir) return make_error(ErrorCode::Invalid, "invalid local mailbox name: " + dir.error().message);
-    rcpts_.push_back(Rcpt{rcpt.address, std::move(*dir)});
+    // The envelope's folder (Junk for a DMARC quarantine). A name this
+    // version cannot use still delivers, into INBOX: filing is advice, the
+    // message must not be lost over it.
+    auto in_folder = mailbox::folder_maildir(*dir, folder_);
+    rcpts_.push_back(Rcpt{rcpt.address, in_folder ? std::move(*in_folder) : std::move(*dir)});
     return {};
   }
 
@@ -61,6 +66,7 @@ class MaildirDelivery final : public Delivery {
   const std::string& hostname_;
   FileSystem& fs_;
   std::string sender_;
+  std::string folder_;
   std::vector<Rcpt> rcpts_;
   std::vector<mailbox::StagedFile> staged_;
   std::vector<std::string> published_;
@@ -69,7 +75,7 @@ class MaildirDelivery final : public Delivery {
 }  // namespace
 
 Result<std::unique_ptr<Delivery>> MaildirTarget::start(const queue::Envelope& env) {
-  return std::unique_ptr<Delivery>(std::make_unique<MaildirDelivery>(mail_root_, hostname_, fs_, env.sender));
+  return std::unique_ptr<Delivery>(std::make_unique<MaildirDelivery>(mail_root_, hostname_, fs_, env.sender, env.folder));
 }
 
 }  // namespace volley::delivery

@@ -2,6 +2,9 @@
 // message with its own Return-Path/Delivered-To lines. body() writes and
 // syncs one file per recipient in tmp/ (invisible to readers); commit()
 // moves them into new/ and syncs new/; abort() removes what body() wrote.
+// An envelope with a folder (queue::Envelope::folder, e.g. Junk) is filed
+// into that Maildir++ folder of each mailbox (<maildir>/.Junk), created on
+// first use.
 // All file access goes through a FileSystem (fault injection in tests).
 #pragma once
 

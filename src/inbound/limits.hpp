@@ -6,6 +6,7 @@
 // net/runner_limits.hpp.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 
 namespace volley::inbound {
@@ -16,3 +17,13 @@ namespace volley::inbound {
 inline constexpr size_t kPasswordCheckThreads = 2;
 
 }  // namespace volley::inbound
+
+// ---- sender authentication (inbound/sender_auth.hpp, issue 10) ----
+
+// All of one message's SPF, DKIM-key and DMARC lookups together (they run
+// in parallel). The client waits for our answer to the end of DATA; RFC 5321
+// 4.5.3.2.6 gives it 10 minutes, and the SPF check alone is bounded at 20 s
+// (spf/limits.hpp), so 20 s overall bounds a hostile zone's cost without
+// cutting off a slow but honest one. A lookup still unanswered then is a
+// temperror, never a pass.
+inline constexpr std::chrono::milliseconds kSenderAuthTimeout{20'000};

@@ -72,6 +72,16 @@ Result<std::string> maildir_for(std::string_view mail_root, std::string_view add
   return root + "/" + domain + "/" + local;
 }
 
+Result<std::string> folder_maildir(std::string_view maildir, std::string_view folder) {
+  if (folder.empty()) return std::string(maildir);
+  constexpr size_t kMaxFolderName = 64;  // our names are short; a long one is corruption
+  bool ok = folder.size() <= kMaxFolderName;
+  for (char c : folder)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) ok = false;
+  if (!ok) return make_error(ErrorCode::Invalid, concat("not a usable folder name: ", quoted(folder, 80)));
+  return concat(maildir, "/.", folder);
+}
+
 std::string unique_name(int64_t secs, int64_t usecs, long pid, uint64_t counter, std::string_view hostname,
                         uint64_t size) {
   std::string host;

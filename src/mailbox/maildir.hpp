@@ -20,6 +20,13 @@ namespace volley::mailbox {
 // > 255 bytes) with an error; such addresses are a permanent failure for the caller.
 Result<std::string> maildir_for(std::string_view mail_root, std::string_view address);
 
+// The Maildir of `folder` inside the mailbox `maildir` (Maildir++, as
+// Dovecot and Courier lay it out): "" is the mailbox itself (INBOX), "Junk"
+// is <maildir>/.Junk. A folder name must be 1..64 letters, digits, '-' or
+// '_' (no '.', the Maildir++ hierarchy separator; nothing that leaves the
+// mailbox); anything else is an error.
+Result<std::string> folder_maildir(std::string_view maildir, std::string_view folder);
+
 struct DeliveredFile {
   std::string path;   // the file in new/
   uint64_t size = 0;  // bytes written (prefix + content)

@@ -48,7 +48,13 @@ struct Envelope {
   // Scheduling, kept durable so a restart resumes the retry schedule.
   uint32_t deferrals = 0;     // delivery rounds that ended with a recipient deferred
   int64_t next_attempt = 0;   // unix seconds; 0 = as soon as possible
+  // The Maildir++ folder local recipients get the message in: "" = INBOX;
+  // kJunkFolder when inbound DMARC says quarantine. Written only when set,
+  // so records without it (older versions) load as INBOX.
+  std::string folder;
 };
+
+inline constexpr const char* kJunkFolder = "Junk";
 
 // True when every recipient is delivered or bounced.
 bool all_final(const Envelope& env);

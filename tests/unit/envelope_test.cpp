@@ -14,6 +14,7 @@
 
 #include "queue/envelope.hpp"
 #include "queue/queue_id.hpp"
+#include "queue/record.hpp"
 
 namespace volley::queue {
 namespace {
@@ -67,6 +68,50 @@ TEST(Envelope, RoundTrip) {
   ASSERT_EQ(back.attempts.size(), 1u);
   EXPECT_EQ(back.attempts[0].reply, "451 4.7.1 try later");
   EXPECT_EQ(back.attempts[0].at, 1700000100);
+}
+
+// The Junk folder (inbound DMARC quarantine) survives the queue record; an
+// envelope without one is written exactly as before the field existed, so
+// the record format stays what older versions read and write.
+TEST(Envelope, FolderRoundTripsThroughTheQueueRecord) {
+  Message m = sample();
+  m.envelope.folder = kJunkFolder;
+  const std::string rec = encode_message_record(m);
+  RecordView view;
+  ASSERT_EQ(decode_record(rec, view), DecodeStatus::Ok);
+  Envelope back;
+  std::string_view content;
+  ASSERT_TRUE(decode_message_payload(view.payload, back, content));
+  EXPECT_EQ(back.folder, "Junk");
+  EXPECT_EQ(content, m.content);
+  Envelope updated;
+  ASSERT_TRUE(parse_envelope(serialize_envelope(back), updated));  // update records keep it too
+  EXPECT_EQ(updated.folder, "Junk");
+
+  m.envelope.folder.clear();
+  EXPECT_EQ(serialize_envelope(m.envelope).find("folder"), std::string::npos);
+}
+
+// A record as the version before the folder field wrote it (envelope text
+// byte for byte) still loads, and its message goes to INBOX.
+TEST(Envelope, RecordWrittenBeforeTheFolderFieldStillLoads) {
+  const std::string old_text =
+      "id 00000000000000000042\nsender alice@example.org\ndsn_ret %\ndsn_envid %\nsmtputf8 0\neight_bit 0\n"
+      "client_ip 192.0.2.1\nhelo mail.example.org\ntls %\nauth_user %\nlistener mx\nreceived_at 1700000000\n"
+      "rcpt bob@local.test bob@local.test 0 % % pending\n";
+  std::string payload;
+  const uint32_t n = static_cast<uint32_t>(old_text.size());
+  for (int i = 0; i < 4; ++i) payload.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  payload += old_text;
+  payload += "Subject: old\r\n\r\nbody\r\n";
+  Envelope env;
+  std::string_view content;
+  ASSERT_TRUE(decode_message_payload(payload, env, content));
+  EXPECT_EQ(env.id, "00000000000000000042");
+  EXPECT_EQ(env.folder, "");
+  EXPECT_EQ(content, "Subject: old\r\n\r\nbody\r\n");
+  // And what this version writes for such a message is that same text.
+  EXPECT_EQ(serialize_envelope(env), old_text);
 }
 
 }  // namespace

@@ -150,5 +150,46 @@ TEST(MaildirTarget, ErrorsOtherThanAFullDiskAreTemporaryIo) {
   EXPECT_EQ(outs[0].enhanced, "4.3.0");
 }
 
+// Inbound DMARC quarantine: the envelope's folder files the message into
+// each mailbox's Maildir++ .Junk (created on first use), not INBOX.
+TEST(MaildirTarget, JunkFolderMessagesGoToDotJunk) {
+  TempDir dir;
+  MaildirTarget target(dir.path, "mx.test");
+  auto m = message({"bob@local.test", "carol@local.test"});
+  m.envelope.folder = queue::kJunkFolder;
+  auto outs = deliver_through(target, m, {0, 1});
+  ASSERT_EQ(outs.size(), 2u);
+  for (const auto& o : outs) EXPECT_EQ(o.status, Status::Sent) << o.reply;
+  for (const char* u : {"bob", "carol"}) {
+    const std::string box = dir.path + "/local.test/" + u;
+    EXPECT_EQ(files_in(box + "/.Junk/new"), 1u) << u;
+    EXPECT_EQ(files_in(box + "/.Junk/tmp"), 0u) << u;
+    EXPECT_TRUE(stdfs::is_directory(box + "/.Junk/cur")) << u;
+    EXPECT_EQ(files_in(box + "/new"), 0u) << u;
+  }
+  // The next ordinary message still lands in INBOX.
+  m.envelope.folder.clear();
+  deliver_through(target, m, {0});
+  EXPECT_EQ(files_in(dir.path + "/local.test/bob/new"), 1u);
+  EXPECT_EQ(files_in(dir.path + "/local.test/bob/.Junk/new"), 1u);
+}
+
+// A folder name that could leave the mailbox is never used as a path; the
+// message is not lost over it either: it goes to INBOX.
+TEST(MaildirTarget, UnusableFolderNameFallsBackToInbox) {
+  TempDir dir;
+  MaildirTarget target(dir.path, "mx.test");
+  auto m = message({"bob@local.test"});
+  for (const char* bad : {"../../x", ".Junk", "a/b", "Junk.Sub"}) {
+    m.envelope.folder = bad;
+    auto outs = deliver_through(target, m, {0});
+    ASSERT_EQ(outs.size(), 1u);
+    EXPECT_EQ(outs[0].status, Status::Sent) << bad;
+  }
+  EXPECT_EQ(files_in(dir.path + "/local.test/bob/new"), 4u);
+  EXPECT_EQ(files_in(dir.path + "/local.test"), 1u);  // only bob's mailbox
+  EXPECT_EQ(files_in(dir.path), 1u);
+}
+
 }  // namespace
 }  // namespace volley::delivery
