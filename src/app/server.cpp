@@ -42,8 +42,12 @@ void apply_log_settings(const config::Config& cfg) {
 // recipient directory, the authenticator over the in-memory users, and the
 // DKIM signer (keys in `dkim_keys`, read at start, are reused).
 Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runtime& rt,
-                                                       const std::vector<inbound::DkimSigningEntry>& dkim_keys) {
+                                                       const std::vector<inbound::DkimSigningEntry>& dkim_keys,
+                                                       inbound::SenderCheckThread& checks_thread) {
   auto snap = std::make_shared<Snapshot>();
+  auto checks = inbound::SenderAuthChecks::create(cfg, checks_thread);
+  if (!checks) return checks.error();
+  snap->checks = std::move(checks.value());
   if (!cfg.dkim.empty()) {
     auto keys = inbound::load_dkim_keys(cfg.dkim, dkim_keys);
     if (!keys) return keys.error();
@@ -96,6 +100,8 @@ class Server {
 
   config::Config cfg_;
   net::IoContexts contexts_;
+  // Inbound sender checks' DNS: before rt_, whose snapshots use it.
+  inbound::SenderCheckThread checks_thread_;
   std::shared_ptr<Runtime> rt_;
   std::unique_ptr<delivery::Engine> engine_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
@@ -171,7 +177,7 @@ int Server::run() {
         .kv("seconds", std::to_string(rec.seconds));
   }
   rt_ = std::make_shared<Runtime>(std::move(spool.value()), std::move(users), cfg_);
-  auto snap = build_snapshot(cfg_, *rt_, dkim_keys_);
+  auto snap = build_snapshot(cfg_, *rt_, dkim_keys_, checks_thread_);
   if (!snap) {
     log::error("server.start_failed").kv("reason", snap.error().message);
     return 1;
@@ -305,7 +311,7 @@ void Server::reload() {
     next.listeners = cfg_.listeners;
   }
   rt_->users().request_refresh();  // SIGHUP reloads users too (SPEC 1)
-  auto snap = build_snapshot(next, *rt_, dkim_keys_);
+  auto snap = build_snapshot(next, *rt_, dkim_keys_, checks_thread_);
   if (!snap) {
     log::error("config.reload_failed").kv("reason", snap.error().message).kv("action", "keeping the running configuration");
     return;

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "inbound/authenticator.hpp"
 #include "inbound/dkim_signing.hpp"
+#include "inbound/sender_checks.hpp"
 #include "inbound/recipient_directory.hpp"
 #include "queue/spool.hpp"
 
@@ -25,6 +26,7 @@ struct Snapshot {
   std::unique_ptr<RecipientDirectory> directory;
   std::unique_ptr<Authenticator> authenticator;  // password checks and the AUTH failure budget
   std::unique_ptr<DkimSigning> signer;            // null when no [[dkim]] is configured
+  std::unique_ptr<SenderAuthChecks> checks;       // null when every [inbound] check is off
 };
 
 class Intake {

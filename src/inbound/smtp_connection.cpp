@@ -21,6 +21,7 @@ smtp::SessionSettings session_settings(const config::Listener& l, const Snapshot
   s.require_tls_for_auth = l.require_tls_for_auth;
   s.limits = snap.cfg.limits;
   s.signer = snap.signer.get();
+  s.checks = snap.checks.get();
   return s;
 }
 
@@ -63,7 +64,7 @@ class SmtpConnection final : public net::Session {
   void tls_started(const net::TlsInfo& info) override { session_.tls_started(smtp::TlsInfo{info.version, info.cipher}); }
   asio::awaitable<void> work(asio::any_io_executor ex) override {
     if (action_ == smtp::Session::Action::Authenticate) co_await authenticate(ex);
-    if (action_ == smtp::Session::Action::Check) session_.check_result(smtp::SenderVerdict{});  // MERGE(h-inbound): run the checks
+    if (action_ == smtp::Session::Action::Check) co_await check(ex);
     if (action_ == smtp::Session::Action::Commit) co_await commit(ex);
     if (action_ == smtp::Session::Action::Spill) co_await spill_.carry_out(session_, ex);
   }
@@ -95,6 +96,7 @@ class SmtpConnection final : public net::Session {
  private:
   asio::awaitable<void> authenticate(asio::any_io_executor ex);
   asio::awaitable<void> commit(asio::any_io_executor ex);
+  asio::awaitable<void> check(asio::any_io_executor ex);
 
   std::shared_ptr<Intake> intake_;
   std::shared_ptr<const Snapshot> snap_;
@@ -119,6 +121,13 @@ asio::awaitable<void> SmtpConnection::authenticate(asio::any_io_executor ex) {
     if (delay.count() > 0) co_await t.async_wait(as_tuple(asio::use_awaitable));
   }
   session_.auth_result(verdict);
+}
+
+asio::awaitable<void> SmtpConnection::check(asio::any_io_executor) {
+  // The snapshot made the session's SenderChecks, so it is the one to run them.
+  auto pending = snap_->checks->run(session_.take_check());  // named: see authenticate()
+  smtp::SenderVerdict verdict = co_await std::move(pending);
+  session_.check_result(verdict);
 }
 
 asio::awaitable<void> SmtpConnection::commit(asio::any_io_executor ex) {

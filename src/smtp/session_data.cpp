@@ -351,7 +351,7 @@ void Session::check_result(const SenderVerdict& verdict) {
   }
   queue::Message& msg = held_spill_ ? *held_spill_->head : *held_commit_;
   msg.content.insert(held_header_at_, verdict.header);
-  // MERGE(h-inbound): if (verdict.kind == SenderVerdict::Kind::Quarantine) set the envelope's Junk flag
+  if (verdict.kind == SenderVerdict::Kind::Quarantine) msg.envelope.folder = queue::kJunkFolder;
   if (held_spill_) {
     spill_request_ = std::move(held_spill_);
     held_spill_.reset();

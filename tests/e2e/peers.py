@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from aiosmtpd.smtp import SMTP, AuthResult
-from dnslib import AAAA, MX, QTYPE, RCODE, RR, A, DNSError, DNSRecord
+from dnslib import AAAA, MX, QTYPE, RCODE, RR, TXT, A, DNSError, DNSRecord
 from dnslib.server import DNSHandler, DNSLogger, DNSServer
 
 logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every command at INFO
@@ -250,6 +250,8 @@ class DnsServer:
                 reply.add_answer(RR(qname, QTYPE.A, rdata=A(value), ttl=self.ttl))
             elif qtype == "AAAA":
                 reply.add_answer(RR(qname, QTYPE.AAAA, rdata=AAAA(value), ttl=self.ttl))
+            elif qtype == "TXT":
+                reply.add_answer(RR(qname, QTYPE.TXT, rdata=TXT(value), ttl=self.ttl))
         return reply
 
     # -- lifecycle -------------------------------------------------------------
