@@ -4,6 +4,8 @@
 // end in temperror within the time bound.
 #include "spf/check_spf.hpp"
 
+#include "table_resolver.hpp"
+
 #include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
@@ -23,55 +25,10 @@ using delivery::MxAnswer;
 using delivery::PtrAnswer;
 using delivery::TxtAnswer;
 
-class TableResolver final : public delivery::Resolver {
- public:
-  explicit TableResolver(asio::io_context& io) : io_(io) {}
-  std::map<std::string, MxAnswer> mx;
-  std::map<std::string, AddressAnswer> addresses;
-  std::map<std::string, TxtAnswer> txt;
-  std::map<std::string, PtrAnswer> ptr;
-  std::set<std::string> silent;    // never answered (callbacks kept, as if in flight)
-  std::vector<std::string> asked;  // "TXT name", in order
+using test::ips;
+using test::TableResolver;
+using test::txt;
 
-  void query_mx(const std::string& name, std::function<void(MxAnswer)> done) override {
-    answer("MX", name, mx, std::move(done));
-  }
-  void query_addresses(const std::string& name, std::function<void(AddressAnswer)> done) override {
-    answer("A", name, addresses, std::move(done));
-  }
-  void query_txt(const std::string& name, std::function<void(TxtAnswer)> done) override {
-    answer("TXT", name, txt, std::move(done));
-  }
-  void query_ptr(const std::string& name, std::function<void(PtrAnswer)> done) override {
-    answer("PTR", name, ptr, std::move(done));
-  }
-
- private:
-  template <class Answer>
-  void answer(const char* type, const std::string& name, const std::map<std::string, Answer>& table,
-              std::function<void(Answer)> done) {
-    asked.push_back(std::string(type) + " " + name);
-    if (silent.count(name)) {
-      held_.push_back(std::make_shared<std::function<void(Answer)>>(std::move(done)));
-      return;
-    }
-    Answer a;
-    if (auto it = table.find(name); it != table.end()) a = it->second;
-    else a.status = DnsStatus::NxDomain;
-    asio::post(io_, [done = std::move(done), a] { done(a); });
-  }
-
-  asio::io_context& io_;
-  std::vector<std::shared_ptr<void>> held_;
-};
-
-AddressAnswer ips(std::vector<std::string> list) {
-  AddressAnswer a;
-  a.status = DnsStatus::Ok;
-  for (auto& s : list) a.addresses.push_back(asio::ip::make_address(s));
-  return a;
-}
-TxtAnswer txt(std::vector<std::string> records) { return {DnsStatus::Ok, std::move(records), ""}; }
 
 struct CheckSpfTest : ::testing::Test {
   asio::io_context io;
