@@ -117,12 +117,9 @@ int run_doctor(const DoctorOptions& opts, const config::Config& cfg, std::ostrea
   }
 
   // The [[dkim]] entries that sign mail From the domain: those of the
-  // nearest domain (the domain itself, else its closest parent) that has any.
-  size_t nearest = 0;
-  for (const auto& k : cfg.dkim)
-    if (doctor::signs_for(k.domain, domain)) nearest = std::max(nearest, k.domain.size());
+  // domain and of its parents.
   for (const auto& k : cfg.dkim) {
-    if (!doctor::signs_for(k.domain, domain) || k.domain.size() != nearest) continue;
+    if (!doctor::signs_for(k.domain, domain)) continue;
     doctor::DkimExpectation e{k.domain, k.selector, k.key, Error("not loaded")};
     auto alg = dkim::parse_algorithm(k.algorithm);
     auto key = alg ? dkim::load_signing_key(k.key, *alg) : Result<std::shared_ptr<const dkim::SigningKey>>(Error("bad algorithm " + k.algorithm));
@@ -153,6 +150,9 @@ int run_doctor(const DoctorOptions& opts, const config::Config& cfg, std::ostrea
   report->notes.push_back(concat("server.hostname: ", o.hostname));
   report->notes.push_back(o.addresses.empty() ? concat("sending addresses: ", o.addresses_unknown)
                                               : concat("sending addresses (", source, "): ", doctor::join(o.addresses, ", ")));
+  if (!cfg.delivery.smarthost.empty() && opts.addresses.empty())
+    report->notes.push_back(concat("delivery.smarthost is ", cfg.delivery.smarthost,
+                                   ": receivers see the smarthost's addresses; name them with --address"));
   out << json_or_text(*report, opts.json);
   return report->passed() ? kExitPass : kExitFail;
 }

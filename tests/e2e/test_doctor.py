@@ -154,12 +154,14 @@ algorithm = "ed25519-sha256"
         d.set(f"_mta-sts.{DOMAIN}", {"TXT": ["v=STSv1; id=20250101T000000"]})
         d.set(f"mta-sts.{DOMAIN}", {"A": ["127.0.0.1"]})
 
-    def run(self, *args: str, json_out: bool = False, timeout: float = 60):
+    def run(self, *args: str, json_out: bool = False, timeout: float = 60, trust_policy_server: bool = True):
         cmd = [VOLLEY_BIN, "doctor", DOMAIN, "--config", str(self.config), "--address", ADDRESS,
                "--mta-sts-port", str(self.https.port), *args]
         if json_out:
             cmd.append("--json")
-        env = {"PATH": "/usr/bin:/bin", "SSL_CERT_FILE": self.https.cert}
+        env = {"PATH": "/usr/bin:/bin"}
+        if trust_policy_server:
+            env["SSL_CERT_FILE"] = self.https.cert
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
     def lines(self, *args: str) -> Tuple[int, Dict[str, Tuple[str, str, str]], str]:
@@ -279,6 +281,20 @@ def test_broken_zone_fails_the_right_line_with_its_fix(doctor, case):
     else:
         assert fix in first[2], text
     assert "overall: FAIL" in text
+
+
+def test_untrusted_policy_certificate_fails_the_policy_check(doctor):
+    # Without SSL_CERT_FILE the test certificate is not trusted: the policy
+    # must not be taken from a server that cannot prove it is mta-sts.DOMAIN.
+    run = doctor.run(json_out=True, trust_policy_server=False)
+    assert run.returncode == 1, run.stdout
+    checks = {c["name"]: c for c in json.loads(run.stdout)["checks"]}
+    assert checks["mta-sts record"]["status"] == "pass"
+    policy = checks["mta-sts policy"]
+    assert policy["status"] == "fail"
+    assert policy["detail"].startswith(f"cannot fetch https://mta-sts.{DOMAIN}/.well-known/mta-sts.txt: "), policy
+    assert "certificate" in policy["detail"], policy
+    assert f"certificate valid for mta-sts.{DOMAIN}" in policy["fix"]
 
 
 def test_dns_errors_fail_as_temporary_never_pass(doctor):

@@ -9,6 +9,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 
 #include "dkim/keygen.hpp"
 #include "doctor/probe.hpp"
@@ -331,6 +332,38 @@ TEST(DoctorTest, ReportsEscapeWhatDnsSent) {
   EXPECT_NE(text.find("FAIL  spf record: bad \"record\""), std::string::npos) << text;
   EXPECT_NE(text.find("      fix: publish"), std::string::npos) << text;
   EXPECT_NE(text.find("overall: FAIL (1 checks and 0 rules failed)"), std::string::npos) << text;
+}
+
+// What DNS sends is hostile: random bytes in every TXT, PTR and MX answer
+// the verdicts read give FAIL lines (or a pass where the bytes happen to be
+// fine), never a crash, and the report stays valid JSON.
+TEST(DoctorTest, GarbageAnswersNeverCrashAndKeepTheReportValid) {
+  std::mt19937 rng(20250101);
+  auto garbage = [&](size_t max) {
+    static const std::string pieces[] = {"v=spf1 ", "v=DKIM1; ", "v=STSv1; ", "ip4:", "ip6:", "/", "-all", " ",
+                                         "p=", "k=", "id=", "redirect=", "include:", "\xff", "\x00", "\"", "\\",
+                                         "\x1b[2J", "::", "192.0.2.10", "a", ";", "=", "%{i}"};
+    std::string s;
+    const size_t n = rng() % max;
+    for (size_t i = 0; i < n; ++i)
+      s += (rng() % 3) ? pieces[rng() % std::size(pieces)] : std::string(1, static_cast<char>(rng() % 256));
+    return s;
+  };
+  for (int round = 0; round < 300; ++round) {
+    Zone z;
+    z.dns.txt["example.com"] = txt({garbage(40), garbage(40)});
+    z.dns.txt["s1._domainkey.example.com"] = txt({garbage(30)});
+    z.dns.txt["_dmarc.example.com"] = txt({"v=DMARC1; " + garbage(20)});
+    z.dns.txt["_mta-sts.example.com"] = txt({"v=STSv1; " + garbage(10)});
+    z.dns.ptr["10.2.0.192.in-addr.arpa"] = {DnsStatus::Ok, {garbage(20)}, ""};
+    z.dns.mx["example.com"] = {DnsStatus::Ok, {{10, garbage(20)}}, ""};
+    z.policy = garbage(60);
+    const Report r = z.run();
+    ASSERT_FALSE(r.checks.empty());
+    EXPECT_TRUE(nlohmann::json::accept(render_json(r)));
+    EXPECT_EQ(render_text(r).find('\x1b'), std::string::npos);
+    (void)spf_record_with(garbage(80), {"192.0.2.10", "2001:db8::1"});
+  }
 }
 
 }  // namespace
