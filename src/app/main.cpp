@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "admin/dkim_command.hpp"
+#include "admin/doctor_command.hpp"
 #include "admin/queue_command.hpp"
 #include "app/privileges.hpp"
 #include "app/server.hpp"
@@ -161,10 +162,25 @@ int main(int argc, char** argv) {
   keygen->add_option("--config,-c", config_path, "Configuration file");
   dkim->add_option("--config,-c", config_path, "Configuration file");
 
+  // volley doctor DOMAIN: what the big receivers will check (exit 0 / 1 / 2).
+  volley::admin::DoctorOptions dopts;
+  auto* doctor = app.add_subcommand(
+      "doctor", "Check DOMAIN's SPF, DKIM, DMARC, reverse DNS, MX and MTA-STS against the bulk-sender rules of Gmail, "
+                "Yahoo and Microsoft; exit 0 only when every check passes (1: some fail, 2: usage or config error)");
+  doctor->add_option("domain", dopts.domain, "The sending domain (the From: domain), e.g. example.com")->required();
+  doctor->add_flag("--json", dopts.json, "Print one JSON object (checks, rules, overall)");
+  doctor->add_option("--address", dopts.addresses,
+                     "A sending address to check (repeatable; default delivery.source_addresses, else the outbound "
+                     "address)");
+  doctor->add_option("--mta-sts-port", dopts.mta_sts_port, "Port of the MTA-STS policy server (default 443)");
+  doctor->add_option("--config,-c", config_path, "Configuration file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);
+    // doctor's contract: 2 for bad usage (0 stays 0 for --help).
+    return code != 0 && doctor->parsed() ? 2 : code;
   }
 
   Config cfg;
@@ -195,6 +211,10 @@ int main(int argc, char** argv) {
   if (*dkim) {
     if (!load_config(config_path, cfg, "dkim")) return 1;
     return volley::admin::run_dkim_keygen(kopts, cfg.server.data_dir, std::cout, std::cerr);
+  }
+  if (*doctor) {
+    if (!load_config(config_path, cfg, "doctor")) return 2;
+    return volley::admin::run_doctor(dopts, cfg, std::cout, std::cerr);
   }
   return 1;
 }

@@ -47,8 +47,14 @@ Result<std::string> key_record_text(const SigningKey& key) {
 }
 
 std::string dns_record_line(std::string_view selector, std::string_view domain, std::string_view record_text) {
+  std::string name;
+  name.append(selector).append("._domainkey.").append(domain);
+  return txt_record_line(name, record_text);
+}
+
+std::string txt_record_line(std::string_view name, std::string_view record_text) {
   std::string out;
-  out.append(selector).append("._domainkey.").append(domain).append(". IN TXT");
+  out.append(name).append(". IN TXT");
   for (size_t pos = 0; pos < record_text.size(); pos += kMaxTxtStringBytes) {
     out.append(" \"").append(record_text.substr(pos, kMaxTxtStringBytes)).append("\"");
   }

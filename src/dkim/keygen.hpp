@@ -22,4 +22,8 @@ Result<std::string> key_record_text(const SigningKey& key);
 // into character-strings of at most kMaxTxtStringBytes.
 std::string dns_record_line(std::string_view selector, std::string_view domain, std::string_view record_text);
 
+// `NAME. IN TXT "..." "..."`: any TXT record as zone-file text, cut the same
+// way (`volley doctor` prints SPF and DMARC records to publish with it).
+std::string txt_record_line(std::string_view name, std::string_view record_text);
+
 }  // namespace volley::dkim

@@ -4,6 +4,8 @@
 // end in temperror within the time bound.
 #include "spf/check_spf.hpp"
 
+#include "table_resolver.hpp"
+
 #include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
@@ -12,8 +14,6 @@
 #include <map>
 #include <optional>
 #include <set>
-
-#include "table_resolver.hpp"
 
 namespace volley::spf {
 namespace {
@@ -25,9 +25,10 @@ using delivery::MxAnswer;
 using delivery::PtrAnswer;
 using delivery::TxtAnswer;
 
-using test_support::TableResolver;
-using test_support::ips;
-using test_support::txt;
+using test::ips;
+using test::TableResolver;
+using test::txt;
+
 
 struct CheckSpfTest : ::testing::Test {
   asio::io_context io;

@@ -25,7 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using delivery::DnsStatus;
-using test_support::txt;
+using test::txt;
 
 const dmarc::PublicSuffixList& psl() {
   static auto list = dmarc::PublicSuffixList::load();
@@ -70,7 +70,7 @@ std::string header_block_of(const std::string& message) { return message.substr(
 
 struct SenderAuthTest : ::testing::Test {
   asio::io_context io;
-  test_support::TableResolver dns{io};
+  test::TableResolver dns{io};
   FakeClock clock{kNow * 1000};
   config::InboundSection cfg;
   std::string mail_from = "bounce@example.com";

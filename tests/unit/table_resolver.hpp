@@ -1,12 +1,14 @@
-// A delivery::Resolver answered from tables, for unit tests of code that
-// looks things up in DNS (SPF, sender authentication): each answer is posted
-// to the io_context (never inside the call, as the interface requires); a
-// name not in its table is NXDOMAIN; a name in `silent` is never answered
-// (its callback is held, as if the query were still in flight).
+// A delivery::Resolver answered from tables, on an io_context (the
+// Router's pattern): unit tests of SPF, sender authentication and `volley
+// doctor` run without a DNS server. Each answer is posted to the io_context
+// (never inside the call, as the interface requires). A name not in a table
+// is NXDOMAIN; a name in `silent` is never answered (its callback kept, as if
+// the lookup were in flight).
 #pragma once
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -15,7 +17,7 @@
 
 #include "delivery/resolver.hpp"
 
-namespace volley::test_support {
+namespace volley::test {
 
 class TableResolver final : public delivery::Resolver {
  public:
@@ -59,15 +61,15 @@ class TableResolver final : public delivery::Resolver {
   std::vector<std::shared_ptr<void>> held_;
 };
 
+// An Ok answer with these addresses / TXT records.
 inline delivery::AddressAnswer ips(std::vector<std::string> list) {
   delivery::AddressAnswer a;
   a.status = delivery::DnsStatus::Ok;
   for (auto& s : list) a.addresses.push_back(asio::ip::make_address(s));
   return a;
 }
-
 inline delivery::TxtAnswer txt(std::vector<std::string> records) {
   return {delivery::DnsStatus::Ok, std::move(records), ""};
 }
 
-}  // namespace volley::test_support
+}  // namespace volley::test
