@@ -20,6 +20,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "delivery/dns_wire.hpp"
 #include "delivery/limits.hpp"
 #include "delivery/route_plan.hpp"
 #include "util/log.hpp"
@@ -109,6 +110,26 @@ Answer failed(int code) {
   answer.status = status_of(code);
   answer.detail = detail_of(code);
   return answer;
+}
+
+// What ares_query would have made of a response to ares_send: the RCODE as
+// a c-ares status (NOERROR without answers is ENODATA).
+int rcode_status(const unsigned char* buf, int len, ResponseHeader& h) {
+  if (!buf || len < 0 || !parse_response_header({reinterpret_cast<const char*>(buf), static_cast<size_t>(len)}, h))
+    return ARES_EBADRESP;
+  switch (h.rcode) {
+    case 0: return h.answers ? ARES_SUCCESS : ARES_ENODATA;
+    case 1: return ARES_EFORMERR;
+    case 2: return ARES_ESERVFAIL;
+    case 3: return ARES_ENOTFOUND;
+    case 4: return ARES_ENOTIMP;
+    case 5: return ARES_EREFUSED;
+    default: return ARES_EBADRESP;
+  }
+}
+
+TlsaAnswer parse_tlsa(const unsigned char* buf, int len) {
+  return parse_tlsa_response({reinterpret_cast<const char*>(buf), static_cast<size_t>(std::max(len, 0))});
 }
 
 MxAnswer parse_mx(const unsigned char* buf, int len) {
@@ -249,6 +270,9 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
   void query_ptr(const std::string& name, std::function<void(PtrAnswer)> done) {
     query_simple<PtrAnswer, parse_ptr>(name, ns_t_ptr, std::move(done));
   }
+  void query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) {
+    query_simple<TlsaAnswer, parse_tlsa, true>(name, kDnsTypeTlsa, std::move(done));
+  }
   size_t pending() const { return pending_; }
 
  private:
@@ -263,22 +287,38 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
   };
 
   // A lookup of one record type whose answer `Parse` turns into an `Answer`.
-  template <class Answer, Answer (*Parse)(const unsigned char*, int)>
+  // Sent with ares_send and the AD bit set (RFC 6840 5.7), so a validating
+  // resolver says whether the answer is DNSSEC-secure; the RCODE is mapped
+  // as ares_query would (Raw: `Parse` reads the RCODE itself).
+  template <class Answer, Answer (*Parse)(const unsigned char*, int), bool Raw>
   struct SimpleQuery {
     Impl* impl;
     std::function<void(Answer)> done;
     static void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* buf, int len) {
       std::unique_ptr<SimpleQuery> q(static_cast<SimpleQuery*>(arg));
-      q->impl->complete(std::move(q->done), status == ARES_SUCCESS ? Parse(buf, len) : failed<Answer>(status));
+      ResponseHeader h;
+      if (status == ARES_SUCCESS && !Raw) status = rcode_status(buf, len, h);
+      Answer a = status == ARES_SUCCESS ? Parse(buf, len) : failed<Answer>(status);
+      if constexpr (requires { a.secure; })
+        if (!Raw) a.secure = status == ARES_SUCCESS && h.ad;
+      q->impl->complete(std::move(q->done), std::move(a));
     }
   };
-  template <class Answer, Answer (*Parse)(const unsigned char*, int)>
+  template <class Answer, Answer (*Parse)(const unsigned char*, int), bool Raw = false>
   void query_simple(const std::string& name, int type, std::function<void(Answer)> done) {
     if (!channel_) return fail_now(std::move(done), "resolver shut down");
     if (pending_ >= kMaxPending) return fail_now(std::move(done), "resolver busy");
+    unsigned char* qbuf = nullptr;
+    int qlen = 0;
+    if (ares_create_query(name.c_str(), ns_c_in, type, 0, 1, &qbuf, &qlen, 0) != ARES_SUCCESS || qlen < 12) {
+      if (qbuf) ares_free_string(qbuf);
+      return fail_now(std::move(done), "unusable name");
+    }
+    qbuf[3] |= 0x20;  // AD: ask for the validation status
     ++pending_;
-    using Query = SimpleQuery<Answer, Parse>;
-    ares_query(channel_, name.c_str(), ns_c_in, type, &Query::on_answer, new Query{this, std::move(done)});
+    using Query = SimpleQuery<Answer, Parse, Raw>;
+    ares_send(channel_, qbuf, qlen, &Query::on_answer, new Query{this, std::move(done)});
+    ares_free_string(qbuf);
     reschedule_timer();
   }
 
@@ -567,6 +607,9 @@ void DnsResolver::query_txt(const std::string& name, std::function<void(TxtAnswe
 }
 void DnsResolver::query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) {
   impl_->query_ptr(reverse_name, std::move(done));
+}
+void DnsResolver::query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) {
+  impl_->query_tlsa(name, std::move(done));
 }
 size_t DnsResolver::pending() const { return impl_->pending(); }
 

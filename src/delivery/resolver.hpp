@@ -42,6 +42,10 @@ class Resolver {
   virtual void query_txt(const std::string& name, std::function<void(TxtAnswer)> done) = 0;
   // PTR records of a reverse name (net::reverse_dns_name), same statuses.
   virtual void query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) = 0;
+  // TLSA records of "_25._tcp.<mx host>" (DANE, RFC 7672). SERVFAIL (a
+  // validating resolver's answer for bogus data) is TempFail; `secure` says
+  // the resolver validated the answer (AD bit). MxAnswer::secure likewise.
+  virtual void query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) = 0;
 };
 
 }  // namespace volley::delivery

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -66,7 +67,12 @@ Result<std::string> fetch_policy(const std::string& policy_domain, const FetchOp
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+  // "" = the system store, or SSL_CERT_FILE when set: OpenSSL's default
+  // verify paths honour it (so MX certificates are checked against it),
+  // libcurl does not, so it is passed on explicitly.
+  const char* env_ca = std::getenv("SSL_CERT_FILE");
+  const std::string ca = !options.ca_file.empty() ? options.ca_file : env_ca ? std::string(env_ca) : std::string();
+  if (!ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM
   curl_easy_setopt(c, CURLOPT_USERAGENT, "Volley MTA-STS");

@@ -45,6 +45,10 @@ class TableResolver final : public delivery::Resolver {
   void query_ptr(const std::string& name, std::function<void(PtrAnswer)> done) override {
     answer("PTR", name, ptr, std::move(done));
   }
+  // SPF asks no TLSA; answered NXDOMAIN so that the interface is complete.
+  void query_tlsa(const std::string& name, std::function<void(delivery::TlsaAnswer)> done) override {
+    answer("TLSA", name, std::map<std::string, delivery::TlsaAnswer>{}, std::move(done));
+  }
 
  private:
   template <class Answer>
