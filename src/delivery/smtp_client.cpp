@@ -354,6 +354,7 @@ bool SmtpClient::expect_peer(const Endpoint& ep) {
     // RFC 7672 3.2: DANE-EE(3) ignores names and dates; DANE-TA(2) chains
     // to the published trust anchor and checks the MX host name.
     ok = SSL_dane_enable(ssl, ep.host.c_str()) > 0;
+    SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);  // OpenSSL checks names for DANE-EE unless told not to
     size_t added = 0;
     for (const auto& r : policy_->tlsa)
       if (SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.mtype, reinterpret_cast<const unsigned char*>(r.data.data()),
