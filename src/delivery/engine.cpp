@@ -115,7 +115,7 @@ void Engine::stop(std::chrono::milliseconds grace) {
   destinations_.clear();
   active_.clear();
   router_.reset();
-  mta_sts_.reset();  // waits for a policy fetch under way (bounded by its timeout)
+  mta_sts_.reset();  // aborts a policy fetch under way and waits for its thread
   resolver_.reset();
 }
 

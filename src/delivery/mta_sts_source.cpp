@@ -16,7 +16,10 @@ MtaStsSource::MtaStsSource(Resolver& resolver, const Clock& clock, asio::any_io_
       cache_(std::move(cache)),
       fetch_pool_(limits::kMtaStsFetchThreads) {}
 
-MtaStsSource::~MtaStsSource() { fetch_pool_.join(); }
+MtaStsSource::~MtaStsSource() {
+  stopping_ = true;  // a fetch under way ends within libcurl's progress interval (about a second)
+  fetch_pool_.join();
+}
 
 std::optional<mta_sts::Policy> MtaStsSource::cached(const std::string& domain) const {
   if (auto c = cache_->get(domain, clock_.unix_seconds())) return c->policy;
@@ -55,6 +58,7 @@ void MtaStsSource::fetch(const std::string& domain, const std::string& id, const
     opt.port = del.mta_sts_port;
     opt.timeout = limits::kMtaStsFetchTimeout;
     opt.ca_file = del.ca_file;
+    opt.cancel = &stopping_;
     asio::post(fetch_pool_, [this, domain, id, opt = std::move(opt)] {
       auto body = mta_sts::fetch_policy(domain, opt);
       asio::post(io_, [this, domain, id, body = std::move(body)]() mutable { finish_fetch(domain, id, std::move(body)); });

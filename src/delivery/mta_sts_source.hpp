@@ -13,6 +13,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/thread_pool.hpp>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -51,6 +52,7 @@ class MtaStsSource {
   const Clock& clock_;
   asio::any_io_executor io_;
   std::unique_ptr<mta_sts::PolicyCache> cache_;
+  std::atomic<bool> stopping_{false};  // aborts fetches under way at destruction
   asio::thread_pool fetch_pool_;
   std::unordered_map<std::string, std::vector<Done>> fetching_;  // domain -> waiters of the fetch under way
 };

@@ -27,6 +27,12 @@ size_t on_data(char* ptr, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
+// libcurl's progress callback: non-zero aborts the transfer.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel && cancel->load() ? 1 : 0;
+}
+
 void init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -79,6 +85,11 @@ Result<std::string> fetch_policy(const std::string& policy_domain, const FetchOp
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(c, CURLOPT_PROXY, "");  // never through a proxy from the environment
+  if (options.cancel) {
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, options.cancel);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  }
   const CURLcode rc = curl_easy_perform(c);
   if (body.too_big) return make_error(ErrorCode::Invalid, "policy at " + host + " is larger than 64 KiB");
   if (rc != CURLE_OK) {
