@@ -384,6 +384,33 @@ TEST_F(RouterTest, InsecureMxAsksNoTlsa) {
   for (const auto& q : dns.asked) EXPECT_EQ(q.rfind("TLSA", 0), std::string::npos) << q;
 }
 
+// A policy source whose cache holds example.com's policy (`mode`, one mx
+// pattern) for a day, attached to the test's router.
+std::unique_ptr<MtaStsSource> cached_policy(RouterTest& t, const test::TempDir& dir, mta_sts::Mode mode,
+                                            const std::string& mx) {
+  auto cache = mta_sts::PolicyCache::open(dir.path);
+  EXPECT_TRUE(cache);
+  if (!cache) return nullptr;
+  const int64_t now = t.clock.unix_seconds();
+  EXPECT_TRUE(cache.value()->put("example.com", {{mode, {mx}, 86400}, "id1", now, now + 86400}));
+  auto sts = std::make_unique<MtaStsSource>(t.dns, t.clock, t.io.get_executor(), std::move(cache.value()));
+  t.router.set_mta_sts(sts.get());
+  return sts;
+}
+
+// RFC 8461 2: where DANE applies to a host, MTA-STS does not (here the
+// policy lists neither MX host; only the DANE-bound one is kept).
+TEST_F(SecureMxRoute, DaneTakesPrecedenceOverMtaSts) {
+  test::TempDir dir("router-dane-sts");
+  auto sts = cached_policy(*this, dir, mta_sts::Mode::Enforce, "mail.example.org");
+  dns.tlsa["_25._tcp.mx2.example.com"] = tlsa_ok(true);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"mx2.example.com=192.0.2.2:25"}));
+  EXPECT_EQ(r.endpoints[0].policy->kind, PolicyKind::Dane);
+}
+
 // MTA-STS from the persistent cache (the table answers no _mta-sts TXT:
 // RFC 8461 5.1 keeps the cached policy in force).
 struct StsRoute : RouterTest {
@@ -394,14 +421,7 @@ struct StsRoute : RouterTest {
     dns.addresses["mx1.example.com"] = ips({"192.0.2.1"});
     dns.addresses["backup.other.net"] = ips({"192.0.2.9"});
   }
-  void policy(mta_sts::Mode mode) {
-    auto cache = mta_sts::PolicyCache::open(dir.path);
-    ASSERT_TRUE(cache);
-    mta_sts::CachedPolicy c{{mode, {"*.example.com"}, 86400}, "id1", clock.unix_seconds(), clock.unix_seconds() + 86400};
-    ASSERT_TRUE(cache.value()->put("example.com", c));
-    sts = std::make_unique<MtaStsSource>(dns, clock, io.get_executor(), std::move(cache.value()));
-    router.set_mta_sts(sts.get());
-  }
+  void policy(mta_sts::Mode mode) { sts = cached_policy(*this, dir, mode, "*.example.com"); }
   // Both MX hosts, neither held to a policy.
   void expect_no_policy() {
     Destination d("example.com", "example.com");
