@@ -232,3 +232,11 @@ def test_mta_sts_off_ignores_the_policy(mail_world, sts):
     assert ev["policy"] == "none"
     assert sts.server.requests == []
     assert len(peer.messages) == 1
+
+
+def test_unreadable_ca_file_is_an_error_at_start(mail_world, tmp_path):
+    srv = mail_world.volley(delivery={"ca_file": str(tmp_path / "missing.pem")}, start=False)
+    srv.start(wait=False)
+    srv.expected_exit = True
+    assert srv.proc.wait(15) != 0
+    assert "delivery.ca_file: cannot load" in srv.log()
