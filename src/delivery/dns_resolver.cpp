@@ -191,6 +191,7 @@ PtrAnswer parse_ptr(const unsigned char* buf, int len) {
 struct FamilyAnswer {
   int code = ARES_ETIMEOUT;
   std::vector<asio::ip::address> addresses;
+  bool ad = false;  // the resolver validated it (DNSSEC)
 };
 
 FamilyAnswer parse_a(const unsigned char* buf, int len) {
@@ -231,6 +232,8 @@ AddressAnswer combine(const FamilyAnswer& v4, const FamilyAnswer& v6) {
   const DnsStatus s4 = status_of(v4.code), s6 = status_of(v6.code);
   answer.v4_status = s4;
   answer.v6_status = s6;
+  // Secure when every family that gave addresses was validated (RFC 7672 2.2.2).
+  answer.secure = !answer.addresses.empty() && (v4.addresses.empty() || v4.ad) && (v6.addresses.empty() || v6.ad);
   if (!answer.addresses.empty())
     answer.status = DnsStatus::Ok;
   else if (s4 == DnsStatus::TempFail || s6 == DnsStatus::TempFail)
@@ -308,18 +311,33 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
   void query_simple(const std::string& name, int type, std::function<void(Answer)> done) {
     if (!channel_) return fail_now(std::move(done), "resolver shut down");
     if (pending_ >= kMaxPending) return fail_now(std::move(done), "resolver busy");
+    using Query = SimpleQuery<Answer, Parse, Raw>;
+    // Counted and complete before sending: c-ares may answer (an error)
+    // inside ares_send itself.
+    ++pending_;
+    auto* q = new Query{this, std::move(done)};
+    if (!send_with_ad(name, type, &Query::on_answer, q)) {
+      std::unique_ptr<Query> owned(q);
+      --pending_;
+      return fail_now(std::move(owned->done), "unusable name");
+    }
+    reschedule_timer();
+  }
+
+  // Sends a query for `name`/`type` with the AD bit set (RFC 6840 5.7: a
+  // validating resolver then says whether the answer is secure). False when
+  // no query can be made of the name.
+  bool send_with_ad(const std::string& name, int type, ares_callback cb, void* arg) {
     unsigned char* qbuf = nullptr;
     int qlen = 0;
     if (ares_create_query(name.c_str(), ns_c_in, type, 0, 1, &qbuf, &qlen, 0) != ARES_SUCCESS || qlen < 12) {
       if (qbuf) ares_free_string(qbuf);
-      return fail_now(std::move(done), "unusable name");
+      return false;
     }
-    qbuf[3] |= 0x20;  // AD: ask for the validation status
-    ++pending_;
-    using Query = SimpleQuery<Answer, Parse, Raw>;
-    ares_send(channel_, qbuf, qlen, &Query::on_answer, new Query{this, std::move(done)});
+    qbuf[3] |= 0x20;
+    ares_send(channel_, qbuf, qlen, cb, arg);
     ares_free_string(qbuf);
-    reschedule_timer();
+    return true;
   }
 
   struct AddressQuery {
@@ -455,9 +473,14 @@ void DnsResolver::Impl::query_addresses(const std::string& host, std::function<v
   ++pending_;
   auto* q = new AddressQuery{this, std::move(done), 2, {}, {}};
   // Deleted by whichever half finishes last (outstanding counts down from 2),
-  // even if c-ares completes the first one inside ares_query.
-  ares_query(channel_, host.c_str(), ns_c_in, ns_t_a, &Impl::on_a, q);
-  ares_query(channel_, host.c_str(), ns_c_in, ns_t_aaaa, &Impl::on_aaaa, q);
+  // even if c-ares completes the first one inside ares_send. A name no query
+  // can be made of fails both halves at once.
+  if (!send_with_ad(host, ns_t_a, &Impl::on_a, q)) {
+    on_address_half(q, true, ARES_EBADNAME, nullptr, 0);
+    on_address_half(q, false, ARES_EBADNAME, nullptr, 0);
+    return;
+  }
+  if (!send_with_ad(host, ns_t_aaaa, &Impl::on_aaaa, q)) on_address_half(q, false, ARES_EBADNAME, nullptr, 0);
   reschedule_timer();
 }
 
@@ -470,10 +493,14 @@ void DnsResolver::Impl::on_aaaa(void* arg, int status, int, unsigned char* buf, 
 
 void DnsResolver::Impl::on_address_half(AddressQuery* q, bool v4, int status, const unsigned char* buf, int len) {
   FamilyAnswer& half = v4 ? q->v4 : q->v6;
-  if (status == ARES_SUCCESS)
+  ResponseHeader h;
+  if (status == ARES_SUCCESS) status = rcode_status(buf, len, h);
+  if (status == ARES_SUCCESS) {
     half = v4 ? parse_a(buf, len) : parse_aaaa(buf, len);
-  else
+    half.ad = h.ad;
+  } else {
     half.code = status;
+  }
   if (--q->outstanding > 0) return;
   std::unique_ptr<AddressQuery> owned(q);
   q->impl->complete(std::move(q->done), combine(q->v4, q->v6));

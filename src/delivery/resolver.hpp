@@ -21,6 +21,9 @@ struct AddressAnswer {
   // family's success.
   DnsStatus v4_status = DnsStatus::NoRecords;
   DnsStatus v6_status = DnsStatus::NoRecords;
+  // Ok, and every family that gave addresses carried AD (DNSSEC-validated):
+  // DANE needs secure addresses too (RFC 7672 2.2.2).
+  bool secure = false;
 };
 
 class Resolver {

@@ -87,7 +87,7 @@ asio::awaitable<std::optional<mta_sts::Policy>> Router::lookup_policy(const std:
 
 asio::awaitable<std::vector<std::shared_ptr<const PeerPolicy>>> Router::host_policies(
     const std::string& domain, bool mx_secure, std::vector<std::string>& hosts, const config::DeliverySection& del,
-    std::string& refused) {
+    std::string& refused, std::unordered_map<std::string, AddressAnswer>& addresses) {
   std::optional<mta_sts::Policy> sts;
   if (mta_sts_ && del.mta_sts) sts = co_await lookup_policy(domain, del);
   std::shared_ptr<const PeerPolicy> sts_policy;
@@ -98,8 +98,16 @@ asio::awaitable<std::vector<std::shared_ptr<const PeerPolicy>>> Router::host_pol
   std::vector<std::string> kept;
   for (const auto& h : hosts) {
     std::shared_ptr<const PeerPolicy> policy;
-    // DANE (RFC 7672 2.2): only for MX hosts from a DNSSEC-secure MX RRset.
+    // DANE (RFC 7672 2.2): only for MX hosts from a DNSSEC-secure MX RRset
+    // whose addresses are secure too (2.2.2: else an attacker who forges the
+    // addresses picks the server); the address answer is kept for routing.
+    bool addresses_secure = false;
     if (del.dane && mx_secure && !ip_of(h)) {
+      AddressAnswer a = co_await lookup_addresses(h);
+      addresses_secure = a.secure;
+      addresses[h] = std::move(a);
+    }
+    if (addresses_secure) {
       const std::string name = tlsa_name(h, del.mx_port);
       TlsaAnswer t = co_await lookup_tlsa(name);
       if (t.status == DnsStatus::TempFail) {
@@ -189,9 +197,10 @@ asio::awaitable<Route> Router::route(Destination& d, const config::DeliverySecti
     }
   }
   std::vector<std::shared_ptr<const PeerPolicy>> policies(hosts.size());
+  std::unordered_map<std::string, AddressAnswer> known_addresses;  // looked up for DANE already
   if (mx_route) {
     std::string refused;
-    policies = co_await host_policies(lookup, mx_secure, hosts, del, refused);
+    policies = co_await host_policies(lookup, mx_secure, hosts, del, refused, known_addresses);
     if (hosts.empty()) {
       // Every MX host is ruled out by the receiver's policy: defer, never
       // bounce (the policy or the DNS may be fixed), never downgrade.
@@ -215,7 +224,11 @@ asio::awaitable<Route> Router::route(Destination& d, const config::DeliverySecti
       ranks.push_back(rank(h));
       continue;
     }
-    AddressAnswer a = co_await lookup_addresses(h);
+    AddressAnswer a;
+    if (auto it = known_addresses.find(h); it != known_addresses.end())
+      a = std::move(it->second);
+    else
+      a = co_await lookup_addresses(h);
     if (a.status == DnsStatus::Ok) {
       size_t n = 0;
       for (const auto& addr : a.addresses) {

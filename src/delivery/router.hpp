@@ -20,6 +20,7 @@
 #include <string_view>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -77,7 +78,7 @@ class Router {
   // MTA-STS); hosts that may not be used are removed, with why in `refused`.
   asio::awaitable<std::vector<std::shared_ptr<const PeerPolicy>>> host_policies(
       const std::string& domain, bool mx_secure, std::vector<std::string>& hosts, const config::DeliverySection& del,
-      std::string& refused);
+      std::string& refused, std::unordered_map<std::string, AddressAnswer>& addresses);
 
   Resolver& resolver_;
   MtaStsSource* mta_sts_ = nullptr;

@@ -265,6 +265,13 @@ TEST_F(DnsResolverTest, QueriesAskForAdAndAnswersReportIt) {
   EXPECT_FALSE(insecure.secure);
   EXPECT_EQ(insecure.records.size(), 2u);
   EXPECT_FALSE(mx(*r, "broken.test").secure);
+  // Addresses: secure when every family that answered with addresses did so with AD.
+  dns.add_a("mx.signed.test", "192.0.2.10");
+  dns.set_secure("mx.signed.test");
+  const AddressAnswer signed_addresses = addresses(*r, "mx.signed.test");
+  EXPECT_EQ(status_name(signed_addresses.status), "Ok");
+  EXPECT_TRUE(signed_addresses.secure);
+  EXPECT_FALSE(addresses(*r, "mx1.example.test").secure);
   EXPECT_EQ(dns.ad_queries(), dns.total_queries());
 }
 

@@ -11,6 +11,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <algorithm>
 #include <map>
 
 #include "temp_dir.hpp"
@@ -319,10 +320,25 @@ struct SecureMxRoute : RouterTest {
     MxAnswer mx{DnsStatus::Ok, {{10, "mx1.example.com"}, {20, "mx2.example.com"}}, ""};
     mx.secure = true;
     dns.mx["example.com"] = mx;
-    dns.addresses["mx1.example.com"] = ips({"192.0.2.1"});
-    dns.addresses["mx2.example.com"] = ips({"192.0.2.2"});
+    dns.addresses["mx1.example.com"] = secure(ips({"192.0.2.1"}));
+    dns.addresses["mx2.example.com"] = secure(ips({"192.0.2.2"}));
+  }
+  static AddressAnswer secure(AddressAnswer a) {
+    a.secure = true;
+    return a;
   }
 };
+
+TEST_F(SecureMxRoute, InsecureAddressesMeanNoDane) {
+  dns.addresses["mx1.example.com"] = ips({"192.0.2.1"});  // no AD
+  dns.tlsa["_25._tcp.mx1.example.com"] = tlsa_ok(true);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_FALSE(r.endpoints[0].policy);
+  EXPECT_EQ(std::count(dns.asked.begin(), dns.asked.end(), "TLSA _25._tcp.mx1.example.com"), 0);
+  EXPECT_EQ(std::count(dns.asked.begin(), dns.asked.end(), "A mx1.example.com"), 1);  // asked once, kept for routing
+}
 
 TEST_F(SecureMxRoute, SecureTlsaRecordsMakeTheHostDaneBound) {
   dns.tlsa["_25._tcp.mx1.example.com"] = tlsa_ok(true);
