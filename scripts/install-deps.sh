@@ -22,6 +22,7 @@ TEST_PKGS=(
   iproute2                                             # ss (listen backlog test)
   python3-dkim                                         # independent DKIM signer/verifier (tests/e2e/test_dkim_interop.py)
   python3-spf python3-yaml                             # RFC 7208 test suite (spf_suite_test) and its YAML reader
+  ldnsutils unbound                                    # DANE e2e: sign a private zone, serve and validate it on loopback
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -43,8 +44,14 @@ export DEBIAN_FRONTEND=noninteractive
 # starting services keeps the package's postinst from starting a system
 # instance (tests run private instances with `postfix -c DIR`). An existing
 # policy-rc.d is left alone.
+# Unbound likewise: the tests run private instances on loopback ports with
+# their own config (`unbound -d -c FILE`); a system instance would take port
+# 53 (and, with resolvconf, take over resolv.conf), so it is not started now (policy-rc.d) and
+# not enabled for the next boot (below).
 if [[ " ${missing[*]} " == *" postfix "* ]]; then
   echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+fi
+if [[ " ${missing[*]} " == *" postfix "* || " ${missing[*]} " == *" unbound "* ]]; then
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\n# installed by volley scripts/install-deps.sh while installing packages\nexit 101\n' |
       $SUDO tee /usr/sbin/policy-rc.d >/dev/null
@@ -57,3 +64,6 @@ fi
 # the mirror no longer has. Either way update once, then install.
 $SUDO apt-get update -qq >&2 || echo "install-deps: apt-get update failed; trying the package lists at hand" >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if [[ " ${missing[*]} " == *" unbound "* ]] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
+fi

@@ -134,6 +134,8 @@ struct DeliverySection {
   // Issue 10: receivers' transport-security policies.
   bool mta_sts = true;             // RFC 8461
   bool dane = true;                // RFC 7672; needs a DNSSEC-validating resolver
+  std::string ca_file;             // CAs for MTA-STS (policy fetch, MX certificates); "" = SSL_CERT_FILE or the system store
+  uint16_t mta_sts_port = 443;     // port of the mta-sts.DOMAIN policy server; only tests change it
 };
 
 // [inbound]: checks on mx listeners for clients that are neither

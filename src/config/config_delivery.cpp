@@ -209,6 +209,8 @@ const std::vector<Field<DeliverySection>>& delivery_fields() {
       field("max_jobs_per_destination", &DeliverySection::max_jobs_per_destination, integer(1, kU32Max)),
       field("mta_sts", &DeliverySection::mta_sts, boolean()),
       field("dane", &DeliverySection::dane, boolean()),
+      field("ca_file", &DeliverySection::ca_file, string_where(no_control_chars, "a file path (or \"\")")),
+      field("mta_sts_port", &DeliverySection::mta_sts_port, integer(1, 65535)),
   };
   return fields;
 }

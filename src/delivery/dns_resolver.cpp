@@ -20,6 +20,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "delivery/dns_wire.hpp"
 #include "delivery/limits.hpp"
 #include "delivery/route_plan.hpp"
 #include "util/log.hpp"
@@ -111,6 +112,26 @@ Answer failed(int code) {
   return answer;
 }
 
+// What ares_query would have made of a response to ares_send: the RCODE as
+// a c-ares status (NOERROR without answers is ENODATA).
+int rcode_status(const unsigned char* buf, int len, ResponseHeader& h) {
+  if (!buf || len < 0 || !parse_response_header({reinterpret_cast<const char*>(buf), static_cast<size_t>(len)}, h))
+    return ARES_EBADRESP;
+  switch (h.rcode) {
+    case 0: return h.answers ? ARES_SUCCESS : ARES_ENODATA;
+    case 1: return ARES_EFORMERR;
+    case 2: return ARES_ESERVFAIL;
+    case 3: return ARES_ENOTFOUND;
+    case 4: return ARES_ENOTIMP;
+    case 5: return ARES_EREFUSED;
+    default: return ARES_EBADRESP;
+  }
+}
+
+TlsaAnswer parse_tlsa(const unsigned char* buf, int len) {
+  return parse_tlsa_response({reinterpret_cast<const char*>(buf), static_cast<size_t>(std::max(len, 0))});
+}
+
 MxAnswer parse_mx(const unsigned char* buf, int len) {
   MxAnswer answer;
   ares_mx_reply* replies = nullptr;
@@ -170,6 +191,7 @@ PtrAnswer parse_ptr(const unsigned char* buf, int len) {
 struct FamilyAnswer {
   int code = ARES_ETIMEOUT;
   std::vector<asio::ip::address> addresses;
+  bool ad = false;  // the resolver validated it (DNSSEC)
 };
 
 FamilyAnswer parse_a(const unsigned char* buf, int len) {
@@ -210,6 +232,8 @@ AddressAnswer combine(const FamilyAnswer& v4, const FamilyAnswer& v6) {
   const DnsStatus s4 = status_of(v4.code), s6 = status_of(v6.code);
   answer.v4_status = s4;
   answer.v6_status = s6;
+  // Secure when every family that gave addresses was validated (RFC 7672 2.2.2).
+  answer.secure = !answer.addresses.empty() && (v4.addresses.empty() || v4.ad) && (v6.addresses.empty() || v6.ad);
   if (!answer.addresses.empty())
     answer.status = DnsStatus::Ok;
   else if (s4 == DnsStatus::TempFail || s6 == DnsStatus::TempFail)
@@ -249,6 +273,9 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
   void query_ptr(const std::string& name, std::function<void(PtrAnswer)> done) {
     query_simple<PtrAnswer, parse_ptr>(name, ns_t_ptr, std::move(done));
   }
+  void query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) {
+    query_simple<TlsaAnswer, parse_tlsa, true>(name, kDnsTypeTlsa, std::move(done));
+  }
   size_t pending() const { return pending_; }
 
  private:
@@ -263,23 +290,54 @@ class DnsResolver::Impl : public std::enable_shared_from_this<Impl> {
   };
 
   // A lookup of one record type whose answer `Parse` turns into an `Answer`.
-  template <class Answer, Answer (*Parse)(const unsigned char*, int)>
+  // Sent with ares_send and the AD bit set (RFC 6840 5.7), so a validating
+  // resolver says whether the answer is DNSSEC-secure; the RCODE is mapped
+  // as ares_query would (Raw: `Parse` reads the RCODE itself).
+  template <class Answer, Answer (*Parse)(const unsigned char*, int), bool Raw>
   struct SimpleQuery {
     Impl* impl;
     std::function<void(Answer)> done;
     static void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* buf, int len) {
       std::unique_ptr<SimpleQuery> q(static_cast<SimpleQuery*>(arg));
-      q->impl->complete(std::move(q->done), status == ARES_SUCCESS ? Parse(buf, len) : failed<Answer>(status));
+      ResponseHeader h;
+      if (status == ARES_SUCCESS && !Raw) status = rcode_status(buf, len, h);
+      Answer a = status == ARES_SUCCESS ? Parse(buf, len) : failed<Answer>(status);
+      if constexpr (requires { a.secure; })
+        if (!Raw) a.secure = status == ARES_SUCCESS && h.ad;
+      q->impl->complete(std::move(q->done), std::move(a));
     }
   };
-  template <class Answer, Answer (*Parse)(const unsigned char*, int)>
+  template <class Answer, Answer (*Parse)(const unsigned char*, int), bool Raw = false>
   void query_simple(const std::string& name, int type, std::function<void(Answer)> done) {
     if (!channel_) return fail_now(std::move(done), "resolver shut down");
     if (pending_ >= kMaxPending) return fail_now(std::move(done), "resolver busy");
+    using Query = SimpleQuery<Answer, Parse, Raw>;
+    // Counted and complete before sending: c-ares may answer (an error)
+    // inside ares_send itself.
     ++pending_;
-    using Query = SimpleQuery<Answer, Parse>;
-    ares_query(channel_, name.c_str(), ns_c_in, type, &Query::on_answer, new Query{this, std::move(done)});
+    auto* q = new Query{this, std::move(done)};
+    if (!send_with_ad(name, type, &Query::on_answer, q)) {
+      std::unique_ptr<Query> owned(q);
+      --pending_;
+      return fail_now(std::move(owned->done), "unusable name");
+    }
     reschedule_timer();
+  }
+
+  // Sends a query for `name`/`type` with the AD bit set (RFC 6840 5.7: a
+  // validating resolver then says whether the answer is secure). False when
+  // no query can be made of the name.
+  bool send_with_ad(const std::string& name, int type, ares_callback cb, void* arg) {
+    unsigned char* qbuf = nullptr;
+    int qlen = 0;
+    if (ares_create_query(name.c_str(), ns_c_in, type, 0, 1, &qbuf, &qlen, 0) != ARES_SUCCESS || qlen < 12) {
+      if (qbuf) ares_free_string(qbuf);
+      return false;
+    }
+    qbuf[3] |= 0x20;
+    ares_send(channel_, qbuf, qlen, cb, arg);
+    ares_free_string(qbuf);
+    return true;
   }
 
   struct AddressQuery {
@@ -415,9 +473,14 @@ void DnsResolver::Impl::query_addresses(const std::string& host, std::function<v
   ++pending_;
   auto* q = new AddressQuery{this, std::move(done), 2, {}, {}};
   // Deleted by whichever half finishes last (outstanding counts down from 2),
-  // even if c-ares completes the first one inside ares_query.
-  ares_query(channel_, host.c_str(), ns_c_in, ns_t_a, &Impl::on_a, q);
-  ares_query(channel_, host.c_str(), ns_c_in, ns_t_aaaa, &Impl::on_aaaa, q);
+  // even if c-ares completes the first one inside ares_send. A name no query
+  // can be made of fails both halves at once.
+  if (!send_with_ad(host, ns_t_a, &Impl::on_a, q)) {
+    on_address_half(q, true, ARES_EBADNAME, nullptr, 0);
+    on_address_half(q, false, ARES_EBADNAME, nullptr, 0);
+    return;
+  }
+  if (!send_with_ad(host, ns_t_aaaa, &Impl::on_aaaa, q)) on_address_half(q, false, ARES_EBADNAME, nullptr, 0);
   reschedule_timer();
 }
 
@@ -430,10 +493,14 @@ void DnsResolver::Impl::on_aaaa(void* arg, int status, int, unsigned char* buf, 
 
 void DnsResolver::Impl::on_address_half(AddressQuery* q, bool v4, int status, const unsigned char* buf, int len) {
   FamilyAnswer& half = v4 ? q->v4 : q->v6;
-  if (status == ARES_SUCCESS)
+  ResponseHeader h;
+  if (status == ARES_SUCCESS) status = rcode_status(buf, len, h);
+  if (status == ARES_SUCCESS) {
     half = v4 ? parse_a(buf, len) : parse_aaaa(buf, len);
-  else
+    half.ad = h.ad;
+  } else {
     half.code = status;
+  }
   if (--q->outstanding > 0) return;
   std::unique_ptr<AddressQuery> owned(q);
   q->impl->complete(std::move(q->done), combine(q->v4, q->v6));
@@ -567,6 +634,9 @@ void DnsResolver::query_txt(const std::string& name, std::function<void(TxtAnswe
 }
 void DnsResolver::query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) {
   impl_->query_ptr(reverse_name, std::move(done));
+}
+void DnsResolver::query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) {
+  impl_->query_tlsa(name, std::move(done));
 }
 size_t DnsResolver::pending() const { return impl_->pending(); }
 

@@ -71,6 +71,10 @@ class DnsResolver final : public Resolver {
   // PTR records of `reverse_name`: at most limits::kMaxPtrNames names kept.
   void query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) override;
 
+  // TLSA records of `name` (dns_wire.hpp's parse_tlsa_response), with
+  // `secure` from the AD bit.
+  void query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) override;
+
   // Lookups whose callbacks have not been posted yet.
   size_t pending() const;
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "delivery/transport_security.hpp"
+
 namespace volley::delivery {
 
 // The four outcomes delivery acts on differently (RFC 5321 5.1):
@@ -26,6 +28,7 @@ struct MxAnswer {
   DnsStatus status = DnsStatus::TempFail;
   std::vector<MxRecord> records;  // as the server sent them (only meaningful when status == Ok)
   std::string detail;             // human-readable cause for logs and DSNs, e.g. "SERVFAIL"
+  bool secure = false;            // the resolver set AD: DNSSEC-validated (RFC 7672 2.2.1)
 };
 
 // TXT records of a name (SPF, DKIM keys, DMARC, MTA-STS): each record's
@@ -33,6 +36,14 @@ struct MxAnswer {
 struct TxtAnswer {
   DnsStatus status = DnsStatus::TempFail;
   std::vector<std::string> records;  // in the server's order
+  std::string detail;
+};
+
+// TLSA records (RFC 6698) of "_25._tcp.<mx host>" for DANE (RFC 7672).
+struct TlsaAnswer {
+  DnsStatus status = DnsStatus::TempFail;
+  std::vector<TlsaRecord> records;  // every TLSA record of the answer (usable or not), at most limits::kMaxTlsaRecords
+  bool secure = false;              // the resolver set AD: only then may the records be used
   std::string detail;
 };
 

@@ -25,17 +25,44 @@ Engine::Engine(queue::LogSpool& spool, const config::Config& cfg, const Clock& c
 
 Engine::~Engine() { stop(std::chrono::milliseconds(0)); }
 
+namespace {
+
+// The CAs MX certificates are checked against (delivery.ca_file, else the
+// system's), and DANE support for TLSA checks.
+Result<void> load_trust(asio::ssl::context& ctx, const std::string& ca_file) {
+  asio::error_code ec;
+  if (ca_file.empty())
+    ctx.set_default_verify_paths(ec);
+  else
+    ctx.load_verify_file(ca_file, ec);
+  if (ec) return make_error("delivery.ca_file: cannot load \"" + ca_file + "\": " + ec.message());
+  if (SSL_CTX_dane_enable(ctx.native_handle()) <= 0) return make_error("OpenSSL: cannot enable DANE");
+  return {};
+}
+
+}  // namespace
+
 Result<void> Engine::start() {
   auto resolver = DnsResolver::create(io_, cfg().delivery.resolver, cfg().delivery.dns_timeout);
   if (!resolver) return resolver.error();
   resolver_ = std::move(resolver.value());
   router_ = std::make_unique<Router>(*resolver_, clock_);
   tls_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  // Opportunistic TLS (RFC 7435): encrypt when we can, do not authenticate
-  // the server; a certificate check would only push mail back to clear text.
+  // Opportunistic TLS (RFC 7435): encrypt when we can; a failed certificate
+  // check does not end the handshake (it would only push mail back to clear
+  // text). The check is still made, against delivery.ca_file or the system
+  // store (OpenSSL's default paths honour SSL_CERT_FILE), and DANE is
+  // enabled: the SMTP client reads the result and the receiver's policy
+  // (MTA-STS, DANE) decides whether it matters.
   tls_->set_verify_mode(asio::ssl::verify_none);
   tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_compression);
+  if (auto r = load_trust(*tls_, cfg().delivery.ca_file); !r) return r;
+  // Made even while delivery.mta_sts is off, so a reload can turn it on.
+  auto cache = mta_sts::PolicyCache::open(cfg().server.data_dir + "/mta-sts");
+  if (!cache) return make_error("MTA-STS policy cache: " + cache.error().message);
+  mta_sts_ = std::make_unique<MtaStsSource>(*resolver_, clock_, io_.get_executor(), std::move(cache.value()));
+  router_->set_mta_sts(mta_sts_.get());
   size_t scheduled = 0;
   const int64_t now = now_ms();
   spool_.visit([&](const queue::QueueEntry& e) {
@@ -88,6 +115,7 @@ void Engine::stop(std::chrono::milliseconds grace) {
   destinations_.clear();
   active_.clear();
   router_.reset();
+  mta_sts_.reset();  // aborts a policy fetch under way and waits for its thread
   resolver_.reset();
 }
 

@@ -120,7 +120,8 @@ class Engine {
   std::thread thread_;
   asio::thread_pool pool_{limits::kBlockingThreads};
   std::unique_ptr<DnsResolver> resolver_;
-  std::unique_ptr<Router> router_;  // over resolver_
+  std::unique_ptr<MtaStsSource> mta_sts_;  // delivery.mta_sts; over resolver_
+  std::unique_ptr<Router> router_;  // over resolver_ (and mta_sts_)
   RoundRecorder recorder_;
   std::shared_ptr<asio::ssl::context> tls_;
   queue::Scheduler scheduler_;

@@ -139,4 +139,24 @@ inline constexpr uint64_t kMaxDsnOriginalBytes = 10ull << 20;
 // Unique-name collisions retried before a delivery fails (temporarily).
 inline constexpr int kMaxMaildirNameAttempts = 16;
 
+// ---- transport security (MTA-STS, DANE) ----
+
+// TLSA records kept per MX host: real hosts publish one to four (current and
+// next key); a zone with hundreds must not cost a handshake that many
+// digests. An answer with more is a temporary failure (never act on part of
+// a record set).
+inline constexpr size_t kMaxTlsaRecords = 32;
+// Bytes of one TLSA record's data: a full certificate (matching type 0) is
+// a few KB; SHA-256/512 are 32/64 bytes.
+inline constexpr size_t kMaxTlsaDataBytes = 8 * 1024;
+// One MTA-STS policy fetch, all of it (RFC 8461 3.3 suggests about a
+// minute; a delivery waits for it, so shorter, then the cached policy or
+// none applies).
+inline constexpr std::chrono::milliseconds kMtaStsFetchTimeout = 20s;
+// Policy fetches under way at once (each blocks a thread of its own pool for
+// up to kMtaStsFetchTimeout; more wait their turn).
+inline constexpr size_t kMtaStsFetchThreads = 2;
+// Addresses of mta-sts.DOMAIN tried for a fetch.
+inline constexpr size_t kMaxMtaStsAddresses = 4;
+
 }  // namespace volley::delivery::limits

@@ -19,6 +19,8 @@ struct RcptOutcome {
   std::string remote_mta;  // host name for the DSN's Remote-MTA; "" when none
   std::string tls;         // "TLSv1.3" / "none"
   bool relayed = false;    // handed to another MTA (success DSN says "relayed", not "delivered")
+  std::string policy;      // transport-security policy applied: "none" / "mta-sts" / "mta-sts testing" / "dane"; "" = not an MX connection
+  bool verified = false;   // the peer's certificate validated (chain and name, or TLSA)
 
   // The reply with the note in front: what logs and the attempt history show.
   std::string describe() const { return note.empty() ? reply : note + "; last error: " + reply; }

@@ -21,6 +21,9 @@ struct AddressAnswer {
   // family's success.
   DnsStatus v4_status = DnsStatus::NoRecords;
   DnsStatus v6_status = DnsStatus::NoRecords;
+  // Ok, and every family that gave addresses carried AD (DNSSEC-validated):
+  // DANE needs secure addresses too (RFC 7672 2.2.2).
+  bool secure = false;
 };
 
 class Resolver {
@@ -42,6 +45,10 @@ class Resolver {
   virtual void query_txt(const std::string& name, std::function<void(TxtAnswer)> done) = 0;
   // PTR records of a reverse name (net::reverse_dns_name), same statuses.
   virtual void query_ptr(const std::string& reverse_name, std::function<void(PtrAnswer)> done) = 0;
+  // TLSA records of "_25._tcp.<mx host>" (DANE, RFC 7672). SERVFAIL (a
+  // validating resolver's answer for bogus data) is TempFail; `secure` says
+  // the resolver validated the answer (AD bit). MxAnswer::secure likewise.
+  virtual void query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) = 0;
 };
 
 }  // namespace volley::delivery

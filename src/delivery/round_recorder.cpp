@@ -47,6 +47,8 @@ void RoundRecorder::log_outcomes(const ActiveMessage& a, uint32_t attempt, int64
         .kv("rcpt", a.env.recipients[i].address)
         .kv("relay", o->relay.empty() ? std::string("none") : o->relay)
         .kv("tls", o->tls.empty() ? std::string("none") : o->tls)
+        .kv("policy", o->policy.empty() ? std::string("none") : o->policy)
+        .kv("verified", o->verified ? "yes" : "no")
         .kv("status", status_name(o->status))
         .kv("attempt", static_cast<uint64_t>(attempt))
         .kv("delay", delay)

@@ -15,6 +15,10 @@
 #include "net/asio_compat.hpp"
 #include "delivery/client_commands.hpp"
 #include "delivery/client_content.hpp"
+#include "util/log.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 // Note on co_await: every string a co_await expression needs is a named
 // local first (GCC 12 mis-relocates temporaries holding SSO strings).
@@ -82,11 +86,35 @@ void SmtpClient::fail(Status status, std::string enhanced, std::string reason) {
   failure_ = local_outcome(status, std::move(enhanced), std::move(reason), relay_);
   failure_.remote_mta = host_;
   failure_.tls = tls_name_;
+  stamp(failure_);
   close();
 }
 
+void SmtpClient::stamp(RcptOutcome& o) const {
+  o.policy = policy_label(policy_.get());
+  o.verified = verified_;
+}
+
 RcptOutcome SmtpClient::from_reply(const ServerReply& r) const {
-  return reply_outcome(r.code, r.enhanced, r.text(), relay_, host_, tls_name_);
+  RcptOutcome o = reply_outcome(r.code, r.enhanced, r.text(), relay_, host_, tls_name_);
+  stamp(o);
+  return o;
+}
+
+bool SmtpClient::policy_allows(TlsOutcome tls, const std::string& detail) {
+  const Decision dd = decide(policy_.get(), host_, true, tls);
+  if (dd.verdict == Verdict::Deliver) return true;
+  const std::string reason = detail.empty() ? dd.reason : dd.reason + " (" + detail + ")";
+  if (dd.verdict == Verdict::DeliverAndLog) {
+    log::warn("mta_sts.testing").kv("relay", relay_).kv("would_fail", reason);
+    return true;
+  }
+  fail(Status::Deferred, tls == TlsOutcome::NotOffered ? "4.7.4" : "4.7.5", reason);
+  return false;
+}
+
+bool SmtpClient::policy_requires_tls() const {
+  return policy_ && (policy_->kind == PolicyKind::Dane || (policy_->kind == PolicyKind::MtaSts && !policy_->testing));
 }
 
 asio::awaitable<bool> SmtpClient::write(std::string_view data, std::chrono::milliseconds timeout) {
@@ -164,7 +192,9 @@ asio::awaitable<bool> SmtpClient::connect(const std::vector<Endpoint>& endpoints
     if (co_await open_endpoint(ep, sources, true)) co_return true;
     // Opportunistic TLS (RFC 7435): a receiver whose TLS is broken gets the
     // mail in clear on a fresh connection rather than never.
-    if (tls_failed_ && settings_.tls == TlsPolicy::Opportunistic && co_await open_endpoint(ep, sources, false))
+    // Never for a host whose receiver's policy (DANE, MTA-STS enforce) makes TLS mandatory.
+    if (tls_failed_ && settings_.tls == TlsPolicy::Opportunistic && !policy_requires_tls() &&
+        co_await open_endpoint(ep, sources, false))
       co_return true;
   }
   co_return false;
@@ -178,6 +208,8 @@ asio::awaitable<bool> SmtpClient::open_endpoint(const Endpoint& ep, const std::v
   reader_ = ReplyReader();
   caps_ = ServerCapabilities{};
   tls_name_ = "none";
+  policy_ = ep.policy;
+  verified_ = false;
   host_ = ep.mta_name();
   relay_ = endpoint_text(ep);
   last_error_.clear();
@@ -220,8 +252,11 @@ asio::awaitable<bool> SmtpClient::greet_and_hello(const Endpoint& ep, bool use_t
     co_return false;
   }
   if (!co_await hello()) co_return false;
-  if (settings_.tls != TlsPolicy::None && caps_.starttls && use_tls) {
+  // A receiver's policy that makes TLS mandatory overrides delivery.tls = "none".
+  if ((settings_.tls != TlsPolicy::None || policy_requires_tls()) && caps_.starttls && use_tls) {
     if (!co_await start_tls(ep)) co_return false;
+  } else if (!policy_allows(TlsOutcome::NotOffered, use_tls ? "" : "in clear after a failed handshake")) {
+    co_return false;
   } else if (settings_.tls == TlsPolicy::Required) {
     fail(Status::Deferred, "4.7.4", "TLS is required, but was not offered by host " + relay_);
     co_return false;
@@ -267,6 +302,8 @@ asio::awaitable<bool> SmtpClient::start_tls(const Endpoint& ep) {
     co_return false;
   }
   if (r->code != 220) {
+    const std::string refusal = "STARTTLS refused: " + r->text();
+    if (!policy_allows(TlsOutcome::NotOffered, refusal)) co_return false;
     if (settings_.tls == TlsPolicy::Required) {
       fail(Status::Deferred, "4.7.4", "TLS is required, but host " + relay_ + " refused STARTTLS: " + r->text());
       co_return false;
@@ -281,22 +318,57 @@ asio::awaitable<bool> SmtpClient::start_tls(const Endpoint& ep) {
   }
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *settings_.tls_context);
   if (!ep.host.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), ep.host.c_str());
+  if (!expect_peer(ep)) co_return false;
   arm(settings_.command_timeout);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kUseTuple);
   disarm();
   if (ec) {
     std::string why = timed_out_ ? std::string("timed out") : ec.message();
     tls_failed_ = true;
+    if (!policy_allows(TlsOutcome::HandshakeFailed, why)) co_return false;
     fail(Status::Deferred, "4.7.5", "TLS handshake with " + relay_ + " failed: " + why);
     co_return false;
   }
-  const SSL* ssl = tls_->native_handle();
+  SSL* ssl = tls_->native_handle();
   tls_name_ = SSL_get_version(ssl);
   tls_name_ += " ";
   tls_name_ += SSL_get_cipher_name(ssl);
+  // The context verifies without failing the handshake (verify_none: with
+  // no policy an unverified peer still gets the mail, encrypted); the
+  // policy judges the result here.
+  const long verify = SSL_get_verify_result(ssl);
+  verified_ = verify == X509_V_OK && SSL_get0_peer_certificate(ssl) != nullptr;
+  if (!policy_allows(verified_ ? TlsOutcome::Verified : TlsOutcome::Unverified,
+                     verified_ ? "" : X509_verify_cert_error_string(verify)))
+    co_return false;
   reader_ = ReplyReader();
   // RFC 3207 4.2: forget what we knew, ask again.
   co_return co_await hello();
+}
+
+bool SmtpClient::expect_peer(const Endpoint& ep) {
+  SSL* ssl = tls_->native_handle();
+  if (ep.host.empty()) return true;  // an address: no name to check (never policy-bound)
+  bool ok = true;
+  if (policy_ && policy_->kind == PolicyKind::Dane && !policy_->tlsa.empty()) {
+    // RFC 7672 3.2: DANE-EE(3) ignores names and dates; DANE-TA(2) chains
+    // to the published trust anchor and checks the MX host name.
+    ok = SSL_dane_enable(ssl, ep.host.c_str()) > 0;
+    SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);  // OpenSSL checks names for DANE-EE unless told not to
+    size_t added = 0;
+    for (const auto& r : policy_->tlsa)
+      if (SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.mtype, reinterpret_cast<const unsigned char*>(r.data.data()),
+                            r.data.size()) > 0)
+        ++added;
+    ok = ok && added > 0;
+  } else {
+    // RFC 8461 4.2 (and "verified" in the log otherwise): a chain to a
+    // trusted CA and the MX host name, a wildcard only as the leftmost label.
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    ok = SSL_set1_host(ssl, ep.host.c_str()) == 1;
+  }
+  if (!ok) return policy_allows(TlsOutcome::Unverified, "cannot set up certificate checks");
+  return true;
 }
 
 asio::awaitable<bool> SmtpClient::authenticate() {
@@ -370,6 +442,7 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
                                   std::string("host ") + relay_ + ": " + verdict_reason(verdict), relay_);
     o.remote_mta = host_;
     o.tls = tls_name_;
+    stamp(o);
     fail_open(o, 0);
     co_return;
   }
@@ -383,6 +456,7 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     RcptOutcome o = local_outcome(Status::Deferred, "4.4.2", io_error(during), relay_);
     o.remote_mta = host_;
     o.tls = tls_name_;
+    stamp(o);
     failure_ = o;
     return o;
   };

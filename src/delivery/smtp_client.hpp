@@ -24,6 +24,7 @@
 #include "queue/envelope.hpp"
 #include "delivery/client_capabilities.hpp"
 #include "delivery/client_reply.hpp"
+#include "delivery/transport_security.hpp"
 
 namespace volley::delivery {
 
@@ -31,6 +32,9 @@ struct Endpoint {
   std::string host;  // name for logs, SNI and Remote-MTA ("" for an IP literal)
   asio::ip::address address;
   uint16_t port = 25;
+  // The receiver's transport-security policy for this host (DANE, MTA-STS);
+  // null: none (opportunistic TLS per delivery.tls).
+  std::shared_ptr<const PeerPolicy> policy = nullptr;
 
   // The name a DSN reports as Remote-MTA: the host name, or the address
   // when the route named none (a smarthost or user@[192.0.2.1] given by
@@ -75,6 +79,7 @@ class SmtpClient {
   const RcptOutcome& failure() const { return failure_; }
   const std::string& relay() const { return relay_; }
   const std::string& tls() const { return tls_name_; }
+  bool verified() const { return verified_; }
   uint32_t transactions() const { return transactions_; }
   // The last send() failed on a reused connection before the server
   // answered anything of that transaction (it had closed the connection
@@ -92,6 +97,14 @@ class SmtpClient {
   asio::awaitable<bool> hello();
   asio::awaitable<bool> start_tls(const Endpoint& ep);
   asio::awaitable<bool> authenticate();
+  // Sets up the certificate checks the endpoint's policy asks for (DANE
+  // TLSA records, or the host name) before the handshake.
+  bool expect_peer(const Endpoint& ep);
+  // The receiver's policy on a TLS outcome: true to carry on (logging what
+  // MTA-STS testing would have refused), false after failing the connection.
+  bool policy_allows(TlsOutcome tls, const std::string& detail);
+  bool policy_requires_tls() const;
+  void stamp(RcptOutcome& o) const;  // policy and verified
   asio::awaitable<std::optional<ServerReply>> read_reply(std::chrono::milliseconds timeout);
   asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout);
   asio::awaitable<std::optional<ServerReply>> command(std::string_view line, std::chrono::milliseconds timeout);
@@ -121,7 +134,9 @@ class SmtpClient {
   std::string tls_name_ = "none";
   bool alive_ = false;
   bool throttled_ = false;
-  bool tls_failed_ = false;  // the last handshake failed (opportunistic: retry in clear)
+  bool tls_failed_ = false;
+  std::shared_ptr<const PeerPolicy> policy_;  // the current endpoint's
+  bool verified_ = false;                     // the current peer's certificate validated  // the last handshake failed (opportunistic: retry in clear)
   uint32_t transactions_ = 0;
   bool lost_before_reply_ = false;
   bool found_stale_ = false;

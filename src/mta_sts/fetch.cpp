@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -24,6 +25,12 @@ size_t on_data(char* ptr, size_t size, size_t nmemb, void* user) {
   }
   body->text.append(ptr, n);
   return n;
+}
+
+// libcurl's progress callback: non-zero aborts the transfer.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel && cancel->load() ? 1 : 0;
 }
 
 void init_once() {
@@ -66,13 +73,23 @@ Result<std::string> fetch_policy(const std::string& policy_domain, const FetchOp
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+  // "" = the system store, or SSL_CERT_FILE when set: OpenSSL's default
+  // verify paths honour it (so MX certificates are checked against it),
+  // libcurl does not, so it is passed on explicitly.
+  const char* env_ca = std::getenv("SSL_CERT_FILE");
+  const std::string ca = !options.ca_file.empty() ? options.ca_file : env_ca ? std::string(env_ca) : std::string();
+  if (!ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM
   curl_easy_setopt(c, CURLOPT_USERAGENT, "Volley MTA-STS");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(c, CURLOPT_PROXY, "");  // never through a proxy from the environment
+  if (options.cancel) {
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, options.cancel);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  }
   const CURLcode rc = curl_easy_perform(c);
   if (body.too_big) return make_error(ErrorCode::Invalid, "policy at " + host + " is larger than 64 KiB");
   if (rc != CURLE_OK) {

@@ -10,6 +10,7 @@
 // system resolver.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -23,7 +24,8 @@ struct FetchOptions {
   std::vector<std::string> addresses;  // IPs of mta-sts.<domain>, in order to try
   uint16_t port = 443;                 // 443 in production; tests use a loopback port
   std::chrono::milliseconds timeout{60000};  // the whole request (RFC 8461 3.3 suggests a minute)
-  std::string ca_file;                 // "" = the system's CA store
+  std::string ca_file;                 // "" = $SSL_CERT_FILE when set, else the system's CA store
+  const std::atomic<bool>* cancel = nullptr;  // set: give up at once (the server is stopping)
 };
 
 // The policy text, or an Error saying why not (temporary for network

@@ -24,6 +24,7 @@ import functools
 import logging
 import os
 import grp
+import hashlib
 import pwd
 import selectors
 import shutil
@@ -107,6 +108,37 @@ def make_self_signed_cert(directory: Union[str, Path], cn: str = "peer.test") ->
                     "-addext", f"subjectAltName=DNS:{cn}"],
                    check=True, capture_output=True, timeout=30)
     return str(cert), str(key)
+
+
+class PrivateCA:
+    """A certificate authority of our own (P-256, `openssl`), for peers whose
+    certificates must validate: Volley trusts `ca_file` via delivery.ca_file
+    or SSL_CERT_FILE."""
+
+    def __init__(self, directory: Union[str, Path], name: str = "Volley Test CA"):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ca_file, self.ca_key = str(self.dir / "ca.pem"), str(self.dir / "ca.key")
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-keyout", self.ca_key, "-out", self.ca_file, "-days", "2", "-subj", f"/CN={name}",
+                      "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    @staticmethod
+    def _openssl(*args: str):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
+
+    def issue(self, dns_name: str) -> Tuple[str, str]:
+        """(cert.pem, key.pem) for `dns_name`, signed by this CA."""
+        stem = self.dir / dns_name.replace("*", "_wild")
+        key, csr, cert, ext = (str(stem) + s for s in (".key", ".csr", ".pem", ".ext"))
+        Path(ext).write_text(f"subjectAltName=DNS:{dns_name}\nbasicConstraints=CA:FALSE\n"
+                             "extendedKeyUsage=serverAuth\n")
+        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-keyout", key, "-out", csr, "-subj", f"/CN={dns_name}")
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", self.ca_key, "-CAcreateserial",
+                      "-days", "2", "-out", cert, "-extfile", ext)
+        return cert, key
 
 
 # --------------------------------------------------------------------------
@@ -235,6 +267,9 @@ class DnsServer:
                 entry = entry.get(qtype, [])
                 entry = entry if isinstance(entry, str) else list(entry)
         reply = request.reply()
+        # dnslib copies the query's flags; this server validates nothing, so
+        # it must never claim DNSSEC-authenticated data (AD) back.
+        reply.header.ad = 0
         if entry is None:
             entry = NXDOMAIN
         if entry == DROP:
@@ -1131,3 +1166,124 @@ smtp_dns_support_level = disabled
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# --------------------------------------------------------------------------
+# DNSSEC: a signed private zone served and validated by a private unbound
+# --------------------------------------------------------------------------
+
+def dnssec_tools_available() -> bool:
+    return all(shutil.which(t) for t in ("unbound", "ldns-keygen", "ldns-signzone"))
+
+
+def spki_sha256(cert_pem: str) -> str:
+    """Hex SHA-256 of the certificate's SubjectPublicKeyInfo: the data of a
+    TLSA 3 1 1 record for it."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_pem, "-pubkey", "-noout"], check=True,
+                         capture_output=True, timeout=30).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, check=True,
+                         capture_output=True, timeout=30).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def cert_sha256(cert_pem: str) -> str:
+    """Hex SHA-256 of the whole certificate (DER): the data of a TLSA x 0 1 record."""
+    der = subprocess.run(["openssl", "x509", "-in", cert_pem, "-outform", "DER"], check=True,
+                         capture_output=True, timeout=30).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+class ValidatingResolver:
+    """unbound on 127.0.0.1:<port> (its own config in `directory`, no chroot,
+    no privilege change, in the foreground) serving zones as auth-zones and
+    validating them: `signed` zones are signed with ldns-signzone under a
+    fresh ECDSA P-256 key that is the resolver's trust anchor, so their
+    answers carry AD; `unsigned` zones have no anchor and are insecure.
+
+    zones = {"dane.test": ["@ IN MX 10 mx1", "mx1 IN A 127.0.0.2", ...]}
+    tamper(zone, old, new) edits the signed file afterwards (a bogus
+    signature), before start()."""
+
+    def __init__(self, directory: Union[str, Path], signed: Dict[str, List[str]],
+                 unsigned: Optional[Dict[str, List[str]]] = None):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_udp_tcp_port("127.0.0.1")
+        self.proc: Optional[subprocess.Popen] = None
+        self.zone_files: Dict[str, Path] = {}
+        self.anchors: List[str] = []
+        for zone, records in signed.items():
+            self._write(zone, records)
+            key = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", zone], cwd=self.dir, check=True,
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+            subprocess.run(["ldns-signzone", "-f", f"{zone}.signed", zone, key], cwd=self.dir, check=True,
+                           capture_output=True, timeout=30)
+            self.zone_files[zone] = self.dir / f"{zone}.signed"
+            self.anchors.append(str(self.dir / f"{key}.ds"))
+        for zone, records in (unsigned or {}).items():
+            self.zone_files[zone] = self._write(zone, records)
+
+    def _write(self, zone: str, records: List[str]) -> Path:
+        path = self.dir / zone
+        head = [f"$ORIGIN {zone}.", "$TTL 60",
+                f"@ IN SOA ns.{zone}. hostmaster.{zone}. 1 3600 600 86400 60", f"@ IN NS ns.{zone}.",
+                "ns IN A 127.0.0.1"]
+        path.write_text("\n".join(head + records) + "\n")
+        return path
+
+    def tamper(self, zone: str, old: str, new: str):
+        path = self.zone_files[zone]
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        path.write_text(text.replace(old, new))
+
+    def start(self) -> "ValidatingResolver":
+        conf = [
+            "server:",
+            f"  interface: 127.0.0.1@{self.port}", f"  port: {self.port}",
+            "  do-daemonize: no", '  chroot: ""', '  username: ""', f'  directory: "{self.dir}"',
+            f'  pidfile: "{self.dir}/unbound.pid"', "  use-syslog: no", '  logfile: ""', "  verbosity: 1",
+            "  val-log-level: 2", "  log-queries: yes", "  do-ip6: no", "  access-control: 127.0.0.0/8 allow",
+            '  module-config: "validator iterator"',
+            # RFC 6761's test. is a static NXDOMAIN zone by default in unbound.
+            '  local-zone: "test." nodefault',
+        ] + [f'  trust-anchor-file: "{a}"' for a in self.anchors]
+        for zone, path in self.zone_files.items():
+            conf += ["auth-zone:", f'  name: "{zone}."', f'  zonefile: "{path}"', "  for-upstream: yes",
+                     "  for-downstream: no", "  fallback-enabled: no"]
+        (self.dir / "unbound.conf").write_text("\n".join(conf) + "\n")
+        self._log = open(self.dir / "unbound.log", "wb")
+        self.proc = subprocess.Popen(["unbound", "-d", "-c", str(self.dir / "unbound.conf")],
+                                     stdout=self._log, stderr=self._log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"unbound exited: {(self.dir / 'unbound.log').read_text()}")
+            try:
+                q = DNSRecord.question(next(iter(self.zone_files)), "SOA")
+                DNSRecord.parse(q.send("127.0.0.1", self.port, timeout=0.5))
+                return self
+            except (OSError, DNSError):
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("unbound did not answer within 10 s")
+
+    def log(self) -> str:
+        return (self.dir / "unbound.log").read_text(errors="replace")
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None

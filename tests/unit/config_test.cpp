@@ -222,6 +222,8 @@ TEST(ConfigSpecExample, LoadsWithRealCertificateFiles) {
   EXPECT_EQ(c.inbound.dmarc, DmarcMode::Enforce);
   EXPECT_TRUE(c.delivery.mta_sts);
   EXPECT_TRUE(c.delivery.dane);
+  EXPECT_EQ(c.delivery.ca_file, "");
+  EXPECT_EQ(c.delivery.mta_sts_port, 443);
   EXPECT_EQ(c.api.public_url, "https://mail.example.com");
   EXPECT_EQ(c.api.complaints_address, "fbl@example.com");
   EXPECT_EQ(c.api.rate_limit, "100/s");
@@ -474,6 +476,9 @@ const ErrorCase kBadValues[] = {
     {"MailboxQuota", "[mailbox]\nquota = \"lots\"\n",
      "t.toml:4: mailbox.quota: expected a size (bytes, or a string like \"50MB\"), got \"lots\""},
     {"DeliveryMtaSts", "[delivery]\nmta_sts = 1\n", "t.toml:4: delivery.mta_sts: expected true or false, got 1"},
+    {"DeliveryCaFile", "[delivery]\nca_file = 5\n", "t.toml:4: delivery.ca_file: expected a string, got 5"},
+    {"DeliveryMtaStsPort", "[delivery]\nmta_sts_port = 0\n",
+     "t.toml:4: delivery.mta_sts_port: expected a positive integer, got 0"},
     {"ApiUrl", "[api]\npublic_url = \"mail.example.com\"\n",
      "t.toml:4: api.public_url: expected an http:// or https:// URL, got \"mail.example.com\""},
     {"ApiRate", "[api]\nrate_limit = \"fast\"\n",

@@ -250,6 +250,67 @@ TEST_F(DnsResolverTest, PtrTable) {
   EXPECT_EQ(ip("2001:db8::1"), "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
 }
 
+// DNSSEC status for DANE (RFC 7672): every query asks for AD, and an answer's
+// `secure` is the validating resolver's AD bit, nothing else.
+TEST_F(DnsResolverTest, QueriesAskForAdAndAnswersReportIt) {
+  dns.add_mx("signed.test", 10, "mx.signed.test");
+  dns.set_secure("signed.test");
+  auto r = make();
+  ASSERT_TRUE(r);
+  const MxAnswer secure = mx(*r, "signed.test");
+  EXPECT_EQ(status_name(secure.status), "Ok");
+  EXPECT_TRUE(secure.secure);
+  const MxAnswer insecure = mx(*r, "example.test");
+  EXPECT_EQ(status_name(insecure.status), "Ok");
+  EXPECT_FALSE(insecure.secure);
+  EXPECT_EQ(insecure.records.size(), 2u);
+  EXPECT_FALSE(mx(*r, "broken.test").secure);
+  // Addresses: secure when every family that answered with addresses did so with AD.
+  dns.add_a("mx.signed.test", "192.0.2.10");
+  dns.set_secure("mx.signed.test");
+  const AddressAnswer signed_addresses = addresses(*r, "mx.signed.test");
+  EXPECT_EQ(status_name(signed_addresses.status), "Ok");
+  EXPECT_TRUE(signed_addresses.secure);
+  EXPECT_FALSE(addresses(*r, "mx1.example.test").secure);
+  EXPECT_EQ(dns.ad_queries(), dns.total_queries());
+}
+
+TEST_F(DnsResolverTest, TlsaTable) {
+  const std::string hash(32, '\x42');
+  dns.add_tlsa("_25._tcp.mx.signed.test", 3, 1, 1, hash);
+  dns.add_tlsa("_25._tcp.mx.signed.test", 2, 0, 1, hash);
+  dns.set_secure("_25._tcp.mx.signed.test");
+  dns.add_tlsa("_25._tcp.mx.plain.test", 3, 1, 1, hash);
+  dns.set_rcode("_25._tcp.mx.bogus.test", FakeDnsServer::Rcode::ServFail);
+  dns.add_name("_25._tcp.mx.none.test");
+  dns.set_secure("_25._tcp.mx.none.test");
+  auto r = make();
+  ASSERT_TRUE(r);
+  struct Case {
+    std::string name;
+    DnsStatus status;
+    bool secure;
+    size_t records;
+  };
+  const Case cases[] = {
+      {"_25._tcp.mx.signed.test", DnsStatus::Ok, true, 2},
+      {"_25._tcp.mx.plain.test", DnsStatus::Ok, false, 1},
+      {"_25._tcp.mx.bogus.test", DnsStatus::TempFail, false, 0},  // what a validating resolver says for bogus data
+      {"_25._tcp.mx.none.test", DnsStatus::NoRecords, true, 0},
+      {"_25._tcp.mx.gone.test", DnsStatus::NxDomain, false, 0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const TlsaAnswer a = ask(*r, &DnsResolver::query_tlsa, c.name);
+    EXPECT_EQ(status_name(a.status), status_name(c.status)) << a.detail;
+    EXPECT_EQ(a.secure, c.secure);
+    ASSERT_EQ(a.records.size(), c.records);
+    if (c.records) {
+      EXPECT_EQ(a.records[0], (TlsaRecord{3, 1, 1, hash}));
+    }
+  }
+}
+
 TEST_F(DnsResolverTest, TxtAndPtrTimeOutWithinTheBudget) {
   auto r = make(300ms);
   ASSERT_TRUE(r);

@@ -134,6 +134,21 @@ void FakeDnsServer::add_txt(const std::string& name, const std::vector<std::stri
   std::lock_guard lock(mutex_);
   zone_[lower(name)].txt.push_back(std::move(rdata));
 }
+void FakeDnsServer::add_tlsa(const std::string& name, uint8_t usage, uint8_t selector, uint8_t mtype,
+                             const std::string& data) {
+  std::string rdata{static_cast<char>(usage), static_cast<char>(selector), static_cast<char>(mtype)};
+  rdata += data;
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].tlsa.push_back(std::move(rdata));
+}
+void FakeDnsServer::set_secure(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  zone_[lower(name)].secure = true;
+}
+size_t FakeDnsServer::ad_queries() const {
+  std::lock_guard lock(mutex_);
+  return ad_queries_;
+}
 void FakeDnsServer::add_ptr(const std::string& name, const std::string& host) {
   std::lock_guard lock(mutex_);
   zone_[lower(name)].ptr.push_back(lower(host));
@@ -240,6 +255,8 @@ bool FakeDnsServer::respond(const std::string& query, std::string& response) {
   std::lock_guard lock(mutex_);
   ++total_queries_;
   ++queries_[{name, type}];
+  const bool asked_ad = (query[3] & 0x20) != 0;
+  if (asked_ad) ++ad_queries_;
   auto it = zone_.find(name);
   if (it != zone_.end() && it->second.silent) return false;
 
@@ -263,6 +280,11 @@ bool FakeDnsServer::respond(const std::string& query, std::string& response) {
       put_record(answers, kTypeTxt, rdata);
       ++count;
     }
+  } else if (type == kTypeTlsa) {
+    for (const auto& rdata : it->second.tlsa) {
+      put_record(answers, kTypeTlsa, rdata);
+      ++count;
+    }
   } else if (type == kTypePtr) {
     for (const auto& host : it->second.ptr) {
       put_record(answers, kTypePtr, encode_name(host));
@@ -280,7 +302,8 @@ bool FakeDnsServer::respond(const std::string& query, std::string& response) {
   // QR, the query's opcode and RD, AA, RA, rcode.
   const auto opcode_rd = static_cast<uint8_t>(query[2] & 0x79);
   response.push_back(static_cast<char>(0x80 | opcode_rd | 0x04));
-  response.push_back(static_cast<char>(0x80 | static_cast<uint8_t>(rcode)));
+  const bool ad = asked_ad && it != zone_.end() && it->second.secure && rcode == Rcode::NoError;
+  response.push_back(static_cast<char>(0x80 | (ad ? 0x20 : 0) | static_cast<uint8_t>(rcode)));
   put16(response, 1);
   put16(response, count);
   put16(response, 0);

@@ -24,7 +24,7 @@ namespace volley::testing {
 class FakeDnsServer {
  public:
   enum class Rcode : uint8_t { NoError = 0, FormErr = 1, ServFail = 2, NxDomain = 3, NotImp = 4, Refused = 5 };
-  static constexpr uint16_t kTypeA = 1, kTypePtr = 12, kTypeMx = 15, kTypeTxt = 16, kTypeAaaa = 28;
+  static constexpr uint16_t kTypeA = 1, kTypePtr = 12, kTypeMx = 15, kTypeTxt = 16, kTypeAaaa = 28, kTypeTlsa = 52;
 
   // Binds 127.0.0.1:0 and starts serving; throws std::runtime_error if it
   // cannot (a broken test machine, not a test outcome).
@@ -44,7 +44,13 @@ class FakeDnsServer {
   // One TXT record made of `strings` (each at most 255 bytes).
   void add_txt(const std::string& name, const std::vector<std::string>& strings);
   void add_ptr(const std::string& name, const std::string& host);
+  void add_tlsa(const std::string& name, uint8_t usage, uint8_t selector, uint8_t mtype, const std::string& data);
   void add_name(const std::string& name);  // exists, no records: every type gets NODATA
+  // Answers about `name` carry AD (as a validating resolver's would) when
+  // the query asked for it with AD (RFC 6840 5.7).
+  void set_secure(const std::string& name);
+  // Queries that had the AD bit set.
+  size_t ad_queries() const;
   void set_rcode(const std::string& name, Rcode rcode);
   void set_silent(const std::string& name);
 
@@ -65,6 +71,8 @@ class FakeDnsServer {
     std::vector<std::string> aaaa;  // 16 raw bytes each
     std::vector<std::string> txt;   // rdata (length-prefixed strings) each
     std::vector<std::string> ptr;   // host names
+    std::vector<std::string> tlsa;  // rdata each
+    bool secure = false;
     bool has_rcode = false;
     Rcode rcode = Rcode::NoError;
     bool silent = false;
@@ -86,6 +94,7 @@ class FakeDnsServer {
   mutable std::mutex mutex_;
   std::map<std::string, Entry> zone_;
   std::map<std::pair<std::string, uint16_t>, size_t> queries_;
+  size_t ad_queries_ = 0;
   size_t total_queries_ = 0;
 };
 

@@ -11,7 +11,10 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <algorithm>
 #include <map>
+
+#include "temp_dir.hpp"
 
 #include "delivery/limits.hpp"
 
@@ -47,6 +50,14 @@ class TableResolver final : public Resolver {
   void query_ptr(const std::string& name, std::function<void(PtrAnswer)> done) override {
     asked.push_back("PTR " + name);
     asio::post(io_, [done = std::move(done)] { done({DnsStatus::NxDomain, {}, "NXDOMAIN"}); });
+  }
+  std::map<std::string, TlsaAnswer> tlsa;
+  void query_tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) override {
+    asked.push_back("TLSA " + name);
+    TlsaAnswer a;
+    if (auto it = tlsa.find(name); it != tlsa.end()) a = it->second;
+    else a.status = DnsStatus::NxDomain;
+    asio::post(io_, [done = std::move(done), a] { done(a); });
   }
 
  private:
@@ -291,6 +302,210 @@ TEST(SplitRecipients, SmarthostTakesEveryRemoteRecipient) {
   EXPECT_EQ(s.remote[0].key, kSmarthostKey);
   EXPECT_EQ(s.remote[0].domain, "");
   EXPECT_EQ(s.remote[0].rcpts, (std::vector<size_t>{0, 2}));
+}
+
+// ---- transport security: DANE (RFC 7672) and MTA-STS (RFC 8461) per MX host ----
+
+TlsaAnswer tlsa_ok(bool secure) {
+  TlsaAnswer a;
+  a.status = DnsStatus::Ok;
+  a.secure = secure;
+  a.records.push_back({3, 1, 1, std::string(32, 'h')});
+  a.records.push_back({0, 1, 1, std::string(32, 'u')});  // PKIX-TA: unusable for SMTP, dropped
+  return a;
+}
+
+struct SecureMxRoute : RouterTest {
+  SecureMxRoute() {
+    MxAnswer mx{DnsStatus::Ok, {{10, "mx1.example.com"}, {20, "mx2.example.com"}}, ""};
+    mx.secure = true;
+    dns.mx["example.com"] = mx;
+    dns.addresses["mx1.example.com"] = secure(ips({"192.0.2.1"}));
+    dns.addresses["mx2.example.com"] = secure(ips({"192.0.2.2"}));
+  }
+  static AddressAnswer secure(AddressAnswer a) {
+    a.secure = true;
+    return a;
+  }
+};
+
+TEST_F(SecureMxRoute, InsecureAddressesMeanNoDane) {
+  dns.addresses["mx1.example.com"] = ips({"192.0.2.1"});  // no AD
+  dns.tlsa["_25._tcp.mx1.example.com"] = tlsa_ok(true);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_FALSE(r.endpoints[0].policy);
+  EXPECT_EQ(std::count(dns.asked.begin(), dns.asked.end(), "TLSA _25._tcp.mx1.example.com"), 0);
+  EXPECT_EQ(std::count(dns.asked.begin(), dns.asked.end(), "A mx1.example.com"), 1);  // asked once, kept for routing
+}
+
+TEST_F(SecureMxRoute, SecureTlsaRecordsMakeTheHostDaneBound) {
+  dns.tlsa["_25._tcp.mx1.example.com"] = tlsa_ok(true);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.endpoints.size(), 2u);
+  ASSERT_TRUE(r.endpoints[0].policy);
+  EXPECT_EQ(r.endpoints[0].policy->kind, PolicyKind::Dane);
+  ASSERT_EQ(r.endpoints[0].policy->tlsa.size(), 1u);
+  EXPECT_EQ(r.endpoints[0].policy->tlsa[0].usage, 3);
+  EXPECT_FALSE(r.endpoints[1].policy);  // NXDOMAIN at _25._tcp.mx2: no DANE for it
+}
+
+TEST_F(SecureMxRoute, InsecureTlsaAnswerIsIgnored) {
+  dns.tlsa["_25._tcp.mx1.example.com"] = tlsa_ok(false);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_FALSE(r.endpoints[0].policy);
+}
+
+TEST_F(SecureMxRoute, TlsaLookupFailureDropsTheHostNeverDowngrades) {
+  dns.tlsa["_25._tcp.mx1.example.com"] = {DnsStatus::TempFail, {}, false, "SERVFAIL"};
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"mx2.example.com=192.0.2.2:25"}));
+}
+
+TEST_F(SecureMxRoute, EveryTlsaLookupFailingDefersNamingDane) {
+  dns.tlsa["_25._tcp.mx1.example.com"] = {DnsStatus::TempFail, {}, false, "SERVFAIL"};
+  dns.tlsa["_25._tcp.mx2.example.com"] = {DnsStatus::TempFail, {}, false, "SERVFAIL"};
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.status, Status::Deferred);
+  EXPECT_EQ(r.failure.enhanced, "4.7.5");
+  EXPECT_EQ(r.failure.policy, "dane");
+  EXPECT_NE(r.failure.reply.find("DANE: TLSA lookup of _25._tcp.mx1.example.com failed: SERVFAIL"), std::string::npos);
+}
+
+TEST_F(SecureMxRoute, DaneOffAsksNoTlsa) {
+  del.dane = false;
+  dns.tlsa["_25._tcp.mx1.example.com"] = tlsa_ok(true);
+  Destination d("example.com", "example.com");
+  ASSERT_TRUE(route(d).ok);
+  for (const auto& q : dns.asked) EXPECT_EQ(q.rfind("TLSA", 0), std::string::npos) << q;
+}
+
+TEST_F(RouterTest, InsecureMxAsksNoTlsa) {
+  dns.mx["example.com"] = {DnsStatus::Ok, {{10, "mx1.example.com"}}, ""};
+  dns.addresses["mx1.example.com"] = ips({"192.0.2.1"});
+  dns.tlsa["_25._tcp.mx1.example.com"] = tlsa_ok(true);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_FALSE(r.endpoints[0].policy);
+  for (const auto& q : dns.asked) EXPECT_EQ(q.rfind("TLSA", 0), std::string::npos) << q;
+}
+
+// A policy source whose cache holds example.com's policy (`mode`, one mx
+// pattern) for a day, attached to the test's router.
+std::unique_ptr<MtaStsSource> cached_policy(RouterTest& t, const test::TempDir& dir, mta_sts::Mode mode,
+                                            const std::string& mx) {
+  auto cache = mta_sts::PolicyCache::open(dir.path);
+  EXPECT_TRUE(cache);
+  if (!cache) return nullptr;
+  const int64_t now = t.clock.unix_seconds();
+  EXPECT_TRUE(cache.value()->put("example.com", {{mode, {mx}, 86400}, "id1", now, now + 86400}));
+  auto sts = std::make_unique<MtaStsSource>(t.dns, t.clock, t.io.get_executor(), std::move(cache.value()));
+  t.router.set_mta_sts(sts.get());
+  return sts;
+}
+
+// RFC 8461 2: where DANE applies to a host, MTA-STS does not (here the
+// policy lists neither MX host; only the DANE-bound one is kept).
+TEST_F(SecureMxRoute, DaneTakesPrecedenceOverMtaSts) {
+  test::TempDir dir("router-dane-sts");
+  auto sts = cached_policy(*this, dir, mta_sts::Mode::Enforce, "mail.example.org");
+  dns.tlsa["_25._tcp.mx2.example.com"] = tlsa_ok(true);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"mx2.example.com=192.0.2.2:25"}));
+  EXPECT_EQ(r.endpoints[0].policy->kind, PolicyKind::Dane);
+}
+
+// MTA-STS from the persistent cache (the table answers no _mta-sts TXT:
+// RFC 8461 5.1 keeps the cached policy in force).
+struct StsRoute : RouterTest {
+  test::TempDir dir{"router-sts"};
+  std::unique_ptr<MtaStsSource> sts;
+  StsRoute() {
+    dns.mx["example.com"] = {DnsStatus::Ok, {{10, "mx1.example.com"}, {20, "backup.other.net"}}, ""};
+    dns.addresses["mx1.example.com"] = ips({"192.0.2.1"});
+    dns.addresses["backup.other.net"] = ips({"192.0.2.9"});
+  }
+  void policy(mta_sts::Mode mode) { sts = cached_policy(*this, dir, mode, "*.example.com"); }
+  // Both MX hosts, neither held to a policy.
+  void expect_no_policy() {
+    Destination d("example.com", "example.com");
+    Route r = route(d);
+    ASSERT_TRUE(r.ok);
+    ASSERT_EQ(r.endpoints.size(), 2u);
+    EXPECT_FALSE(r.endpoints[0].policy);
+    EXPECT_FALSE(r.endpoints[1].policy);
+  }
+};
+
+TEST_F(StsRoute, EnforceKeepsOnlyMatchingMxHosts) {
+  policy(mta_sts::Mode::Enforce);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"mx1.example.com=192.0.2.1:25"}));
+  ASSERT_TRUE(r.endpoints[0].policy);
+  EXPECT_EQ(r.endpoints[0].policy->kind, PolicyKind::MtaSts);
+  EXPECT_FALSE(r.endpoints[0].policy->testing);
+}
+
+TEST_F(StsRoute, EnforceWithNoMatchingHostDefers) {
+  policy(mta_sts::Mode::Enforce);
+  dns.mx["example.com"] = {DnsStatus::Ok, {{20, "backup.other.net"}}, ""};
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.status, Status::Deferred);
+  EXPECT_EQ(r.failure.policy, "mta-sts");
+  EXPECT_NE(r.failure.reply.find("MTA-STS policy of example.com (mode enforce) does not list MX host backup.other.net"),
+            std::string::npos);
+}
+
+TEST_F(StsRoute, TestingKeepsEveryHost) {
+  policy(mta_sts::Mode::Testing);
+  Destination d("example.com", "example.com");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.endpoints.size(), 2u);
+  ASSERT_TRUE(r.endpoints[1].policy);
+  EXPECT_TRUE(r.endpoints[1].policy->testing);
+}
+
+TEST_F(StsRoute, ModeNoneIsNoPolicy) {
+  policy(mta_sts::Mode::None);
+  expect_no_policy();
+}
+
+TEST_F(StsRoute, ExpiredPolicyIsNoPolicy) {
+  policy(mta_sts::Mode::Enforce);
+  clock.advance(std::chrono::seconds(86401));
+  expect_no_policy();
+}
+
+TEST_F(StsRoute, MtaStsOffIgnoresThePolicy) {
+  policy(mta_sts::Mode::Enforce);
+  del.mta_sts = false;
+  expect_no_policy();
+}
+
+TEST_F(StsRoute, SmarthostRoutesHaveNoPolicy) {
+  policy(mta_sts::Mode::Enforce);
+  del.smarthost = "[192.0.2.50]:2525";
+  Destination d(kSmarthostKey, "");
+  Route r = route(d);
+  ASSERT_TRUE(r.ok);
+  EXPECT_FALSE(r.endpoints[0].policy);
 }
 
 }  // namespace

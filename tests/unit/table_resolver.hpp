@@ -26,6 +26,7 @@ class TableResolver final : public delivery::Resolver {
   std::map<std::string, delivery::AddressAnswer> addresses;
   std::map<std::string, delivery::TxtAnswer> txt;
   std::map<std::string, delivery::PtrAnswer> ptr;
+  std::map<std::string, delivery::TlsaAnswer> tlsa;
   std::set<std::string> silent;    // never answered (callbacks kept, as if in flight)
   std::vector<std::string> asked;  // "TXT name", in order
 
@@ -40,6 +41,9 @@ class TableResolver final : public delivery::Resolver {
   }
   void query_ptr(const std::string& name, std::function<void(delivery::PtrAnswer)> done) override {
     answer("PTR", name, ptr, std::move(done));
+  }
+  void query_tlsa(const std::string& name, std::function<void(delivery::TlsaAnswer)> done) override {
+    answer("TLSA", name, tlsa, std::move(done));
   }
 
  private:
