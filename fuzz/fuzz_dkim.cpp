@@ -21,6 +21,7 @@
 #include "dkim/signing_key.hpp"
 #include "dkim/tag_list.hpp"
 #include "dkim/verifier.hpp"
+#include "inbound/dkim_body_hashes.hpp"
 #include "util/base64.hpp"
 
 #include "fuzz_check.hpp"
@@ -135,5 +136,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     limited.feed(in);
     CHECK(limited.finish() == volley::base64_encode(sha256(reference.substr(0, cut))));
   }
+
+  // 5. The inbound stream splitter finds the header section where
+  // body_offset does, wherever the bytes are cut.
+  volley::inbound::DkimMessageStream whole, two;
+  whole.feed(in);
+  whole.finish();
+  CHECK(whole.header_block() == in.substr(0, body_offset(in)));
+  two.feed(in.substr(0, cut));
+  two.feed(in.substr(cut));
+  two.finish();
+  CHECK(two.header_block() == whole.header_block());
   return 0;
 }

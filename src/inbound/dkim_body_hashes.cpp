@@ -38,4 +38,31 @@ DkimBodyHashes body_hashes_of(const std::vector<dkim::FoundSignature>& signature
   return hashes;
 }
 
+void DkimMessageStream::header_ended() { hashes_.emplace(dkim::find_signatures(header_)); }
+
+// The header section ends with the first empty line, "\r\n" or "\n" (as
+// dkim::body_offset reads a message in memory).
+void DkimMessageStream::feed(std::string_view bytes) {
+  size_t i = 0;
+  for (; !hashes_ && i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (header_.size() < max_header_) header_.push_back(c);
+    else too_long_ = true;
+    if (c == '\n') {
+      if (at_line_start_ || cr_line_) header_ended();
+      at_line_start_ = true;
+      cr_line_ = false;
+    } else {
+      cr_line_ = c == '\r' && at_line_start_;
+      at_line_start_ = false;
+    }
+  }
+  if (hashes_ && i < bytes.size()) hashes_->feed(bytes.substr(i));
+}
+
+void DkimMessageStream::finish() {
+  if (!hashes_) header_ended();
+  hashes_->finish();
+}
+
 }  // namespace volley::inbound

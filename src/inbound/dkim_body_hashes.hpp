@@ -19,6 +19,7 @@
 
 #include "dkim/body_hasher.hpp"
 #include "dkim/signature.hpp"
+#include "inbound/limits.hpp"
 
 namespace volley::inbound {
 
@@ -56,5 +57,37 @@ class DkimBodyHashes {
 // the caller does not know better).
 DkimBodyHashes body_hashes_of(const std::vector<dkim::FoundSignature>& signatures, std::string_view message,
                               size_t body_offset);
+
+// For a message that streams to a body file: fed the message from its first
+// byte in chunks split anywhere, it keeps the header section (through the
+// empty line that ends it) and, from there on, feeds the body to the
+// DkimBodyHashes of the signatures in that header section. Holds at most
+// `max_header_bytes` of header; a longer header section is cut there
+// (header_too_long(): the caller decides; the checks would see only the part kept).
+class DkimMessageStream {
+ public:
+  explicit DkimMessageStream(size_t max_header_bytes = kMaxStreamedHeaderBytes) : max_header_(max_header_bytes) {}
+
+  void feed(std::string_view bytes);
+  // The message ended; a message without an empty line is all header.
+  void finish();
+
+  bool header_complete() const { return hashes_.has_value(); }
+  bool header_too_long() const { return too_long_; }
+  // The header section, with the empty line after it when there was one.
+  const std::string& header_block() const { return header_; }
+  // Null until the header section ended (or finish()); finished after finish().
+  const DkimBodyHashes* hashes() const { return hashes_ ? &*hashes_ : nullptr; }
+
+ private:
+  void header_ended();
+
+  size_t max_header_;
+  std::string header_;
+  bool too_long_ = false;
+  bool at_line_start_ = true;  // the next byte starts a line
+  bool cr_line_ = false;       // the line so far is a lone CR
+  std::optional<DkimBodyHashes> hashes_;
+};
 
 }  // namespace volley::inbound

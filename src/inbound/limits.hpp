@@ -27,3 +27,10 @@ inline constexpr size_t kPasswordCheckThreads = 2;
 // cutting off a slow but honest one. A lookup still unanswered then is a
 // temperror, never a pass.
 inline constexpr std::chrono::milliseconds kSenderAuthTimeout{20'000};
+
+// The header section DkimMessageStream keeps (inbound/dkim_body_hashes.hpp)
+// while a message streams to its body file. RFC 5322 sets no limit; Postfix
+// keeps 100 KB (header_size_limit). 1 MiB holds any real header section,
+// DKIM signatures and long Received chains included, while bounding what one
+// session holds when the body itself is kept on disk.
+inline constexpr size_t kMaxStreamedHeaderBytes = 1024 * 1024;

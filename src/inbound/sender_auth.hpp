@@ -7,11 +7,11 @@
 // Authentication-Results fields that claimed our authserv-id.
 //
 // For the intake, after DATA:
-//   DkimBodyHashes hashes(dkim::find_signatures(header_block));
-//   hashes.feed(...) for the body as it arrives (or read back from the body file);
-//   hashes.finish();
-//   SenderAuthOutcome out = co_await check_sender_auth(resolver, cfg.inbound, psl,
-//       {client, helo, mail_from, hostname, header_block, {}, &hashes}, clock);
+//   in memory:  {client, helo, mail_from, hostname, header_block, message, nullptr}
+//   streamed:   DkimMessageStream stream; stream.feed(bytes) as they arrive
+//               (or read back from the body file); stream.finish();
+//               {client, helo, mail_from, hostname, stream.header_block(), {}, stream.hashes()}
+//   SenderAuthOutcome out = co_await check_sender_auth(resolver, cfg.inbound, psl, input, clock);
 //   message = out.authentication_results + out.cleaned_header_block + body;
 //
 // `header_block` must be the header section as received (before our own

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <future>
 #include <filesystem>
 #include <set>
 
+#include "queue/log_spool.hpp"
 #include "temp_dir.hpp"
 
 namespace volley::delivery {
@@ -189,6 +191,38 @@ TEST(MaildirTarget, UnusableFolderNameFallsBackToInbox) {
   EXPECT_EQ(files_in(dir.path + "/local.test/bob/new"), 4u);
   EXPECT_EQ(files_in(dir.path + "/local.test"), 1u);  // only bob's mailbox
   EXPECT_EQ(files_in(dir.path), 1u);
+}
+
+// In process, queue to mailbox: a quarantined message committed to the
+// queue log, retried once (an update record rewrites its envelope), then
+// read back after a restart is still filed into .Junk.
+TEST(MaildirTarget, JunkFolderSurvivesTheQueueAndARestart) {
+  TempDir dir;
+  auto m = std::make_shared<queue::Message>(message({"bob@local.test"}));
+  m->envelope.folder = queue::kJunkFolder;
+  {
+    auto spool = queue::LogSpool::open(dir.path + "/spool");
+    ASSERT_TRUE(spool.ok()) << spool.error().message;
+    std::promise<Result<void>> committed, updated;
+    (*spool)->commit(m, [&](Result<void> r) { committed.set_value(r); });
+    ASSERT_TRUE(committed.get_future().get().ok());
+    queue::Envelope retried = m->envelope;
+    retried.deferrals = 1;
+    (*spool)->update(retried, [&](Result<void> r) { updated.set_value(r); });
+    ASSERT_TRUE(updated.get_future().get().ok());
+  }
+  auto spool = queue::LogSpool::open(dir.path + "/spool");
+  ASSERT_TRUE(spool.ok()) << spool.error().message;
+  auto back = (*spool)->load(m->envelope.id);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->envelope.deferrals, 1u);
+  EXPECT_EQ(back->envelope.folder, "Junk");
+  MaildirTarget target(dir.path + "/mail", "mx.test");
+  auto outs = deliver_through(target, *back, {0});
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].status, Status::Sent) << outs[0].reply;
+  EXPECT_EQ(files_in(dir.path + "/mail/local.test/bob/.Junk/new"), 1u);
+  EXPECT_EQ(files_in(dir.path + "/mail/local.test/bob/new"), 0u);
 }
 
 }  // namespace

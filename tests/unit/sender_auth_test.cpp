@@ -11,7 +11,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include "dkim/body_hasher.hpp"
 #include "dkim/header_fields.hpp"
@@ -87,10 +89,26 @@ struct SenderAuthTest : ::testing::Test {
     dns.txt[name] = txt({dkim::key_record_text(key).value()});
   }
 
+  // The message python3-dkim signed, its keys published.
+  std::string dkimpy_fixture() {
+    std::istringstream keys(slurp("dkimpy_keys.txt"));
+    for (std::string line; std::getline(keys, line);) {
+      const size_t sp = line.find(' ');
+      dns.txt[line.substr(0, sp)] = txt({line.substr(sp + 1)});
+    }
+    return slurp("dkimpy_signed.eml");
+  }
+  static std::string slurp(const std::string& name) {
+    std::ifstream in(std::string(VOLLEY_UNIT_FIXTURES) + "/" + name, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
   SenderAuthOutcome run(const std::string& message, std::chrono::milliseconds timeout = 5s,
                         const DkimBodyHashes* hashes = nullptr) {
     std::optional<SenderAuthOutcome> out;
-    const std::string block = header_block_of(message);
+    const std::string block = hashes ? message : header_block_of(message);
     SenderAuthInput in{*net::IpAddress::parse(client), helo, mail_from, "mx.receiver.example", block, message,
                        hashes};
     SenderAuthOptions options;
@@ -391,6 +409,68 @@ TEST_F(SenderAuthTest, StreamedBodyHashesOneHasherPerCanonicalization) {
   ASSERT_EQ(o.results.dkim.size(), 2u);
   EXPECT_EQ(o.results.dkim[0].result, "pass") << o.results.dkim[0].reason;
   EXPECT_EQ(o.results.dkim[1].result, "pass") << o.results.dkim[1].reason;
+}
+
+// Interoperability: a message signed by python3-dkim (dkimpy) three times
+// (rsa-sha256 relaxed/simple, ed25519-sha256 relaxed/simple, rsa-sha256
+// simple/simple with l=), over a folded subject with trailing white space,
+// an 8-bit body line and a line starting with a dot; made by
+// fixtures/make_dkimpy_fixture.py, which checks that dkimpy verifies it.
+TEST_F(SenderAuthTest, VerifiesWhatPythonDkimSigned) {
+  const std::string m = dkimpy_fixture();
+  ASSERT_FALSE(m.empty());
+  ASSERT_EQ(DkimBodyHashes(dkim::find_signatures(header_block_of(m))).hasher_count(), 2u);  // simple, with and without l=
+  SenderAuthOutcome o = run(m);
+  ASSERT_EQ(o.results.dkim.size(), 3u);
+  for (const auto& d : o.results.dkim) EXPECT_EQ(d.result, "pass") << d.selector << ": " << d.reason;
+  // Changing a signed byte of the body breaks all three.
+  std::string tampered = m;
+  tampered.replace(tampered.find("8-bit"), 5, "8-BIT");
+  o = run(tampered);
+  for (const auto& d : o.results.dkim) EXPECT_EQ(d.result, "fail") << d.selector;
+}
+
+// A message streaming to its body file: DkimMessageStream finds the header
+// section however the bytes are cut and hashes the rest as it comes.
+TEST_F(SenderAuthTest, StreamedMessageSplitAnywhereVerifies) {
+  const std::string m = dkimpy_fixture();
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{7}, size_t{4096}}) {
+    DkimMessageStream stream;
+    for (size_t pos = 0; pos < m.size(); pos += chunk) stream.feed(std::string_view(m).substr(pos, chunk));
+    EXPECT_TRUE(stream.header_complete());
+    stream.finish();
+    EXPECT_EQ(stream.header_block(), header_block_of(m)) << chunk;
+    EXPECT_FALSE(stream.header_too_long());
+    const SenderAuthOutcome o = run(stream.header_block(), 5s, stream.hashes());
+    ASSERT_EQ(o.results.dkim.size(), 3u);
+    for (const auto& d : o.results.dkim) EXPECT_EQ(d.result, "pass") << chunk << " " << d.selector << ": " << d.reason;
+  }
+}
+
+TEST(DkimMessageStream, HeaderEndsAtTheFirstEmptyLineAndIsBounded) {
+  struct Case {
+    std::string message;
+    std::string header;
+  } cases[] = {
+      {"A: 1\r\n\r\nbody\r\n", "A: 1\r\n\r\n"},
+      {"\r\nbody", "\r\n"},
+      {"A: 1\n\nbody", "A: 1\n\n"},
+      {"A: 1\r\n \r\nB: 2\r\n\r\n", "A: 1\r\n \r\nB: 2\r\n\r\n"},  // a line of one space is not empty
+      {"A: 1\r\r\n\r\n", "A: 1\r\r\n\r\n"},
+      {"A: 1\r\nno empty line", "A: 1\r\nno empty line"},
+  };
+  for (const auto& c : cases) {
+    DkimMessageStream s;
+    s.feed(c.message);
+    s.finish();
+    EXPECT_EQ(s.header_block(), c.header) << c.message;
+    EXPECT_EQ(s.header_block(), c.message.substr(0, dkim::body_offset(c.message))) << c.message;
+  }
+  DkimMessageStream small(8);
+  small.feed("Subject: a long one\r\n\r\nbody\r\n");
+  EXPECT_TRUE(small.header_complete());
+  EXPECT_TRUE(small.header_too_long());
+  EXPECT_EQ(small.header_block(), "Subject:");
 }
 
 }  // namespace
