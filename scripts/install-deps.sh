@@ -22,6 +22,7 @@ TEST_PKGS=(
   iproute2                                             # ss (listen backlog test)
   python3-dkim                                         # independent DKIM signer/verifier (tests/e2e/test_dkim_interop.py)
   python3-spf python3-yaml                             # RFC 7208 test suite (spf_suite_test) and its YAML reader
+  opendkim opendkim-tools                              # bench/dkim_signing: Postfix's signing milter (private instance)
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -43,7 +44,9 @@ export DEBIAN_FRONTEND=noninteractive
 # starting services keeps the package's postinst from starting a system
 # instance (tests run private instances with `postfix -c DIR`). An existing
 # policy-rc.d is left alone.
-if [[ " ${missing[*]} " == *" postfix "* ]]; then
+# OpenDKIM likewise: bench/dkim_signing runs its own opendkim process with
+# its own config file; the package's system service must not start.
+if [[ " ${missing[*]} " == *" postfix "* || " ${missing[*]} " == *" opendkim "* ]]; then
   echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\n# installed by volley scripts/install-deps.sh while installing packages\nexit 101\n' |
