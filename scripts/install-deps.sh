@@ -23,6 +23,7 @@ TEST_PKGS=(
   python3-dkim                                         # independent DKIM signer/verifier (tests/e2e/test_dkim_interop.py)
   python3-spf python3-yaml                             # RFC 7208 test suite (spf_suite_test) and its YAML reader
   ldnsutils unbound                                    # DANE e2e: sign a private zone, serve and validate it on loopback
+  opendkim opendkim-tools                              # bench/dkim_signing: Postfix's signing milter (private instance)
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -47,11 +48,12 @@ export DEBIAN_FRONTEND=noninteractive
 # Unbound likewise: the tests run private instances on loopback ports with
 # their own config (`unbound -d -c FILE`); a system instance would take port
 # 53 (and, with resolvconf, take over resolv.conf), so it is not started now (policy-rc.d) and
-# not enabled for the next boot (below).
+# not enabled for the next boot (below). OpenDKIM too: bench/dkim_signing runs
+# its own opendkim process with its own config file.
 if [[ " ${missing[*]} " == *" postfix "* ]]; then
   echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 fi
-if [[ " ${missing[*]} " == *" postfix "* || " ${missing[*]} " == *" unbound "* ]]; then
+if [[ " ${missing[*]} " == *" postfix "* || " ${missing[*]} " == *" unbound "* || " ${missing[*]} " == *" opendkim "* ]]; then
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\n# installed by volley scripts/install-deps.sh while installing packages\nexit 101\n' |
       $SUDO tee /usr/sbin/policy-rc.d >/dev/null
@@ -66,4 +68,7 @@ $SUDO apt-get update -qq >&2 || echo "install-deps: apt-get update failed; tryin
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 if [[ " ${missing[*]} " == *" unbound "* ]] && command -v systemctl >/dev/null; then
   $SUDO systemctl disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
+fi
+if [[ " ${missing[*]} " == *" opendkim "* ]] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable opendkim.service >/dev/null 2>&1 || true
 fi

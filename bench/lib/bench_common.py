@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,17 @@ def run(cmd: List[str], check: bool = True, **kw) -> subprocess.CompletedProcess
     if check and p.returncode != 0:
         raise BenchError(f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stdout}{p.stderr}")
     return p
+
+
+def terminate(proc: "subprocess.Popen", timeout: float) -> None:
+    """SIGTERM to a child we started, SIGKILL if it is still there after `timeout` seconds; reaped either way."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def free_port() -> int:
@@ -174,20 +186,30 @@ def ensure_postfix() -> None:
         raise BenchError(f"{SMTP_SOURCE} still missing after installing postfix")
 
 
-def ensure_volley(workdir: Path) -> Path:
+def volley_build_path() -> Path:
+    """$VOLLEY_BIN or build/release/volley (absolute)."""
     binary = Path(os.environ.get("VOLLEY_BIN") or REPO / "build/release/volley")
     if not binary.is_absolute():
         binary = (REPO / binary) if not binary.exists() else binary.resolve()
+    return binary
+
+
+def ensure_built(binary: Path, target: str, workdir: Path) -> Path:
+    """A private copy of `binary` (CMake target `target`, built with the release preset if missing)."""
     if not binary.exists():
         log(f"{binary} missing: building it (cmake --preset release)")
         run(["cmake", "--preset", "release"], cwd=REPO, stdout=None, stderr=None)
-        run(["cmake", "--build", "--preset", "release", "--target", "volley"], cwd=REPO, stdout=None, stderr=None)
+        run(["cmake", "--build", "--preset", "release", "--target", target], cwd=REPO, stdout=None, stderr=None)
         if not binary.exists():
             raise BenchError(f"build finished but {binary} does not exist")
     # A private copy: another session may rebuild the binary while we run.
-    copy = workdir / "volley-bin"
+    copy = workdir / f"{target}-bin"
     shutil.copy2(binary, copy)
     return copy
+
+
+def ensure_volley(workdir: Path) -> Path:
+    return ensure_built(volley_build_path(), "volley", workdir)
 
 
 # --------------------------------------------------------------------------

@@ -6,14 +6,13 @@ See count_sink.c for why the benchmarks use it rather than Postfix's smtp-sink.
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Dict, Optional
 
-from bench_common import BenchError, free_port, process_cpu_ticks, run, wait_port
+from bench_common import BenchError, free_port, process_cpu_ticks, run, terminate, wait_port
 
 SOURCE = Path(__file__).resolve().parent / "count_sink.c"
 
@@ -75,11 +74,5 @@ class CountSink:
             self.ctl = self.ctl_in = None
         if self.proc is not None:
             proc, self.proc = self.proc, None
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            terminate(proc, 5)
 

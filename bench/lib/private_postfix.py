@@ -40,6 +40,10 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
+# Scenario line: every accepted message goes smtpd -> cleanup -> queue file
+# written and fsync()ed, and is filed in hold/ (qmgr never touches it).
+HOLD_ALL = "smtpd_recipient_restrictions = check_client_access static:HOLD\n"
+
 # Queue directories that hold messages (as opposed to logs/state of them).
 MESSAGE_QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")
 

@@ -8,12 +8,11 @@ daemon starts (for example `volley user add`).
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from pathlib import Path
 from typing import Callable, Optional
 
-from bench_common import BenchError, count_files, free_port, run, wait_port
+from bench_common import BenchError, count_files, free_port, run, terminate, wait_port
 
 ConfigText = Callable[[Path, int], str]          # (data_dir, port) -> volley.toml
 SetUp = Callable[[Path, Path], None]             # (binary, config file) -> None
@@ -35,6 +34,7 @@ class VolleyInstance:
 
     def start(self) -> None:
         self.generation += 1
+        self.root.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.root / f"data-{self.generation}"
         self.config = self.root / "volley.toml"
         self.config.write_text(self.config_text(self.data_dir, self.port))
@@ -57,13 +57,7 @@ class VolleyInstance:
     def stop(self) -> None:
         if self.proc is not None:
             proc, self.proc = self.proc, None
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            terminate(proc, 15)
         if self.logf:
             self.logf.close()
             self.logf = None
@@ -97,3 +91,46 @@ class VolleyInstance:
             pass
         d = self.data_dir / "spool" / "msg"
         return count_files(d) if d.is_dir() else None
+
+
+def intake_config(data_dir: Path, port: int, domain: str, extra: str = "", deliver: bool = False) -> str:
+    """One mx listener without TLS on 127.0.0.1, `domain` local, 127.0.0.0/8 a relay network, log level warn.
+
+    deliver=False (intake benchmarks): accepted mail stays queued, like
+    Postfix's HOLD, so the delivery engine's Maildir writes are not billed to
+    the intake. `extra`: TOML appended (for example [[dkim]] entries).
+    """
+    return f"""[server]
+hostname = "volley.{domain}"
+data_dir = "{data_dir}"
+
+[log]
+level = "warn"
+
+[[listener]]
+name = "mx"
+address = "127.0.0.1:{port}"
+protocol = "smtp"
+role = "mx"
+tls = "none"
+
+[limits]
+max_message_size = "100MB"
+max_connections_per_ip = 1000
+
+[domains]
+local = ["{domain}"]
+
+[relay]
+allow_networks = ["127.0.0.0/8"]
+
+[delivery]
+enabled = {"true" if deliver else "false"}
+""" + extra
+
+
+def mailbox_user(address: str) -> SetUp:
+    """A set-up step that adds the mailbox user `address` (password on stdin)."""
+    def add(binary: Path, config: Path) -> None:
+        run([str(binary), "user", "add", address, "--config", str(config)], input="bench-Password-1\n")
+    return add
