@@ -53,7 +53,18 @@ const std::vector<Field<ApiSection>>& api_fields() {
 }  // namespace
 
 void read_inbound(Diag& d, const toml::node& n, const std::string& key, Draft& out) {
-  if (auto t = read_table_node(d, n, key)) read_fields(d, *t, key, inbound_fields(), out.cfg.inbound);
+  const toml::table* t = read_table_node(d, n, key);
+  if (!t) return;
+  read_fields(d, *t, key, inbound_fields(), out.cfg.inbound);
+  // DMARC passes only through an aligned SPF or DKIM pass: with either check
+  // off, every message would lack that pass and "enforce" would refuse
+  // legitimate mail.
+  const InboundSection& in = out.cfg.inbound;
+  if (in.dmarc != DmarcMode::Off && (!in.spf || !in.dkim_verify)) {
+    const toml::node* at = t->get("dmarc");
+    d.add(at ? *at : n, key + ".dmarc",
+          "DMARC needs both inbound.spf and inbound.dkim_verify on (set dmarc = \"off\" to turn them off)");
+  }
 }
 
 void read_mailbox(Diag& d, const toml::node& n, const std::string& key, Draft& out) {

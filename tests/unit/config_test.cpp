@@ -472,6 +472,12 @@ const ErrorCase kBadValues[] = {
     // [inbound], [mailbox], [api], delivery.mta_sts/dane
     {"InboundDmarc", "[inbound]\ndmarc = \"reject\"\n",
      "t.toml:4: inbound.dmarc: expected one of \"enforce\", \"report\", \"off\", got \"reject\""},
+    {"InboundDmarcWithoutDkim", "[inbound]\ndkim_verify = false\n",
+     "t.toml:3: inbound.dmarc: DMARC needs both inbound.spf and inbound.dkim_verify on (set dmarc = \"off\" to turn "
+     "them off)"},
+    {"InboundDmarcWithoutSpf", "[inbound]\nspf = false\ndmarc = \"enforce\"\n",
+     "t.toml:5: inbound.dmarc: DMARC needs both inbound.spf and inbound.dkim_verify on (set dmarc = \"off\" to turn "
+     "them off)"},
     {"InboundSpfNotBool", "[inbound]\nspf = \"yes\"\n", "t.toml:4: inbound.spf: expected true or false, got \"yes\""},
     {"MailboxQuota", "[mailbox]\nquota = \"lots\"\n",
      "t.toml:4: mailbox.quota: expected a size (bytes, or a string like \"50MB\"), got \"lots\""},
