@@ -16,8 +16,12 @@ std::string u16(unsigned v) { return {static_cast<char>(v >> 8), static_cast<cha
 
 std::string name(std::initializer_list<const char*> labels) {
   std::string out;
-  for (const char* l : labels) out += static_cast<char>(std::strlen(l)) + std::string(l);
-  return out + '\0';
+  for (const char* l : labels) {
+    out += static_cast<char>(std::strlen(l));  // appended piecewise: GCC 12 -O3 reports a false -Wrestrict on char + string
+    out += l;
+  }
+  out += '\0';
+  return out;
 }
 
 struct Rr {
@@ -82,6 +86,12 @@ TEST_P(TlsaStatus, Mapped) {
   }
 }
 
+// One byte changed (not string::replace: GCC 12 -O3 reports a false -Wrestrict on it).
+std::string with_byte(std::string m, size_t at, char b) {
+  m[at] = b;
+  return m;
+}
+
 std::vector<Rr> many(size_t n) { return std::vector<Rr>(n, Rr{kPtr, 52, tlsa_rdata(3, 1, 1, std::string(32, 'x'))}); }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -105,7 +115,7 @@ INSTANTIATE_TEST_SUITE_P(
         StatusRow{"TooManyRecords", message(0, true, many(limits::kMaxTlsaRecords + 1)), DnsStatus::TempFail},
         StatusRow{"BadLabelType", message(0, true, {{std::string("\x80", 1), 52, tlsa_rdata(3, 1, 1, "x")}}),
                   DnsStatus::TempFail},
-        StatusRow{"AnswerCountLies", message(0, true, {}).replace(7, 1, "\x05"), DnsStatus::TempFail}),
+        StatusRow{"AnswerCountLies", with_byte(message(0, true, {}), 7, '\x05'), DnsStatus::TempFail}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DnsWire, HeaderFlags) {
