@@ -96,7 +96,18 @@ void BodyHasher::feed(std::string_view bytes) {
     }
   }
   const bool relaxed = canon_ == Canon::Relaxed;
-  auto special = [relaxed](char c) { return c == '\r' || (relaxed && (c == ' ' || c == '\t')); };
+  // Bytes that need a decision: CR, and for relaxed a tab or a space that
+  // may start a run of WSP or end a line. A single space between other
+  // bytes is its own canonical form, so text runs on over word breaks
+  // instead of stopping at every space.
+  auto special = [relaxed, bytes](size_t k) {
+    const char c = bytes[k];
+    if (c == '\r') return true;
+    if (!relaxed || (c != ' ' && c != '\t')) return false;
+    if (c == '\t' || k + 1 == bytes.size()) return true;
+    const char next = bytes[k + 1];
+    return next == ' ' || next == '\t' || next == '\r';
+  };
   while (i < bytes.size()) {
     char c = bytes[i];
     if (c == '\r') {
@@ -113,9 +124,11 @@ void BodyHasher::feed(std::string_view bytes) {
     // A run of bytes that need no decision is hashed as one piece: the first
     // goes through content_byte (pending empty lines and space), the rest
     // straight to the digest. Keeps a 50 MB body from costing a call per byte.
+    // A run never starts with a space: content_byte holds it back as
+    // pending WSP, which the raw rest of the run would skip over.
     size_t j = i + 1;
-    if (!special(c))
-      while (j < bytes.size() && !special(bytes[j])) ++j;
+    if (!special(i) && !(relaxed && c == ' '))
+      while (j < bytes.size() && !special(j)) ++j;
     content_byte(c);
     emit(bytes.substr(i + 1, j - i - 1));
     i = j;
