@@ -7,6 +7,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 
 #include "delivery/dns_resolver.hpp"
 #include "dkim/keygen.hpp"
+#include "inbound/dkim_signing.hpp"
 #include "doctor/probe.hpp"
 #include "doctor/report.hpp"
 #include "net/cidr.hpp"
@@ -119,9 +121,9 @@ int run_doctor(const DoctorOptions& opts, const config::Config& cfg, std::ostrea
   // The [[dkim]] entries that sign mail From the domain, chosen as the
   // intake's signer chooses (inbound::DkimSigning): those of the domain, or
   // of its closest parent that has entries.
-  std::string signing_domain;
-  for (const auto& k : cfg.dkim)
-    if (doctor::signs_for(k.domain, domain) && k.domain.size() > signing_domain.size()) signing_domain = k.domain;
+  const std::string signing_domain(inbound::closest_signing_domain(domain, [&](std::string_view d) {
+    return std::any_of(cfg.dkim.begin(), cfg.dkim.end(), [d](const config::DkimKey& k) { return k.domain == d; });
+  }));
   for (const auto& k : cfg.dkim) {
     if (signing_domain.empty() || k.domain != signing_domain) continue;
     doctor::DkimExpectation e{k.domain, k.selector, k.key, Error("not loaded")};

@@ -68,10 +68,6 @@ struct DkimExpectation {
   Result<std::string> record_text = Error("not loaded");  // "v=DKIM1; k=...; p=..."
 };
 
-// Whether a [[dkim]] entry for `entry_domain` signs mail From `domain`:
-// the same domain or a parent of it.
-bool signs_for(const std::string& entry_domain, const std::string& domain);
-
 // The record name "S._domainkey.D".
 std::string dkim_record_name(const DkimExpectation& e);
 // The TXT at S._domainkey.D holds one key record, it parses, and its key

@@ -128,11 +128,6 @@ Finding judge_spf_address(const std::string& domain, const std::string& address,
 
 // ---- DKIM ----
 
-bool signs_for(const std::string& entry_domain, const std::string& domain) {
-  const std::string e = to_lower(entry_domain), d = to_lower(domain);
-  return d == e || (d.size() > e.size() && d.compare(d.size() - e.size(), e.size(), e) == 0 && d[d.size() - e.size() - 1] == '.');
-}
-
 std::string dkim_record_name(const DkimExpectation& e) { return concat(e.selector, "._domainkey.", e.domain); }
 
 Finding no_dkim_entry(const std::string& domain) {

@@ -27,7 +27,7 @@ struct ProbeOptions {
   // The sending addresses; empty with `addresses_unknown` saying why.
   std::vector<std::string> addresses;
   std::string addresses_unknown;
-  // The [[dkim]] entries that sign for the domain (signs_for), keys loaded.
+  // The [[dkim]] entries that sign for the domain (inbound::closest_signing_domain), keys loaded.
   std::vector<DkimExpectation> dkim;
   std::string delivery_tls = "opportunistic";
   std::chrono::milliseconds dns_timeout{5000};

@@ -1,5 +1,6 @@
 #include "inbound/dkim_signing.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "dkim/body_hasher.hpp"
@@ -56,17 +57,26 @@ Result<std::vector<DkimSigningEntry>> load_dkim_keys(const std::vector<config::D
   return out;
 }
 
-std::vector<const DkimSigningEntry*> DkimSigning::entries_for(std::string_view from_domain) const {
-  std::vector<const DkimSigningEntry*> found;
-  std::string_view d = from_domain;
-  while (!d.empty()) {
-    for (const DkimSigningEntry& e : entries_)
-      if (e.domain == d) found.push_back(&e);
-    if (!found.empty()) return found;
+std::string_view closest_signing_domain(std::string_view from_domain,
+                                        const std::function<bool(std::string_view)>& has_entries) {
+  for (std::string_view d = from_domain; !d.empty();) {
+    if (has_entries(d)) return d;
     const size_t dot = d.find('.');
     if (dot == std::string_view::npos) break;
     d.remove_prefix(dot + 1);
   }
+  return {};
+}
+
+std::vector<const DkimSigningEntry*> DkimSigning::entries_for(std::string_view from_domain) const {
+  auto has_entries = [this](std::string_view d) {
+    return std::any_of(entries_.begin(), entries_.end(), [d](const DkimSigningEntry& e) { return e.domain == d; });
+  };
+  const std::string_view domain = closest_signing_domain(from_domain, has_entries);
+  std::vector<const DkimSigningEntry*> found;
+  if (domain.empty()) return found;
+  for (const DkimSigningEntry& e : entries_)
+    if (e.domain == domain) found.push_back(&e);
   return found;
 }
 

@@ -4,8 +4,10 @@
 // domain with an RSA and an Ed25519 key gets both signatures, RFC 8463 6).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -28,6 +30,13 @@ struct DkimSigningEntry {
 // naming the file of the first key that cannot be read or is unusable.
 Result<std::vector<DkimSigningEntry>> load_dkim_keys(const std::vector<config::DkimKey>& configured,
                                                      const std::vector<DkimSigningEntry>& loaded = {});
+
+// The one rule for which [[dkim]] domain signs mail From `from_domain`:
+// the domain itself if `has_entries` says it has entries, else its closest
+// parent that has; "" when none. The view is a suffix of `from_domain`.
+// Shared by the signer and `volley doctor`, which must agree.
+std::string_view closest_signing_domain(std::string_view from_domain,
+                                        const std::function<bool(std::string_view)>& has_entries);
 
 class DkimSigning final : public smtp::ContentSigner {
  public:

@@ -17,6 +17,7 @@
 #include "smtp/session.hpp"
 #include "session_driver.hpp"
 #include "util/base64.hpp"
+#include "util/strings.hpp"
 
 namespace volley::inbound {
 namespace {
@@ -47,6 +48,17 @@ TEST(DkimSigningEntries, OwnDomainThenClosestParentThenNothing) {
   EXPECT_EQ(selectors("example.net"), "");
   EXPECT_EQ(selectors("notexample.com"), "");            // a suffix is not a parent
   EXPECT_EQ(selectors("com"), "");
+}
+
+// The rule `volley doctor` shares: the domain itself or its closest parent.
+TEST(DkimSigningEntries, ClosestSigningDomainIsTheDomainOrAParentOnly) {
+  auto only = [](std::string_view configured) {
+    return [configured](std::string_view d) { return iequals(d, configured); };
+  };
+  EXPECT_EQ(closest_signing_domain("example.com", only("example.com")), "example.com");
+  EXPECT_EQ(closest_signing_domain("news.Example.COM", only("example.com")), "Example.COM");
+  EXPECT_EQ(closest_signing_domain("badexample.com", only("example.com")), "");
+  EXPECT_EQ(closest_signing_domain("example.com", only("news.example.com")), "");
 }
 
 TEST(DkimSigningEntries, NoFromOrSeveralFromsAreNotSigned) {

@@ -309,12 +309,6 @@ TEST(DoctorTest, SpfRecordWithAddsOnlyMissingAddressesBeforeAll) {
   for (const auto& c : cases) EXPECT_EQ(spf_record_with(c.record, c.addresses), c.want) << c.record;
 }
 
-TEST(DoctorTest, SignsForTheDomainAndItsSubdomainsOnly) {
-  EXPECT_TRUE(signs_for("example.com", "example.com"));
-  EXPECT_TRUE(signs_for("example.com", "news.Example.COM"));
-  EXPECT_FALSE(signs_for("example.com", "badexample.com"));
-  EXPECT_FALSE(signs_for("news.example.com", "example.com"));
-}
 
 TEST(DoctorTest, ReportsEscapeWhatDnsSent) {
   Report r;
