@@ -28,6 +28,7 @@ enum class ErrorCode {
   Permanent,      // a definite permanent failure from elsewhere
   Timeout,
   RateLimited,    // a budget is spent (e.g. AUTH failures per client address): try later
+  Busy,           // held by someone else (a mailbox another POP3 session has open): -ERR [IN-USE]
 };
 
 const char* error_code_name(ErrorCode code);
@@ -96,6 +97,7 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::Permanent: return "permanent";
     case ErrorCode::Timeout: return "timeout";
     case ErrorCode::RateLimited: return "rate_limited";
+    case ErrorCode::Busy: return "busy";
   }
   return "failed";
 }
