@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include <cerrno>
 #include <cstring>
@@ -32,6 +33,15 @@ struct BioFree {
 
 }  // namespace
 
+SigningKey::~SigningKey() { sodium_memzero(ed25519_secret.data(), ed25519_secret.size()); }
+
+bool sodium_ready() {
+  // sodium_init() takes a global lock on every call (libsodium 1.0.18), so
+  // it runs once here rather than per signature.
+  static const bool ready = sodium_init() >= 0;
+  return ready;
+}
+
 Result<std::shared_ptr<const SigningKey>> make_signing_key(std::shared_ptr<evp_pkey_st> pkey, Algorithm algorithm) {
   if (!pkey) return Error{ErrorCode::Invalid, "no key"};
   auto key = std::make_shared<SigningKey>();
@@ -48,6 +58,17 @@ Result<std::shared_ptr<const SigningKey>> make_signing_key(std::shared_ptr<evp_p
   if (rsa && key->bits > kMaxRsaBits)
     return Error{ErrorCode::Invalid, "RSA key of " + std::to_string(key->bits) + " bits; receivers refuse over " +
                                          std::to_string(kMaxRsaBits)};
+  if (ed) {
+    if (!sodium_ready()) return Error{ErrorCode::Failed, "libsodium failed to initialise"};
+    unsigned char seed[32];
+    size_t len = sizeof seed;
+    if (EVP_PKEY_get_raw_private_key(pkey.get(), seed, &len) != 1 || len != sizeof seed)
+      return Error{ErrorCode::Invalid, "cannot read the Ed25519 private key: " + openssl_reason()};
+    unsigned char pub[32];
+    const int rc = crypto_sign_ed25519_seed_keypair(pub, key->ed25519_secret.data(), seed);
+    sodium_memzero(seed, sizeof seed);
+    if (rc != 0) return Error{ErrorCode::Failed, "libsodium could not expand the Ed25519 key"};
+  }
   key->pkey = std::move(pkey);
   return std::shared_ptr<const SigningKey>(std::move(key));
 }
@@ -66,16 +87,19 @@ Result<std::shared_ptr<const SigningKey>> load_signing_key(const std::string& pa
 }
 
 Result<std::string> sign_data(const SigningKey& key, std::string_view data) {
+  if (key.algorithm == Algorithm::Ed25519Sha256) {
+    const std::string digest = sha256(data);  // RFC 8463: Ed25519 signs the SHA-256 of the data
+    std::string sig(crypto_sign_ed25519_BYTES, '\0');
+    if (crypto_sign_ed25519_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
+                                     reinterpret_cast<const unsigned char*>(digest.data()), digest.size(),
+                                     key.ed25519_secret.data()) != 0)
+      return Error{ErrorCode::Failed, "DKIM sign: libsodium Ed25519 signing failed"};
+    return sig;
+  }
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   if (!ctx) return Error{ErrorCode::Failed, "out of memory"};
-  std::string digest;
   std::string_view input = data;
   const EVP_MD* md = EVP_sha256();
-  if (key.algorithm == Algorithm::Ed25519Sha256) {
-    digest = sha256(data);  // RFC 8463: Ed25519 signs the SHA-256 of the data
-    input = digest;
-    md = nullptr;
-  }
   if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.pkey.get()) != 1)
     return Error{ErrorCode::Failed, "DKIM sign: " + openssl_reason()};
   size_t len = 0;

@@ -54,8 +54,8 @@ std::shared_ptr<const dkim::SigningKey> ed25519_key() {
 // verifier's floor is what is under test).
 std::shared_ptr<const dkim::SigningKey> rsa_key(int bits) {
   EVP_PKEY* raw = EVP_RSA_gen(static_cast<unsigned>(bits));
-  return std::make_shared<dkim::SigningKey>(
-      dkim::SigningKey{dkim::Algorithm::RsaSha256, bits, std::shared_ptr<EVP_PKEY>(raw, EVP_PKEY_free)});
+  return std::make_shared<dkim::SigningKey>(dkim::Algorithm::RsaSha256, bits,
+                                            std::shared_ptr<EVP_PKEY>(raw, EVP_PKEY_free));
 }
 
 // `message` with a DKIM-Signature of `key` for d=`domain` s=`selector` on top.
