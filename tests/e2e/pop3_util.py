@@ -119,10 +119,15 @@ def pop3_login(host: str, port: int, user: str, password: str, cafile: str, mode
     return p
 
 
+def volley_endpoint(srv: VolleyServer, listener: str = "pop3") -> Tuple[str, int]:
+    """(address, port) of one of Volley's POP3 listeners ("pop3": STLS, "pop3s": implicit TLS)."""
+    return "127.0.0.1", srv.port(listener)
+
+
 def volley_pop3(srv: VolleyServer, cafile: str, user: str = "alice@local.test", password: Optional[str] = None,
                 mode: str = "stls") -> poplib.POP3:
-    port = srv.port("pop3s" if mode == "ssl" else "pop3")
-    return pop3_login("127.0.0.1", port, user, password or DEFAULT_USERS[user], cafile, mode)
+    host, port = volley_endpoint(srv, "pop3s" if mode == "ssl" else "pop3")
+    return pop3_login(host, port, user, password or DEFAULT_USERS[user], cafile, mode)
 
 
 def dovecot_pop3(dv: peers.PrivateDovecot, cafile: str, user: str = "alice@local.test",
