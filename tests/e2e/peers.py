@@ -1262,8 +1262,13 @@ class PrivateDovecot:
         self.ports: Dict[str, int] = {}
         self.dir: Optional[Path] = None
         self.proc: Optional[subprocess.Popen] = None
+        self.mail_uid, self.mail_gid = self.mail_owner()
+
+    @staticmethod
+    def mail_owner() -> Tuple[int, int]:
+        """(uid, gid) Dovecot's mail processes run as."""
         pw = pwd.getpwnam(DOVECOT_MAIL_USER)
-        self.mail_uid, self.mail_gid = pw.pw_uid, pw.pw_gid
+        return pw.pw_uid, pw.pw_gid
 
     @property
     def pid(self) -> int:
