@@ -1291,8 +1291,12 @@ class PrivateDovecot:
         return self.mail_root / domain / local
 
     def adopt(self, address: Optional[str] = None):
-        """Hands a user's Maildir (or all of mail_root) to Dovecot's mail account."""
+        """Hands a user's Maildir (or all of mail_root) to Dovecot's mail
+        account, and the directories above it up to mail_root."""
         root = self.maildir(address) if address else self.mail_root
+        for d in [root.parent, root.parent.parent] if address else []:
+            if d.is_dir() and (d == self.mail_root or self.mail_root in d.parents):
+                os.chown(d, self.mail_uid, self.mail_gid)
         for dirpath, dirs, files in os.walk(root):
             for name in [dirpath, *(os.path.join(dirpath, f) for f in dirs + files)]:
                 os.lchown(name, self.mail_uid, self.mail_gid)
