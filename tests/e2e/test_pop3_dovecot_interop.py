@@ -37,17 +37,25 @@ def world(volley_factory, pki, tmp_path):
     require_dovecot()
     data_dir = shared_data_dir()
     started = []
+    volley_exit = None
     try:
         srv = start_pop3_volley(volley_factory, pki[1], data_dir=data_dir)
+        started.append(srv)
         open_to_dovecot(srv)
         dv = peers.PrivateDovecot(srv.data_dir / "mail", DEFAULT_USERS, pki[1], keep_log_in=tmp_path)
         started.append(dv)
         dv.start()
         yield srv, dv
     finally:
-        for dv in started:
-            dv.stop()
+        # Both stopped before their data goes; a Volley that died on its own
+        # is left for volley_factory to report.
+        for s in reversed(started):
+            if isinstance(s, peers.PrivateDovecot):
+                s.stop()
+            elif s.running():
+                volley_exit = (s.stop(), s.log()[-3000:])
         remove_tree(data_dir)
+    assert volley_exit is None or volley_exit[0] == 0, f"volley exited with {volley_exit[0]}:\n{volley_exit[1]}"
 
 
 def smtp_send(srv, rcpt: str, data: bytes):
