@@ -1367,8 +1367,9 @@ service imap-login {{
         os.chmod(self.dir, 0o755)  # login processes chroot below base_dir as dovenull
         try:
             self._write_config()
-            self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=open(self.dir / "stderr.txt", "wb"))
+            with open(self.dir / "stderr.txt", "wb") as stderr:
+                self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL, stderr=stderr)
             wait_for_greeting(self.ip, self.ports["pop3"], b"+OK", timeout, "dovecot", self.log,
                               lambda: None if self.proc.poll() is None else
                               f"exited with {self.proc.returncode}: {read_log(self.dir / 'stderr.txt')}")
