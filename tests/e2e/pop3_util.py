@@ -21,9 +21,11 @@ TLS_NAME = "pop3.test.local"
 
 
 def pop3_listeners() -> List[dict]:
-    """The default SMTP listeners plus POP3 with STLS and POP3 over implicit TLS
+    """The default SMTP listeners plus POP3 with STLS ("pop3") and POP3 over
+    implicit TLS ("pop3s"), whatever POP3 listeners the defaults may have
     (require_tls_for_auth is on by default: no login on the clear channel)."""
-    return default_listeners() + [
+    smtp = [l for l in default_listeners() if l.get("protocol") != "pop3" and l["name"] not in ("pop3", "pop3s")]
+    return smtp + [
         {"name": "pop3", "protocol": "pop3", "tls": "starttls"},
         {"name": "pop3s", "protocol": "pop3", "tls": "implicit"},
     ]
