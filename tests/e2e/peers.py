@@ -1205,6 +1205,16 @@ DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
 DOVECOT_MAIL_USER = "mail"
 
 
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaps yet counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return data[data.rindex(")") + 2:].split()[0] != "Z"
+
+
 def dovecot_available() -> bool:
     return all(os.path.isfile(p) and os.access(p, os.X_OK) for p in (DOVECOT, DOVECOT_LDA))
 
@@ -1386,15 +1396,36 @@ service imap-login {{
         if r.returncode != 0:
             raise RuntimeError(f"dovecot-lda exited {r.returncode}: {r.stderr!r}\n{self.log()[-2000:]}")
 
+    def _children(self) -> List[int]:
+        """PIDs of the master's processes (login, pop3, auth, ...)."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                if int(data[data.rindex(")") + 2:].split()[1]) == self.proc.pid:
+                    out.append(int(entry))
+        return out
+
     def stop(self, timeout: float = 10.0):
         if self.proc is not None:
             if self.proc.poll() is None:
+                children = self._children()
                 self.proc.send_signal(signal.SIGTERM)  # the master stops its own children
                 try:
                     self.proc.wait(timeout)
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait(5)
+                # The master does not wait for them: a mail process still
+                # writing its index would race the removal of the Maildir.
+                deadline = time.monotonic() + timeout
+                while children and time.monotonic() < deadline:
+                    children = [c for c in children if _alive(c)]
+                    time.sleep(0.02)
             self.proc = None
         if self.dir is None:
             return
