@@ -25,6 +25,8 @@ TEST_PKGS=(
   python3-spf python3-yaml                             # RFC 7208 test suite (spf_suite_test) and its YAML reader
   ldnsutils unbound                                    # DANE e2e: sign a private zone, serve and validate it on loopback
   opendkim opendkim-tools                              # bench/dkim_signing: Postfix's signing milter (private instance)
+  dovecot-core dovecot-pop3d dovecot-imapd             # POP3 interop e2e and bench/pop3: private Dovecot instances
+  fetchmail                                            # a real POP3 client (e2e, batch mode; python3's poplib is stdlib)
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -50,11 +52,15 @@ export DEBIAN_FRONTEND=noninteractive
 # their own config (`unbound -d -c FILE`); a system instance would take port
 # 53 (and, with resolvconf, take over resolv.conf), so it is not started now (policy-rc.d) and
 # not enabled for the next boot (below). OpenDKIM too: bench/dkim_signing runs
-# its own opendkim process with its own config file.
+# its own opendkim process with its own config file. Dovecot too: the POP3
+# tests and bench/pop3 run `dovecot -F -c FILE` on 127.0.0.2; a system
+# instance would take ports 110/143/993/995. fetchmail is only ever run as a
+# client (its package's daemon needs a config it does not get).
 if [[ " ${missing[*]} " == *" postfix "* ]]; then
   echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 fi
-if [[ " ${missing[*]} " == *" postfix "* || " ${missing[*]} " == *" unbound "* || " ${missing[*]} " == *" opendkim "* ]]; then
+if [[ " ${missing[*]} " == *" postfix "* || " ${missing[*]} " == *" unbound "* || " ${missing[*]} " == *" opendkim "* ||
+      " ${missing[*]} " == *" dovecot-core "* || " ${missing[*]} " == *" fetchmail "* ]]; then
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\n# installed by volley scripts/install-deps.sh while installing packages\nexit 101\n' |
       $SUDO tee /usr/sbin/policy-rc.d >/dev/null
@@ -72,4 +78,10 @@ if [[ " ${missing[*]} " == *" unbound "* ]] && command -v systemctl >/dev/null; 
 fi
 if [[ " ${missing[*]} " == *" opendkim "* ]] && command -v systemctl >/dev/null; then
   $SUDO systemctl disable opendkim.service >/dev/null 2>&1 || true
+fi
+if [[ " ${missing[*]} " == *" dovecot-core "* ]] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable dovecot.service dovecot.socket >/dev/null 2>&1 || true
+fi
+if [[ " ${missing[*]} " == *" fetchmail "* ]] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable fetchmail.service >/dev/null 2>&1 || true
 fi

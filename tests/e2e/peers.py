@@ -10,6 +10,8 @@
   greeting one byte at a time).
 - PostfixReceiver: a private Postfix delivering to Maildirs under a temporary
   directory, as a real receiving MTA.
+- PrivateDovecot: a private Dovecot serving POP3/IMAP (and its LDA writing)
+  over Maildirs the test chooses, for the mailbox interop tests.
 
 Every peer runs on a loopback address, is started by start() (or `with`),
 and stop() closes its sockets and ends only its own threads and processes.
@@ -20,6 +22,7 @@ by address: free_port_on() finds a port free on all of them.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import logging
 import os
@@ -38,7 +41,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from aiosmtpd.smtp import SMTP, AuthResult
 from dnslib import AAAA, MX, QTYPE, RCODE, RR, TXT, A, DNSError, DNSRecord
@@ -951,6 +954,42 @@ postlog    unix-dgram n - n - 1 postlogd
 """
 
 
+def wait_for_greeting(ip: str, port: int, greeting: bytes, timeout: float, what: str,
+                      log: Callable[[], str], exited: Callable[[], Optional[str]] = lambda: None):
+    """Waits until a server on ip:port sends a greeting starting with
+    `greeting` (then says QUIT); RuntimeError with `log()` after `timeout`
+    seconds, or as soon as `exited()` returns a reason."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reason = exited()
+        if reason:
+            raise RuntimeError(f"{what} {reason}:\n{log()}")
+        try:
+            with socket.create_connection((ip, port), timeout=2) as s:
+                s.settimeout(5)
+                if s.recv(1024).startswith(greeting):
+                    s.sendall(b"QUIT\r\n")
+                    return
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"{what} did not answer on {ip}:{port}:\n{log()}")
+        time.sleep(0.05)
+
+
+def read_log(path: Optional[Path]) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except (FileNotFoundError, TypeError, AttributeError):
+        return ""
+
+
+def split_address(address: str) -> Tuple[str, str]:
+    """(local part, domain), lower-cased: the Maildir path components."""
+    local, _, domain = address.lower().rpartition("@")
+    return local, domain
+
+
 def postfix_available() -> bool:
     return all(os.path.isfile(p) and os.access(p, os.X_OK) for p in (POSTFIX, POSTFIX_MASTER))
 
@@ -992,10 +1031,7 @@ class PostfixReceiver:
         return self.dir / "postfix.log"
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except (FileNotFoundError, TypeError):
-            return ""
+        return read_log(self.log_path) if self.dir else ""
 
     def maildir(self, address: str) -> Path:
         local, _, domain = address.lower().rpartition("@")
@@ -1103,19 +1139,7 @@ smtp_dns_support_level = disabled
             if r.returncode != 0:
                 raise RuntimeError(f"postfix master did not start ({r.returncode}): {r.stderr}{self.log()}")
             self.master_pid = self._read_master_pid(timeout)
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    with socket.create_connection((self.ip, self.port), timeout=2) as s:
-                        s.settimeout(5)
-                        if s.recv(1024).startswith(b"220"):
-                            s.sendall(b"QUIT\r\n")
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() >= deadline:
-                    raise RuntimeError(f"postfix did not answer on {self.ip}:{self.port}:\n{self.log()}")
-                time.sleep(0.05)
+            wait_for_greeting(self.ip, self.port, b"220", timeout, "postfix", self.log)
         except BaseException:
             self.stop()
             raise
@@ -1160,6 +1184,256 @@ smtp_dns_support_level = disabled
     @property
     def address(self) -> str:
         return f"{self.ip}:{self.port}"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# --------------------------------------------------------------------------
+# Dovecot: POP3/IMAP over a Maildir the test chooses
+# --------------------------------------------------------------------------
+
+DOVECOT = "/usr/sbin/dovecot"
+DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
+# Dovecot never opens a mailbox as root ("Mail access not allowed for root"):
+# its mail processes run as Debian's `mail` account, and the Maildirs it
+# serves are handed to that account first (PrivateDovecot.adopt), as an
+# administrator moving a mailbox to Dovecot would `chown -R vmail:`.
+DOVECOT_MAIL_USER = "mail"
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaps yet counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return data[data.rindex(")") + 2:].split()[0] != "Z"
+
+
+def dovecot_available() -> bool:
+    return all(os.path.isfile(p) and os.access(p, os.X_OK) for p in (DOVECOT, DOVECOT_LDA))
+
+
+def yescrypt_hash(password: str) -> str:
+    """A `$y$` hash from libxcrypt's crypt(3), as `volley user add` stores and
+    Dovecot's CRYPT scheme verifies (default cost, random salt)."""
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    setting = lib.crypt_gensalt(b"$y$", 0, None, 0)
+    hashed = lib.crypt(password.encode(), setting) if setting else None
+    if not hashed or not hashed.startswith(b"$y$"):
+        raise RuntimeError("libcrypt cannot make yescrypt hashes")
+    return hashed.decode()
+
+
+def traversable_by_others(path: Path) -> Optional[Path]:
+    """The first directory on the way to `path` that other users cannot
+    enter (pytest's tmp dirs are 0700), or None."""
+    for d in [*reversed(Path(path).resolve().parents), Path(path).resolve()]:
+        if d.is_dir() and not (d.stat().st_mode & 0o001):
+            return d
+    return None
+
+
+class PrivateDovecot:
+    """A private Dovecot (`dovecot -F -c CONF`, stopped by its PID) with its
+    own base_dir, state_dir and log file under a temporary directory in /tmp.
+
+    Listens on `ip` (default 127.0.0.2: Dovecot treats a client whose address
+    equals its own as secured, so clients connect from 127.0.0.1 and its TLS
+    policy applies) with POP3 (STLS), POP3S, IMAP (STARTTLS) and IMAPS, the
+    certificate `tls_cert` (cert.pem, key.pem). Users come from a passwd-file
+    with `{CRYPT}` yescrypt hashes; mailboxes are Maildir++ at
+    `mail_root/<domain>/<user>/` with INBOX at that root — Volley's layout, so
+    `mail_root` may be a Volley data_dir's mail/ directory. Everything else is
+    Dovecot's default (pop3_uidl_format %08Xu%08Xv), plus pop3_lock_session.
+    `extra_conf` is appended to dovecot.conf (e.g. "auth_cache_size = 10M").
+
+    Every directory on the way to mail_root must be enterable by the `mail`
+    account, and the mailboxes readable by it: call adopt() after another
+    program wrote them."""
+
+    def __init__(self, mail_root: Union[str, Path], users: Dict[str, str], tls_cert: Tuple[str, str], *,
+                 ip: str = "127.0.0.2", keep_log_in: Optional[Union[str, Path]] = None, extra_conf: str = ""):
+        self.mail_root = Path(mail_root)
+        self.users = dict(users)
+        self.tls_cert = tls_cert
+        self.ip = ip
+        self.keep_log_in = Path(keep_log_in) if keep_log_in else None
+        self.extra_conf = extra_conf
+        self.ports: Dict[str, int] = {}
+        self.dir: Optional[Path] = None
+        self.proc: Optional[subprocess.Popen] = None
+        self.mail_uid, self.mail_gid = self.mail_owner()
+
+    @staticmethod
+    def mail_owner() -> Tuple[int, int]:
+        """(uid, gid) Dovecot's mail processes run as."""
+        pw = pwd.getpwnam(DOVECOT_MAIL_USER)
+        return pw.pw_uid, pw.pw_gid
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / "dovecot.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "dovecot.log"
+
+    def log(self) -> str:
+        return read_log(self.log_path) if self.dir else ""
+
+    def maildir(self, address: str) -> Path:
+        local, domain = split_address(address)
+        return self.mail_root / domain / local
+
+    def adopt(self, address: Optional[str] = None):
+        """Hands a user's Maildir (or all of mail_root) to Dovecot's mail
+        account, and the directories above it up to mail_root."""
+        root = self.maildir(address) if address else self.mail_root
+        for d in [root.parent, root.parent.parent] if address else []:
+            if d.is_dir() and (d == self.mail_root or self.mail_root in d.parents):
+                os.chown(d, self.mail_uid, self.mail_gid)
+        for dirpath, dirs, files in os.walk(root):
+            for name in [dirpath, *(os.path.join(dirpath, f) for f in dirs + files)]:
+                os.lchown(name, self.mail_uid, self.mail_gid)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def _write_config(self):
+        d = self.dir
+        for sub in ("run", "state"):
+            (d / sub).mkdir()
+        shutil.copy(self.tls_cert[0], d / "cert.pem")
+        shutil.copy(self.tls_cert[1], d / "key.pem")
+        os.chmod(d / "key.pem", 0o600)
+        # user:password:uid:gid:gecos:home:shell:extra — uid/gid come from mail_uid/mail_gid.
+        (d / "passwd").write_text("".join(f"{u}:{{CRYPT}}{yescrypt_hash(p)}::::::\n" for u, p in self.users.items()))
+        os.chmod(d / "passwd", 0o600)  # read by the auth process, which runs as `dovecot`
+        dovecot_user = pwd.getpwnam("dovecot")
+        os.chown(d / "passwd", dovecot_user.pw_uid, dovecot_user.pw_gid)
+        def listeners(*names: str) -> str:
+            return "".join(f"  inet_listener {n} {{\n    port = {self.ports[n]}\n"
+                           f"{'    ssl = yes' + chr(10) if n.endswith('s') else ''}  }}\n" for n in names)
+        self.config_path.write_text(f"""\
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {self.log_path}
+instance_name = volley-test-dovecot-{os.getpid()}-{d.name}
+protocols = pop3 imap
+listen = {self.ip}
+ssl = yes
+ssl_cert = <{d}/cert.pem
+ssl_key = <{d}/key.pem
+mail_uid = {self.mail_uid}
+mail_gid = {self.mail_gid}
+first_valid_uid = {self.mail_uid}
+first_valid_gid = {self.mail_gid}
+mail_location = maildir:{self.mail_root}/%d/%n
+pop3_lock_session = yes
+passdb {{
+  driver = passwd-file
+  args = scheme=CRYPT {d}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = {d}/passwd
+}}
+service pop3-login {{
+{listeners("pop3", "pop3s")}}}
+service imap-login {{
+{listeners("imap", "imaps")}}}
+{self.extra_conf}
+""")
+
+    def start(self, timeout: float = 15.0) -> "PrivateDovecot":
+        if not dovecot_available():
+            raise RuntimeError(f"{DOVECOT} is not installed")
+        blocked = traversable_by_others(self.mail_root)
+        if blocked is not None:
+            raise RuntimeError(f"{blocked} is mode {blocked.stat().st_mode & 0o777:o}: Dovecot's mail processes "
+                               f"(user {DOVECOT_MAIL_USER}) cannot reach {self.mail_root}")
+        port = free_port_on([self.ip])
+        taken = {port}
+        self.ports = {"pop3": port}
+        for name in ("pop3s", "imap", "imaps"):
+            while port in taken:
+                port = free_port_on([self.ip])
+            taken.add(port)
+            self.ports[name] = port
+        self.dir = Path(tempfile.mkdtemp(prefix="volley-dovecot-", dir="/tmp"))
+        os.chmod(self.dir, 0o755)  # login processes chroot below base_dir as dovenull
+        try:
+            self._write_config()
+            with open(self.dir / "stderr.txt", "wb") as stderr:
+                self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL, stderr=stderr)
+            wait_for_greeting(self.ip, self.ports["pop3"], b"+OK", timeout, "dovecot", self.log,
+                              lambda: None if self.proc.poll() is None else
+                              f"exited with {self.proc.returncode}: {read_log(self.dir / 'stderr.txt')}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def deliver(self, address: str, message: bytes, sender: str = "sender@example.net"):
+        """Delivers `message` with Dovecot's own LDA, which writes the Maildir
+        file (and updates dovecot-uidlist and the index) the way Dovecot does."""
+        r = subprocess.run([DOVECOT_LDA, "-c", str(self.config_path), "-d", address, "-f", sender],
+                           input=message, capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"dovecot-lda exited {r.returncode}: {r.stderr!r}\n{self.log()[-2000:]}")
+
+    def _children(self) -> List[int]:
+        """PIDs of the master's processes (login, pop3, auth, ...)."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                if int(data[data.rindex(")") + 2:].split()[1]) == self.proc.pid:
+                    out.append(int(entry))
+        return out
+
+    def stop(self, timeout: float = 10.0):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                children = self._children()
+                self.proc.send_signal(signal.SIGTERM)  # the master stops its own children
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(5)
+                # The master does not wait for them: a mail process still
+                # writing its index would race the removal of the Maildir.
+                deadline = time.monotonic() + timeout
+                while children and time.monotonic() < deadline:
+                    children = [c for c in children if _alive(c)]
+                    time.sleep(0.02)
+            self.proc = None
+        if self.dir is None:
+            return
+        if self.keep_log_in is not None and self.log_path.exists():
+            self.keep_log_in.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.log_path, self.keep_log_in / "dovecot.log")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
 
     def __enter__(self):
         return self.start()

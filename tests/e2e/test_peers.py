@@ -2,12 +2,15 @@
 clients (dnslib, smtplib, sockets), so the delivery tests can trust them."""
 
 import os
+import shutil
 import smtplib
 import socket
 import ssl
 import struct
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from dnslib import QTYPE, RCODE, DNSRecord
@@ -378,3 +381,71 @@ def test_postfix_receiver(tmp_path, peer_cert, tls):
     with pytest.raises(ProcessLookupError):
         os.kill(master, 0)
     assert (tmp_path / "postfix.log").exists()
+
+
+# --------------------------------------------------------------------------
+# Dovecot
+# --------------------------------------------------------------------------
+
+def test_private_dovecot_serves_a_handwritten_maildir(tmp_path, peer_cert):
+    """The Dovecot peer starts in well under 10 s, refuses plaintext login
+    from 127.0.0.1 (it listens on 127.0.0.2), serves a Maildir written by
+    hand over STLS and POP3S with Dovecot's default UIDL format, holds the
+    POP3 lock, its LDA writes Dovecot-style files, and stop() ends it."""
+    import poplib
+    if not peers.dovecot_available():
+        skip_unless_ci("dovecot-pop3d is not installed")
+    base = Path(tempfile.mkdtemp(prefix="volley-dovecot-mail-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    try:
+        box = base / "local.test" / "alice"
+        for sub in ("new", "cur", "tmp"):
+            (box / sub).mkdir(parents=True)
+        written = b"Subject: by hand\n\nline 1\n.starts with a dot\n"
+        (box / "new" / "1700000000.M1P1.handwritten").write_bytes(written)
+        t0 = time.monotonic()
+        with peers.PrivateDovecot(base, {"alice@local.test": "alice-Pw-1"}, peer_cert, keep_log_in=tmp_path) as dv:
+            assert time.monotonic() - t0 < 10
+            dv.adopt()
+            ctx = ssl.create_default_context(cafile=peer_cert[0])
+            ctx.check_hostname = False
+            clear = poplib.POP3(dv.ip, dv.ports["pop3"], timeout=10)
+            assert "STLS" in clear.capa()
+            with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+                clear.user("alice@local.test")
+                clear.pass_("alice-Pw-1")
+            clear.quit()
+
+            p = poplib.POP3(dv.ip, dv.ports["pop3"], timeout=10)
+            p.stls(ctx)
+            p.user("alice@local.test")
+            p.pass_("alice-Pw-1")
+            (uidl_line,) = p.uidl()[1]
+            uidlist = (box / "dovecot-uidlist").read_text().splitlines()
+            version, uidvalidity = uidlist[0].split()[:2]
+            assert version == "3" and uidvalidity.startswith("V")
+            # %08Xu%08Xv: note that Dovecot 2.3 prints the hex digits in lower case.
+            assert uidl_line.decode() == f"1 {1:08x}{int(uidvalidity[1:]):08x}"
+            _resp, lines, octets = p.retr(1)
+            assert b"\r\n".join(lines) + b"\r\n" == written.replace(b"\n", b"\r\n")
+            assert octets == len(written.replace(b"\n", b"\r\n"))
+
+            # Dovecot waits about 10 s for the lock before it answers [IN-USE].
+            second = poplib.POP3_SSL(dv.ip, dv.ports["pop3s"], context=ctx, timeout=30)
+            second.user("alice@local.test")
+            with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
+                second.pass_("alice-Pw-1")
+            second.close()
+            p.quit()
+            assert [f.name for f in (box / "cur").iterdir()] == ["1700000000.M1P1.handwritten:2,S"]
+
+            dv.deliver("alice@local.test", b"Subject: lda\n\nfrom the LDA\n")
+            (lda_file,) = (box / "new").iterdir()
+            assert ",S=" in lda_file.name and ",W=" in lda_file.name, lda_file.name
+            assert lda_file.read_bytes().endswith(b"\n\nfrom the LDA\n")
+            pid = dv.pid
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        assert "starting up" in (tmp_path / "dovecot.log").read_text()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
