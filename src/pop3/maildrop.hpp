@@ -22,7 +22,7 @@ struct MaildropEntry {
   uint64_t size = 0;
   // RFC 1939 7: 1..70 characters 0x21..0x7E, unique and stable across
   // sessions and restarts. Dovecot's default pop3_uidl_format "%08Xu%08Xv"
-  // (IMAP UID, then UIDVALIDITY, each as 8 upper-case hex digits), so a
+  // (IMAP UID, then UIDVALIDITY, each as 8 lower-case hex digits, as Dovecot 2.3 prints them), so a
   // mailbox moved between Volley and Dovecot keeps its UIDLs.
   std::string uidl;
 };
