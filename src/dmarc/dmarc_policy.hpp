@@ -21,7 +21,7 @@ const char* result_name(DmarcResult r);  // "none" | "pass" | "fail" | "temperro
 struct PolicyLookup {
   enum class Kind { Found, NotFound, TempFail, PermError } kind = Kind::NotFound;
   DmarcRecord record;         // Found
-  std::string domain;         // where it was found (Found)
+  std::string domain;         // where it was found (Found), or failed (TempFail, PermError)
   std::string detail;         // TempFail / PermError reason
 };
 

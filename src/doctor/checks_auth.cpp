@@ -5,6 +5,7 @@
 #include "dkim/key_record.hpp"
 #include "dkim/keygen.hpp"
 #include "doctor/checks.hpp"
+#include "dmarc/policy_discovery.hpp"
 #include "net/cidr.hpp"
 #include "spf/record.hpp"
 #include "util/strings.hpp"
@@ -171,29 +172,6 @@ Finding judge_dkim(const DkimExpectation& e, const delivery::TxtAnswer& txt) {
 
 namespace {
 
-// One name's TXT answer as policy discovery sees it; nullopt: look further.
-std::optional<dmarc::PolicyLookup> lookup_at(const std::string& domain, const delivery::TxtAnswer& txt) {
-  dmarc::PolicyLookup l;
-  if (txt.status == DnsStatus::TempFail) {
-    l.kind = dmarc::PolicyLookup::Kind::TempFail;
-    l.detail = temporary_dns_error("TXT _dmarc." + domain, txt.detail);
-    return l;
-  }
-  if (txt.status != DnsStatus::Ok) return std::nullopt;
-  auto selected = dmarc::select_dmarc_record(txt.records);
-  if (!selected) {
-    l.kind = dmarc::PolicyLookup::Kind::PermError;
-    l.domain = domain;
-    l.detail = concat("the record at _dmarc.", domain, " does not parse: ", selected.error().message);
-    return l;
-  }
-  if (!selected.value()) return std::nullopt;
-  l.kind = dmarc::PolicyLookup::Kind::Found;
-  l.record = *selected.value();
-  l.domain = domain;
-  return l;
-}
-
 std::string dmarc_fix(const std::string& domain) {
   return concat("publish ", dkim::txt_record_line("_dmarc." + domain, "v=DMARC1; p=none"),
                 " (p=none is enough for the bulk-sender rules; p=quarantine or p=reject also stops spoofing)");
@@ -205,10 +183,9 @@ const char* alignment_name(dmarc::Alignment a) { return a == dmarc::Alignment::S
 
 dmarc::PolicyLookup dmarc_lookup_from(const std::string& domain, const delivery::TxtAnswer& domain_txt,
                                       const std::string& org, const std::optional<delivery::TxtAnswer>& org_txt) {
-  if (auto l = lookup_at(domain, domain_txt)) return *l;
-  if (!org.empty() && org != domain && org_txt)
-    if (auto l = lookup_at(org, *org_txt)) return *l;
-  return {};
+  dmarc::PolicyLookup l = dmarc::discover_policy(domain, domain_txt, org, org_txt);
+  if (l.kind == dmarc::PolicyLookup::Kind::TempFail) l.detail = temporary_dns_error("TXT _dmarc." + l.domain, l.detail);
+  return l;
 }
 
 Finding judge_dmarc_record(const std::string& domain, const dmarc::PolicyLookup& lookup) {

@@ -20,6 +20,7 @@
 #include "dkim/tag_list.hpp"
 #include "dkim/verifier.hpp"
 #include "dmarc/from_domain.hpp"
+#include "dmarc/policy_discovery.hpp"
 #include "spf/check_spf.hpp"
 #include "util/strings.hpp"
 
@@ -156,32 +157,6 @@ bool several_from_domains(std::string_view header_block) {
   return false;
 }
 
-dmarc::PolicyLookup policy_at(const TxtAnswer& a, const std::string& domain) {
-  dmarc::PolicyLookup p;
-  switch (a.status) {
-    case DnsStatus::TempFail:
-      p.kind = dmarc::PolicyLookup::Kind::TempFail;
-      p.detail = concat("_dmarc.", domain, ": ", a.detail);
-      return p;
-    case DnsStatus::NxDomain:
-    case DnsStatus::NoRecords:
-      p.kind = dmarc::PolicyLookup::Kind::NotFound;
-      return p;
-    case DnsStatus::Ok:
-      break;
-  }
-  auto selected = dmarc::select_dmarc_record(a.records);
-  if (!selected) {
-    p.kind = dmarc::PolicyLookup::Kind::PermError;
-    p.detail = concat("_dmarc.", domain, ": ", selected.error().message);
-  } else if (selected->has_value()) {
-    p.kind = dmarc::PolicyLookup::Kind::Found;
-    p.record = **selected;
-    p.domain = domain;
-  }
-  return p;
-}
-
 unsigned draw_sample(const SenderAuthOptions& options) {
   if (options.sample) return options.sample() % 100;
   thread_local std::mt19937 rng{std::random_device{}()};
@@ -274,9 +249,11 @@ asio::awaitable<SenderAuthOutcome> check_sender_auth(delivery::Resolver& resolve
   }
 
   if (dm.evaluated && !dm.from_domain.empty()) {
-    dmarc::PolicyLookup lookup = policy_at(g->dmarc_at_from.value_or(unanswered(options.timeout)), dm.from_domain);
-    if (lookup.kind == dmarc::PolicyLookup::Kind::NotFound && !org_domain.empty() && org_domain != dm.from_domain)
-      lookup = policy_at(g->dmarc_at_org.value_or(unanswered(options.timeout)), org_domain);
+    dmarc::PolicyLookup lookup =
+        dmarc::discover_policy(dm.from_domain, g->dmarc_at_from.value_or(unanswered(options.timeout)), org_domain,
+                               g->dmarc_at_org.value_or(unanswered(options.timeout)));
+    if (lookup.kind == dmarc::PolicyLookup::Kind::TempFail)
+      lookup.detail = concat("_dmarc.", lookup.domain, ": ", lookup.detail);
     dmarc::AuthenticatedIdentifiers ids;
     ids.from_domain = dm.from_domain;
     // RFC 7489 4.1: SPF's authenticated identifier is the MAIL FROM domain,
@@ -293,7 +270,6 @@ asio::awaitable<SenderAuthOutcome> check_sender_auth(delivery::Resolver& resolve
 
   out.decision = decide(r, cfg.dmarc);
   out.authentication_results = authentication_results_header(input.authserv_id, method_results(r, out.decision));
-  out.cleaned_header_block = remove_authentication_results(input.header_block, input.authserv_id, &out.removed_headers);
   out.log_summary = log_summary(r, out.decision);
   co_return out;
 }

@@ -3,8 +3,8 @@
 // (RFC 6376, RFC 8463) against its key in DNS, and DMARC (RFC 7489) on the
 // From domain, all lookups in parallel through the delivery Resolver within
 // one deadline. Returns the Authentication-Results field (RFC 8601), the
-// verdict under [inbound] dmarc, and the header block without the
-// Authentication-Results fields that claimed our authserv-id.
+// verdict under [inbound] dmarc. (Fields that claim our authserv-id are
+// removed by the caller before queueing: remove_authentication_results.)
 //
 // For the intake, after DATA:
 //   in memory:  {client, helo, mail_from, hostname, header_block, message, nullptr}
@@ -12,7 +12,7 @@
 //               (or read back from the body file); stream.finish();
 //               {client, helo, mail_from, hostname, stream.header_block(), {}, stream.hashes()}
 //   SenderAuthOutcome out = co_await check_sender_auth(resolver, cfg.inbound, psl, input, clock);
-//   message = out.authentication_results + out.cleaned_header_block + body;
+//   message = out.authentication_results + remove_authentication_results(header_block, ours) + body;
 //
 // `header_block` must be the header section as received (before our own
 // Received: is added: DKIM hashes these bytes). Runs on the resolver's
@@ -60,10 +60,6 @@ struct SenderAuthOutcome {
   // One complete "Authentication-Results: ...\r\n" field, to prepend.
   std::string authentication_results;
   Decision decision;
-  // `header_block` without Authentication-Results fields whose authserv-id
-  // is ours (RFC 8601 5: a sender must not forge our verdict).
-  std::string cleaned_header_block;
-  size_t removed_headers = 0;
   SenderAuthResults results;  // what each check found
   std::string log_summary;    // "spf=pass dkim=pass:example.com dmarc=pass verdict=accept"
 };
