@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "dkim/signing_key.hpp"
 #include "util/base64.hpp"
 
 namespace volley::dkim {
@@ -18,7 +19,7 @@ struct BodyHasher::Digest {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   Digest() {
     // Only allocation can fail here: a bug-level condition, not input.
-    if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx, sha256_md(), nullptr) != 1)
       throw std::runtime_error("dkim: cannot initialise SHA-256");
   }
   ~Digest() { EVP_MD_CTX_free(ctx); }

@@ -4,10 +4,13 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <sodium.h>
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "dkim/limits.hpp"
 
@@ -24,14 +27,56 @@ std::string openssl_reason() {
   return buf;
 }
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
 
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+
+// A sign-initialised context for `pkey`: PKCS#1 v1.5, SHA-256 (RFC 6376 3.3).
+Result<PkeyCtx> prepared_rsa_context(EVP_PKEY* pkey) {
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(ctx.get(), sha256_md()) != 1)
+    return Error{ErrorCode::Failed, "DKIM sign: cannot prepare the RSA context: " + openssl_reason()};
+  return ctx;
+}
+
 }  // namespace
+
+// Contexts are taken for one signature and put back; a context is never used
+// by two threads at once. The pool grows to the number of threads that sign
+// at the same time and stays there (bounded by kMaxIdle beyond that).
+struct RsaContextPool {
+  static constexpr size_t kMaxIdle = 64;
+  EVP_PKEY* pkey = nullptr;  // owned by the SigningKey
+  std::mutex mu;
+  std::vector<PkeyCtx> idle;
+
+  Result<PkeyCtx> take() {
+    {
+      std::lock_guard lock(mu);
+      if (!idle.empty()) {
+        PkeyCtx c = std::move(idle.back());
+        idle.pop_back();
+        return c;
+      }
+    }
+    return prepared_rsa_context(pkey);
+  }
+  void give_back(PkeyCtx c) {
+    std::lock_guard lock(mu);
+    if (idle.size() < kMaxIdle) idle.push_back(std::move(c));
+  }
+};
+
+const evp_md_st* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
 
 SigningKey::~SigningKey() { sodium_memzero(ed25519_secret.data(), ed25519_secret.size()); }
 
@@ -69,6 +114,14 @@ Result<std::shared_ptr<const SigningKey>> make_signing_key(std::shared_ptr<evp_p
     sodium_memzero(seed, sizeof seed);
     if (rc != 0) return Error{ErrorCode::Failed, "libsodium could not expand the Ed25519 key"};
   }
+  if (rsa) {
+    auto pool = std::make_shared<RsaContextPool>();
+    pool->pkey = pkey.get();
+    auto first = prepared_rsa_context(pkey.get());  // fails here, at load, rather than per message
+    if (!first) return first.error();
+    pool->give_back(std::move(first.value()));
+    key->rsa_contexts = std::move(pool);
+  }
   key->pkey = std::move(pkey);
   return std::shared_ptr<const SigningKey>(std::move(key));
 }
@@ -96,27 +149,26 @@ Result<std::string> sign_data(const SigningKey& key, std::string_view data) {
       return Error{ErrorCode::Failed, "DKIM sign: libsodium Ed25519 signing failed"};
     return sig;
   }
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (!ctx) return Error{ErrorCode::Failed, "out of memory"};
-  std::string_view input = data;
-  const EVP_MD* md = EVP_sha256();
-  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.pkey.get()) != 1)
-    return Error{ErrorCode::Failed, "DKIM sign: " + openssl_reason()};
+  // A key built without make_signing_key (tests) has no pool: one-off context.
+  auto ctx = key.rsa_contexts ? key.rsa_contexts->take() : prepared_rsa_context(key.pkey.get());
+  if (!ctx) return ctx.error();
+  const std::string digest = sha256(data);
+  const auto* md = reinterpret_cast<const unsigned char*>(digest.data());
   size_t len = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, in, input.size()) != 1)
+  if (EVP_PKEY_sign(ctx.value().get(), nullptr, &len, md, digest.size()) != 1)
     return Error{ErrorCode::Failed, "DKIM sign: " + openssl_reason()};
   std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size()) != 1)
+  if (EVP_PKEY_sign(ctx.value().get(), reinterpret_cast<unsigned char*>(sig.data()), &len, md, digest.size()) != 1)
     return Error{ErrorCode::Failed, "DKIM sign: " + openssl_reason()};
   sig.resize(len);
+  if (key.rsa_contexts) key.rsa_contexts->give_back(std::move(ctx.value()));
   return sig;
 }
 
 std::string sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), md, &len, sha256_md(), nullptr);
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 

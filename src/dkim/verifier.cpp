@@ -56,7 +56,7 @@ bool verify_ed25519(const std::string& public_key, std::string_view data, const 
 bool verify_rsa(EVP_PKEY* key, std::string_view data, const std::string& signature) {
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   if (!ctx) return false;
-  const EVP_MD* md = EVP_sha256();
+  const EVP_MD* md = sha256_md();
   bool ok = EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key) == 1 &&
             EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                              reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
