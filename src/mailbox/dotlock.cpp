@@ -50,7 +50,8 @@ bool state_of(const std::string& path, LockState& out) {
   return true;
 }
 
-// The pid in "<pid>:<host>" when host is this host; -1 otherwise.
+// The pid in "<pid>:<host>" when host is this host (gethostname(), as
+// Dovecot writes, or the name this process writes); -1 otherwise.
 pid_t local_pid_of(const std::string& path, const std::string& host) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return -1;
@@ -61,7 +62,9 @@ pid_t local_pid_of(const std::string& path, const std::string& host) {
   std::string_view s(buf, static_cast<size_t>(n));
   if (s.back() == '\n') s.remove_suffix(1);
   const size_t colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon > 9 || s.substr(colon + 1) != host) return -1;
+  if (colon == std::string_view::npos || colon == 0 || colon > 9) return -1;
+  const std::string_view lock_host = s.substr(colon + 1);
+  if (lock_host != host && lock_host != local_hostname()) return -1;
   pid_t pid = 0;
   for (char c : s.substr(0, colon)) {
     if (c < '0' || c > '9') return -1;

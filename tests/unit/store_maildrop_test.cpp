@@ -102,6 +102,33 @@ TEST(StoreMaildrop, ListsRetrievesAndCommits) {
   EXPECT_EQ((*again)->entries()[1].uidl, "000000046553f17b");
 }
 
+// A mailbox exactly as Dovecot 2.3 left it after its first POP3 session
+// (one Volley-delivered file, one dropped by hand with bare LFs); Dovecot
+// answered UIDL 000000016b16a896 / 000000026b16a896 and LIST 20 / 27.
+TEST(StoreMaildrop, ServesADovecotWrittenMailboxWithDovecotsUidlsAndSizes) {
+  Root root;
+  root.put("cur", "1700000000.M1P2Q0.volleyhost,S=20,W=20:2,", "Subject: a\r\n\r\nbody\r\n");
+  root.put("cur", "1700000001.hand:2,", "Subject: b\n\nline\nline2\n");
+  const std::string uidlist =
+      "3 V1796647062 N3 Gcfc03e2096a8166b512c000083ecc375\n"
+      "1 :1700000000.M1P2Q0.volleyhost,S=20,W=20\n"
+      "2 W27 :1700000001.hand\n";
+  root.put("", "dovecot-uidlist", uidlist);
+  auto drop = make_store_maildrop_opener(root.path, "testhost")->open("alice@example.test");
+  ASSERT_TRUE(drop) << drop.error().message;
+  const auto& e = (*drop)->entries();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].uidl, "000000016b16a896");
+  EXPECT_EQ(e[0].size, 20u);
+  EXPECT_EQ(e[1].uidl, "000000026b16a896");
+  EXPECT_EQ(e[1].size, 27u);
+  EXPECT_EQ(read_message(**drop, 1), "Subject: b\r\n\r\nline\r\nline2\r\n");
+  // Nothing to change: Dovecot's file is left byte for byte.
+  std::ifstream in(root.box + "/dovecot-uidlist");
+  std::string now((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(now, uidlist);
+}
+
 TEST(StoreMaildrop, DovecotsSessionLockMeansInUse) {
   Root root;
   fs::create_directories(root.box);
