@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "delivery/limits.hpp"
+#include "mailbox/maildir_name.hpp"
 #include "util/strings.hpp"
 
 namespace volley::mailbox {
@@ -39,8 +40,16 @@ bool safe_component(std::string_view s) {
   return true;
 }
 
-// mkdir -p for the maildir itself plus tmp/, new/ and cur/. An existing
-// non-directory in the way surfaces as ENOTDIR on the next step.
+std::string sanitize_value(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  return out;
+}
+
+}  // namespace
+
+// An existing non-directory in the way surfaces as ENOTDIR on the next step.
 Result<void> make_maildir(FileSystem& fs, const std::string& maildir) {
   for (size_t pos = 1; pos <= maildir.size(); ++pos) {
     if (pos < maildir.size() && maildir[pos] != '/') continue;
@@ -50,15 +59,6 @@ Result<void> make_maildir(FileSystem& fs, const std::string& maildir) {
     if (auto made = fs.mkdir(maildir + sub, 0700); !made) return made.error();
   return {};
 }
-
-std::string sanitize_value(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
-  return out;
-}
-
-}  // namespace
 
 Result<std::string> maildir_for(std::string_view mail_root, std::string_view address) {
   const size_t at = address.rfind('@');
@@ -83,7 +83,7 @@ Result<std::string> folder_maildir(std::string_view maildir, std::string_view fo
 }
 
 std::string unique_name(int64_t secs, int64_t usecs, long pid, uint64_t counter, std::string_view hostname,
-                        uint64_t size) {
+                        uint64_t size, std::optional<uint64_t> vsize) {
   std::string host;
   for (char c : hostname.empty() ? std::string_view("localhost") : hostname) {
     if (c == '/') {
@@ -94,9 +94,9 @@ std::string unique_name(int64_t secs, int64_t usecs, long pid, uint64_t counter,
       host += c;
     }
   }
-  const std::string sz = std::to_string(size);
-  return std::to_string(secs) + ".M" + std::to_string(usecs) + "P" + std::to_string(pid) + "Q" +
-         std::to_string(counter) + "." + host + ",S=" + sz + ",W=" + sz;
+  return concat(std::to_string(secs), ".M", std::to_string(usecs), "P", std::to_string(pid), "Q",
+                std::to_string(counter), ".", host, ",S=", std::to_string(size), ",W=",
+                std::to_string(vsize.value_or(size)));
 }
 
 std::string delivery_headers(std::string_view sender, std::string_view recipient) {
@@ -108,6 +108,11 @@ Result<StagedFile> stage(FileSystem& fs, const std::string& maildir, std::string
   StagedFile f;
   f.maildir = maildir;
   f.size = prefix.size() + content.size();
+  // W= is what POP3 LIST reports: count the bare LFs once, here, so no
+  // reader ever has to open the file for it.
+  bool prev_cr = false;
+  f.vsize = crlf_size_of_chunk(prefix, prev_cr);
+  f.vsize += crlf_size_of_chunk(content, prev_cr);
   bool created_dirs = false;
   int fd = -1;
   for (int attempt = 0; fd < 0; ++attempt) {
@@ -115,7 +120,7 @@ Result<StagedFile> stage(FileSystem& fs, const std::string& maildir, std::string
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     f.name = unique_name(ts.tv_sec, ts.tv_nsec / 1000, static_cast<long>(::getpid()),
-                         g_counter.fetch_add(1, std::memory_order_relaxed), hostname, f.size);
+                         g_counter.fetch_add(1, std::memory_order_relaxed), hostname, f.size, f.vsize);
     auto opened = fs.open(f.tmp_path(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     if (opened) {
       fd = *opened;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,9 @@ Result<std::string> maildir_for(std::string_view mail_root, std::string_view add
 // mailbox); anything else is an error.
 Result<std::string> folder_maildir(std::string_view maildir, std::string_view folder);
 
+// mkdir -p for the maildir itself plus tmp/, new/ and cur/ (mode 0700).
+Result<void> make_maildir(FileSystem& fs, const std::string& maildir);
+
 struct DeliveredFile {
   std::string path;   // the file in new/
   uint64_t size = 0;  // bytes written (prefix + content)
@@ -37,6 +41,7 @@ struct StagedFile {
   std::string maildir;
   std::string name;      // the unique file name, the same in tmp/ and new/
   uint64_t size = 0;
+  uint64_t vsize = 0;    // with CRLF line endings (W=)
   std::string tmp_path() const { return maildir + "/tmp/" + name; }
   std::string new_path() const { return maildir + "/new/" + name; }
 };
@@ -62,9 +67,10 @@ Result<DeliveredFile> deliver(const std::string& maildir, std::string_view prefi
 // (sender "" -> "<>"); control bytes (CR, LF...) in the values become '?'.
 std::string delivery_headers(std::string_view sender, std::string_view recipient);
 
-// "<secs>.M<usecs>P<pid>Q<counter>.<host>,S=<size>,W=<size>" with '/' and ':'
-// in the host written as "\057" and "\072" (Dovecot's escaping). Exposed for tests.
+// "<secs>.M<usecs>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>" with '/' and ':'
+// in the host written as "\057" and "\072" (Dovecot's escaping); vsize (the
+// size with CRLF line endings) defaults to size. Exposed for tests.
 std::string unique_name(int64_t secs, int64_t usecs, long pid, uint64_t counter, std::string_view hostname,
-                        uint64_t size);
+                        uint64_t size, std::optional<uint64_t> vsize = std::nullopt);
 
 }  // namespace volley::mailbox
