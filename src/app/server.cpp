@@ -19,6 +19,8 @@
 #include "app/runtime.hpp"
 #include "net/self_signed.hpp"
 #include "net/tls_context.hpp"
+#include "pop3/pop3_connection.hpp"
+#include "pop3/store_maildrop.hpp"
 #include "queue/log_spool.hpp"
 #include "util/log.hpp"
 
@@ -131,7 +133,7 @@ Result<void> Server::claim_data_dir_and_listeners() {
     return make_error("cannot create data_dir " + cfg_.server.data_dir + ": " + std::strerror(errno));
   }
   for (const auto& l : cfg_.listeners) {
-    if (l.protocol != config::Protocol::Smtp) {
+    if (l.protocol != config::Protocol::Smtp && l.protocol != config::Protocol::Pop3) {
       log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
       continue;
     }
@@ -204,10 +206,24 @@ int Server::run() {
   admin_ = std::move(admin_server.value());
   log::info("admin.started").kv("path", admin_->path());
 
+  // POP3 serves the Maildirs local delivery writes (delivery's mail_root).
+  std::shared_ptr<pop3::MaildropOpener> maildrops =
+      pop3::make_store_maildrop_opener(cfg_.server.data_dir + "/mail", cfg_.server.hostname, {});
   for (auto& [listener, acceptor] : bound_) {
     const config::Listener& l = *listener;
-    log::info("listener.started").kv("listener", l.name).kv("address", l.address).kv("role", role_name(l.role)).kv("tls", tls_name(l.tls));
-    auto service = std::make_shared<inbound::SmtpService>(l, rt_);
+    const bool pop3 = l.protocol == config::Protocol::Pop3;
+    log::info("listener.started")
+        .kv("listener", l.name)
+        .kv("address", l.address)
+        .kv("protocol", pop3 ? "pop3" : "smtp")
+        .kv("role", pop3 ? "-" : role_name(l.role))
+        .kv("tls", tls_name(l.tls));
+    std::shared_ptr<net::Service> service;
+    if (pop3) {
+      service = std::make_shared<pop3::Pop3Service>(l, rt_, maildrops);
+    } else {
+      service = std::make_shared<inbound::SmtpService>(l, rt_);
+    }
     asio::co_spawn(contexts_.at(0), net::accept_loop(*acceptor, std::move(service), rt_->connections(), contexts_),
                    asio::detached);
     acceptors_.push_back(std::move(acceptor));

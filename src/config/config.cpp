@@ -347,6 +347,9 @@ Config development_default() {
       Listener{.name = "submission", .address = "127.0.0.1:2587", .host = "127.0.0.1", .port = 2587,
                .protocol = Protocol::Smtp, .role = SmtpRole::Submission, .tls = TlsMode::StartTls,
                .require_tls_for_auth = true},
+      Listener{.name = "pop3", .address = "127.0.0.1:2110", .host = "127.0.0.1", .port = 2110,
+               .protocol = Protocol::Pop3, .role = SmtpRole::Mx, .tls = TlsMode::StartTls,
+               .require_tls_for_auth = true},
   };
   c.local_domains = {"localhost.test"};
   // A developer's instance does no DNS lookups for inbound mail: without a

@@ -194,7 +194,7 @@ Result<Config> load_file(const std::string& path);
 Result<Config> load_string(std::string_view toml_text, const std::string& name = "volley.toml");
 // SPEC section 1 development instance: data ./volley-data, SMTP (mx,
 // starttls) on 127.0.0.1:2525, submission (starttls, AUTH) on 127.0.0.1:2587,
-// domain localhost.test, self-signed certificate.
+// POP3 (STLS) on 127.0.0.1:2110, domain localhost.test, self-signed certificate.
 Config development_default();
 
 }  // namespace volley::config

@@ -1,9 +1,9 @@
 #include "inbound/smtp_connection.hpp"
 
 #include "net/asio_compat.hpp"
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "inbound/login_check.hpp"
 #include "inbound/message_spill.hpp"
 #include "net/async_bridge.hpp"
 #include "smtp/session.hpp"
@@ -106,20 +106,9 @@ class SmtpConnection final : public net::Session {
 };
 
 asio::awaitable<void> SmtpConnection::authenticate(asio::any_io_executor ex) {
-  // Named locals, not temporaries inside the co_await expression: GCC 12
-  // relocates such temporaries into the coroutine frame bytewise, which
-  // corrupts objects holding std::string (seen under ASan).
-  std::string ip = session_.client().ip;
-  auto check = [snap = snap_, creds = session_.auth_request(), ip] { return snap->authenticator->check(creds, ip); };
-  auto pending = net::run_blocking(intake_->blocking_pool(), ex, std::move(check));
+  // Named local: see net/async_bridge.hpp.
+  auto pending = check_login(snap_, intake_->blocking_pool(), ex, session_.auth_request(), session_.client().ip);
   Result<std::string> verdict = co_await std::move(pending);
-  if (!verdict) {
-    // Slow the guesser down: the delay grows with this address's failures
-    // across all its connections.
-    auto delay = snap_->authenticator->failure_delay(verdict.error(), ip);
-    asio::steady_timer t(ex, delay);
-    if (delay.count() > 0) co_await t.async_wait(as_tuple(asio::use_awaitable));
-  }
   session_.auth_result(verdict);
 }
 

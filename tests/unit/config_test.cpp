@@ -878,7 +878,7 @@ TEST(ConfigDevelopmentDefault, MatchesSpecSection1) {
   EXPECT_EQ(c.source_path, "");
   EXPECT_FALSE(c.server.hostname.empty());
   EXPECT_EQ(c.server.data_dir, "./volley-data");
-  ASSERT_EQ(c.listeners.size(), 2u);
+  ASSERT_EQ(c.listeners.size(), 3u);
 
   const Listener& smtp = c.listeners[0];
   EXPECT_EQ(smtp.name, "smtp");
@@ -898,6 +898,15 @@ TEST(ConfigDevelopmentDefault, MatchesSpecSection1) {
   EXPECT_EQ(sub.role, SmtpRole::Submission);
   EXPECT_EQ(sub.tls, TlsMode::StartTls);
   EXPECT_TRUE(sub.require_tls_for_auth);
+
+  // SPEC 1: POP3 on 127.0.0.1:2110, STLS, no login in clear.
+  const Listener& pop3 = c.listeners[2];
+  EXPECT_EQ(pop3.name, "pop3");
+  EXPECT_EQ(pop3.address, "127.0.0.1:2110");
+  EXPECT_EQ(pop3.port, 2110);
+  EXPECT_EQ(pop3.protocol, Protocol::Pop3);
+  EXPECT_EQ(pop3.tls, TlsMode::StartTls);
+  EXPECT_TRUE(pop3.require_tls_for_auth);
   // No private resolver to point inbound checks at: they are off.
   EXPECT_FALSE(c.inbound.spf);
   EXPECT_FALSE(c.inbound.dkim_verify);
