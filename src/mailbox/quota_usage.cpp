@@ -12,13 +12,15 @@
 #include <limits>
 #include <vector>
 
+#include "util/strings.hpp"
+
 namespace volley::mailbox {
 namespace {
 
 // 18 digits fit an int64_t with room for a sum of 5120 / 4 lines.
 constexpr size_t kMaxDigits = 18;
 
-Error invalid(std::string what) { return make_error(ErrorCode::Invalid, "maildirsize: " + std::move(what)); }
+Error invalid(std::string what) { return make_error(ErrorCode::Invalid, concat("maildirsize: ", what)); }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -50,10 +52,10 @@ bool parse_delta_line(std::string_view line, QuotaUsage& delta) {
 
 Error errno_failure(const std::string& what, int err) {
   return make_error(err == ENOSPC || err == EDQUOT ? ErrorCode::NoSpace : ErrorCode::Io,
-                    what + ": " + std::strerror(err));
+                    concat(what, ": ", std::strerror(err)));
 }
 
-std::string size_file(const std::string& maildir) { return maildir + "/" + kMaildirSizeFile; }
+std::string size_file(const std::string& maildir) { return concat(maildir, "/", kMaildirSizeFile); }
 
 // Up to kMaildirSizeMaxBytes + 1 bytes of the file (one more than the
 // parser accepts, so "too large" is seen). nullopt: missing or unreadable.
@@ -78,7 +80,7 @@ Result<void> sum_directory(const std::string& dir, QuotaUsage& total) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) {
     if (errno == ENOENT || errno == ENOTDIR) return {};
-    return errno_failure("opendir " + dir, errno);
+    return errno_failure(concat("opendir ", dir), errno);
   }
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name = e->d_name;
@@ -89,7 +91,7 @@ Result<void> sum_directory(const std::string& dir, QuotaUsage& total) {
       continue;
     }
     struct stat st {};
-    const std::string path = dir + "/" + std::string(name);
+    const std::string path = concat(dir, "/", name);
     if (::stat(path.c_str(), &st) == 0) {
       if (!S_ISREG(st.st_mode)) continue;
       total.bytes += st.st_size;
@@ -102,8 +104,8 @@ Result<void> sum_directory(const std::string& dir, QuotaUsage& total) {
 }
 
 Result<void> sum_mailbox(const std::string& dir, QuotaUsage& total) {
-  if (auto r = sum_directory(dir + "/new", total); !r) return r;
-  return sum_directory(dir + "/cur", total);
+  if (auto r = sum_directory(concat(dir, "/new"), total); !r) return r;
+  return sum_directory(concat(dir, "/cur"), total);
 }
 
 // Written next to maildirsize (same file system, so rename is atomic).
@@ -120,18 +122,18 @@ std::string temp_name(const std::string& maildir) {
 Result<void> write_size_file(const std::string& maildir, const std::string& content) {
   const std::string tmp = temp_name(maildir);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return errno_failure("create " + tmp, errno);
+  if (fd < 0) return errno_failure(concat("create ", tmp), errno);
   const ssize_t n = ::write(fd, content.data(), content.size());
   const int write_errno = errno;
   ::close(fd);
   if (n != static_cast<ssize_t>(content.size())) {
     ::unlink(tmp.c_str());
-    return errno_failure("write " + tmp, n < 0 ? write_errno : EIO);
+    return errno_failure(concat("write ", tmp), n < 0 ? write_errno : EIO);
   }
   if (::rename(tmp.c_str(), size_file(maildir).c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    return errno_failure("rename " + tmp, err);
+    return errno_failure(concat("rename ", tmp), err);
   }
   return {};
 }
@@ -159,7 +161,7 @@ Result<QuotaLimits> parse_quota_limits(std::string_view line) {
     size_t comma = line.find(',', p);
     if (comma == std::string_view::npos) comma = line.size();
     const std::string_view item = line.substr(p, comma - p);
-    if (item.size() < 2 || item.size() - 1 > 20) return invalid("bad limit \"" + std::string(item.substr(0, 24)) + "\"");
+    if (item.size() < 2 || item.size() - 1 > 20) return invalid(concat("bad limit ", quoted(item, 24)));
     uint64_t v = 0;
     for (size_t i = 0; i + 1 < item.size(); ++i) {
       if (!is_digit(item[i])) return invalid("bad limit");
@@ -179,7 +181,7 @@ Result<QuotaLimits> parse_quota_limits(std::string_view line) {
 }
 
 Result<MaildirSize> parse_maildirsize(std::string_view bytes) {
-  if (bytes.size() >= kMaildirSizeMaxBytes) return invalid("grown to " + std::to_string(bytes.size()) + " bytes");
+  if (bytes.size() >= kMaildirSizeMaxBytes) return invalid(concat("grown to ", std::to_string(bytes.size()), " bytes"));
   if (bytes.find('\0') != std::string_view::npos) return invalid("NUL byte");
   const size_t last_lf = bytes.rfind('\n');
   if (last_lf == std::string_view::npos) return invalid("no complete line");
@@ -249,7 +251,7 @@ Result<QuotaUsage> scan_usage(const std::string& maildir) {
   DIR* d = ::opendir(maildir.c_str());
   if (!d) {
     if (errno == ENOENT) return total;  // no mail delivered yet
-    return errno_failure("opendir " + maildir, errno);
+    return errno_failure(concat("opendir ", maildir), errno);
   }
   // Maildir++ folders: ".Name" directories (not "." and "..").
   std::vector<std::string> folders;
@@ -260,7 +262,7 @@ Result<QuotaUsage> scan_usage(const std::string& maildir) {
   }
   ::closedir(d);
   for (const auto& f : folders)
-    if (auto r = sum_mailbox(maildir + "/" + f, total); !r) return r.error();
+    if (auto r = sum_mailbox(concat(maildir, "/", f), total); !r) return r.error();
   return total;
 }
 
@@ -301,13 +303,13 @@ Result<void> add_usage(const std::string& maildir, int64_t bytes, int64_t count,
     return {};
   }
   const int fd = ::open(size_file(maildir).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return errno_failure("open " + size_file(maildir), errno);
+  if (fd < 0) return errno_failure(concat("open ", size_file(maildir)), errno);
   // One write() of one short line: O_APPEND makes it atomic against other
   // writers (Volley's threads, Dovecot, Courier), as Maildir++ requires.
   const ssize_t n = ::write(fd, line.data(), line.size());
   const int err = errno;
   ::close(fd);
-  if (n != static_cast<ssize_t>(line.size())) return errno_failure("append to " + size_file(maildir), n < 0 ? err : EIO);
+  if (n != static_cast<ssize_t>(line.size())) return errno_failure(concat("append to ", size_file(maildir)), n < 0 ? err : EIO);
   return {};
 }
 
