@@ -13,6 +13,9 @@
 
 #include "admin/queue_command.hpp"
 #include "auth/user_store.hpp"
+#include "config/units.hpp"
+#include "mailbox/maildir.hpp"
+#include "mailbox/quota_usage.hpp"
 #include "util/result.hpp"
 #include "util/strings.hpp"
 
@@ -101,6 +104,7 @@ struct Io {
   std::ostream& out;
   std::ostream& err;
   bool tty;
+  const UserQuotaOptions& quota;
 };
 
 bool file_exists(const std::string& path) {
@@ -113,14 +117,27 @@ int fail(const Io& io, const std::string& action, const std::string& reason) {
   return 1;
 }
 
+// --quota "500MB" / "0": a size as in volley.toml.
+Result<uint64_t> parse_quota_option(const std::string& text) {
+  auto v = config::parse_size(text);
+  if (!v) return make_error(ErrorCode::Invalid, concat("bad --quota ", quoted(text, 40), " (expected bytes or e.g. 500MB)"));
+  return *v;
+}
+
 int do_add(UserStore& store, const std::string& addr, const Io& io) {
+  uint64_t quota = 0;
+  if (!io.quota.quota.empty()) {
+    auto q = parse_quota_option(io.quota.quota);
+    if (!q) return fail(io, "add", q.error().message);
+    quota = *q;
+  }
   // Checked before prompting so nobody types a password for nothing; add()
   // re-checks atomically.
   if (auto found = store.find(addr); found) return fail(io, "add", "user " + addr + " already exists");
   else if (found.error().code != ErrorCode::NotFound) return fail(io, "add", found.error().message);
   auto password = read_password(io.in, io.err, io.tty);
   if (!password) return fail(io, "add", password.error().message);
-  if (auto r = store.add(addr, *password); !r) return fail(io, "add", r.error().message);
+  if (auto r = store.add(addr, *password, quota); !r) return fail(io, "add", r.error().message);
   (void)notify_users_changed(io.data_dir);  // no daemon: nothing to tell
   io.out << "added " << addr << "\n";
   return 0;
@@ -133,6 +150,19 @@ int do_passwd(UserStore& store, const std::string& addr, const Io& io) {
   if (auto r = store.set_password(addr, *password); !r) return fail(io, "passwd", r.error().message);
   (void)notify_users_changed(io.data_dir);  // no daemon: nothing to tell
   io.out << "password changed for " << addr << "\n";
+  return 0;
+}
+
+int do_quota(UserStore& store, const std::string& addr, const Io& io) {
+  if (io.quota.quota.empty()) return fail(io, "quota", "missing --quota SIZE (0 = the default, mailbox.quota)");
+  auto q = parse_quota_option(io.quota.quota);
+  if (!q) return fail(io, "quota", q.error().message);
+  if (auto r = store.set_quota(addr, *q); !r) return fail(io, "quota", r.error().message);
+  (void)notify_users_changed(io.data_dir);  // no daemon: nothing to tell
+  if (*q == 0)
+    io.out << "quota of " << addr << " is the default (mailbox.quota)\n";
+  else
+    io.out << "quota of " << addr << " set to " << *q << " bytes\n";
   return 0;
 }
 
@@ -151,6 +181,29 @@ bool matches(const std::string& address, const std::string& filter) {
          address[address.size() - filter.size() - 1] == '@';
 }
 
+// "usage=<bytes> messages=<n> quota=<bytes> (user|default)" or "quota=unlimited".
+std::string usage_and_quota(const auth::UserRecord& u, const Io& io) {
+  const uint64_t limit = u.quota_bytes != 0 ? u.quota_bytes : io.quota.default_quota;
+  std::string s;
+  auto dir = mailbox::maildir_for(io.data_dir + "/mail", u.address);
+  // Recalculates a missing or stale maildirsize (with the limit in force),
+  // as the daemon would on the next delivery.
+  auto usage = dir ? mailbox::read_usage(*dir, {limit, 0}) : Result<mailbox::QuotaUsage>(dir.error());
+  if (usage) {
+    s = concat("usage=", std::to_string(usage->bytes), " messages=", std::to_string(usage->count));
+  } else {
+    s += "usage=? messages=?";
+  }
+  if (limit == 0) {
+    s += " quota=unlimited";
+  } else {
+    s += " quota=";
+    s += std::to_string(limit);
+    s += u.quota_bytes != 0 ? " (user)" : " (default)";
+  }
+  return s;
+}
+
 int do_list(UserStore* store, const std::string& filter, const Io& io) {
   std::vector<auth::UserRecord> users;
   if (store) {
@@ -162,9 +215,7 @@ int do_list(UserStore* store, const std::string& filter, const Io& io) {
   for (const auto& u : users) {
     if (!matches(u.address, filter)) continue;
     any = true;
-    io.out << u.address;
-    if (u.quota_bytes != 0) io.out << " quota=" << u.quota_bytes;
-    io.out << "\n";
+    io.out << u.address << " " << usage_and_quota(u, io) << "\n";
   }
   if (!any && filter.find('@') != std::string::npos) return fail(io, "list", "no such user " + filter);
   return 0;
@@ -177,16 +228,18 @@ Result<std::string> list_filter(const std::string& arg) {
   return auth::normalize_address(a);
 }
 
-bool known_action(const std::string& a) { return a == "add" || a == "del" || a == "passwd" || a == "list"; }
+bool known_action(const std::string& a) {
+  return a == "add" || a == "del" || a == "passwd" || a == "list" || a == "quota";
+}
 
 }  // namespace
 
 int run_user_command(const std::string& action, const std::string& address, const std::string& data_dir,
                      const std::vector<std::string>& local_domains, std::istream& in, std::ostream& out,
-                     std::ostream& err, bool stdin_is_tty) {
-  Io io{data_dir, in, out, err, stdin_is_tty};
+                     std::ostream& err, bool stdin_is_tty, const UserQuotaOptions& quota) {
+  Io io{data_dir, in, out, err, stdin_is_tty, quota};
   if (!known_action(action)) {
-    err << "volley: user: unknown action \"" << printable(action, 40) << "\" (expected add, del, passwd or list)\n";
+    err << "volley: user: unknown action \"" << printable(action, 40) << "\" (expected add, del, passwd, list or quota)\n";
     return 1;
   }
 
@@ -219,6 +272,7 @@ int run_user_command(const std::string& action, const std::string& address, cons
   if (!store) return fail(io, action, "no such user " + target);
   if (action == "add") return do_add(*store, target, io);
   if (action == "passwd") return do_passwd(*store, target, io);
+  if (action == "quota") return do_quota(*store, target, io);
   return do_del(*store, target, io);
 }
 

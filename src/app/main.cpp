@@ -107,10 +107,16 @@ int main(int argc, char** argv) {
   auto* user = app.add_subcommand("user", "Manage mailbox users");
   user->require_subcommand(1);
   std::string address;
-  for (const char* action : {"add", "del", "passwd"}) {
+  volley::admin::UserQuotaOptions quota_opts;
+  for (const char* action : {"add", "del", "passwd", "quota"}) {
     auto* sub = user->add_subcommand(action);
     sub->add_option("address", address, "user@domain")->required();
     sub->add_option("--config,-c", config_path, "Configuration file");
+    if (std::string_view(action) == "add" || std::string_view(action) == "quota") {
+      auto* q = sub->add_option("--quota", quota_opts.quota,
+                                "Mailbox quota, e.g. 500MB (0 = the default, mailbox.quota)");
+      if (std::string_view(action) == "quota") q->required();
+    }
   }
   auto* list = user->add_subcommand("list", "List users");
   list->add_option("--config,-c", config_path, "Configuration file");
@@ -200,8 +206,9 @@ int main(int argc, char** argv) {
     if (!load_config(config_path, cfg, "user")) return 1;
     std::string action = user->get_subcommands().front()->get_name();
     if (!run_as_server_user(cfg, action == "add")) return 1;
+    quota_opts.default_quota = cfg.mailbox.quota;
     return volley::admin::run_user_command(action, address, cfg.server.data_dir, cfg.local_domains, std::cin, std::cout, std::cerr,
-                                         ::isatty(STDIN_FILENO) == 1);
+                                         ::isatty(STDIN_FILENO) == 1, quota_opts);
   }
   if (*queue) {
     if (!load_config(config_path, cfg, "queue")) return 1;

@@ -15,6 +15,7 @@
 
 #include "app/queue_control.hpp"
 #include "auth/auth_throttle.hpp"
+#include "auth/login_cache.hpp"
 #include "auth/user_directory.hpp"
 #include "config/config.hpp"
 #include "inbound/intake.hpp"
@@ -52,6 +53,8 @@ class Runtime final : public inbound::Intake {
   }
   auth::UserDirectory& users() { return *users_; }
   auth::AuthThrottle& auth_throttle() { return throttle_; }
+  // Recent successful logins, shared by every protocol and kept across reloads.
+  auth::LoginCache& login_cache() { return login_cache_; }
   asio::thread_pool& blocking_pool() override { return blocking_; }
   asio::thread_pool& spill_pool() override { return spill_; }
   // Live connections of every listener: limits at accept, drain on SIGTERM.
@@ -63,6 +66,7 @@ class Runtime final : public inbound::Intake {
   delivery::Engine* engine_ = nullptr;
   std::unique_ptr<auth::UserDirectory> users_;
   auth::AuthThrottle throttle_;
+  auth::LoginCache login_cache_;
   std::shared_ptr<net::ConnectionTable> connections_;
   // Password hashing is deliberately slow: keep it off the I/O threads.
   asio::thread_pool blocking_{inbound::kPasswordCheckThreads};

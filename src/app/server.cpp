@@ -70,7 +70,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runti
   }
   snap->cfg = std::move(cfg);
   snap->directory = std::make_unique<inbound::RecipientDirectory>(snap->cfg, rt.users());
-  snap->authenticator = std::make_unique<inbound::Authenticator>(rt.users(), rt.auth_throttle(), snap->cfg.local_domains);
+  snap->authenticator = std::make_unique<inbound::Authenticator>(rt.users(), rt.auth_throttle(), snap->cfg.local_domains,
+                                                               &rt.login_cache());
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -143,19 +144,21 @@ Result<std::unique_ptr<UserStore>> UserStore::open(const std::string& path) {
   return std::unique_ptr<UserStore>(new UserStore(db));
 }
 
-Result<void> UserStore::add(const std::string& address, std::string_view password) {
+Result<void> UserStore::add(const std::string& address, std::string_view password, uint64_t quota_bytes) {
   auto addr = normalize_user_name(address);
   if (!addr) return addr.error();
+  if (quota_bytes > static_cast<uint64_t>(INT64_MAX)) return make_error(ErrorCode::Invalid, "quota too large");
   // Hash before taking the lock: it is slow and touches no shared state.
   auto hash = hash_password(password);
   if (!hash) return hash.error();
 
   std::lock_guard lock(mu_);
-  Statement st(db_, "INSERT INTO users(address, password_hash, quota_bytes, created_at) VALUES(?1, ?2, 0, ?3)");
+  Statement st(db_, "INSERT INTO users(address, password_hash, quota_bytes, created_at) VALUES(?1, ?2, ?4, ?3)");
   if (!st.ok()) return db_error(db_, "preparing insert");
   st.bind_text(1, *addr);
   st.bind_text(2, *hash);
   st.bind_int64(3, static_cast<int64_t>(std::time(nullptr)));
+  st.bind_int64(4, static_cast<int64_t>(quota_bytes));
   int rc = st.step();
   if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
     return make_error(ErrorCode::AlreadyExists, "user " + *addr + " already exists");
@@ -191,6 +194,21 @@ Result<void> UserStore::set_password(const std::string& address, std::string_vie
   st.bind_text(1, *addr);
   st.bind_text(2, *hash);
   if (st.step() != SQLITE_DONE) return db_error(db_, "updating password");
+  if (sqlite3_changes(db_) == 0) return make_error(ErrorCode::NotFound, "no such user " + *addr);
+  return {};
+}
+
+Result<void> UserStore::set_quota(const std::string& address, uint64_t quota_bytes) {
+  auto addr = normalize_address(address);
+  if (!addr) return addr.error();
+  if (quota_bytes > static_cast<uint64_t>(INT64_MAX)) return make_error(ErrorCode::Invalid, "quota too large");
+
+  std::lock_guard lock(mu_);
+  Statement st(db_, "UPDATE users SET quota_bytes = ?2 WHERE address = ?1");
+  if (!st.ok()) return db_error(db_, "preparing update");
+  st.bind_text(1, *addr);
+  st.bind_int64(2, static_cast<int64_t>(quota_bytes));
+  if (st.step() != SQLITE_DONE) return db_error(db_, "updating quota");
   if (sqlite3_changes(db_) == 0) return make_error(ErrorCode::NotFound, "no such user " + *addr);
   return {};
 }

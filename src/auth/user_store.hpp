@@ -24,7 +24,7 @@ namespace volley::auth {
 struct UserRecord {
   std::string address;       // lowercased user@domain
   std::string password_hash; // "$y$..."
-  uint64_t quota_bytes = 0;  // 0 = none
+  uint64_t quota_bytes = 0;  // 0 = the default (mailbox.quota)
   int64_t created_at = 0;    // unix seconds
 };
 
@@ -39,9 +39,12 @@ class UserStore {
 
   // Addresses are normalised (normalize_address); add() also requires a
   // mailbox name (normalize_user_name).
-  Result<void> add(const std::string& address, std::string_view password);  // error if exists
+  Result<void> add(const std::string& address, std::string_view password,
+                   uint64_t quota_bytes = 0);  // error if exists
   Result<void> remove(const std::string& address);                           // error if missing
   Result<void> set_password(const std::string& address, std::string_view password);  // error if missing
+  // The user's own quota in bytes; 0 = use the default (mailbox.quota). Error if missing.
+  Result<void> set_quota(const std::string& address, uint64_t quota_bytes);
   Result<std::vector<UserRecord>> list();
   // Lookup. Error NotFound: definitely no such user; any other error is a
   // storage failure (temporary), never to be read as "no such user".

@@ -45,7 +45,11 @@ Result<std::string> Authenticator::check(const auth::Credentials& c, const std::
     (void)auth::verify_password(c.password, dummy_hash());
     return invalid_credentials();
   }
-  if (!auth::verify_password(c.password, user->password_hash)) return invalid_credentials();
+  const bool cached = cache_ && cache_->verified(user->address, c.password, user->password_hash);
+  if (!cached) {
+    if (!auth::verify_password(c.password, user->password_hash)) return invalid_credentials();
+    if (cache_) cache_->remember(user->address, c.password, user->password_hash);
+  }
   throttle_.release(client_ip);
   return user->address;
 }

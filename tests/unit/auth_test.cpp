@@ -419,10 +419,12 @@ class UserCommandTest : public ::testing::Test {
     int code;
     std::string out, err;
   };
-  Outcome run(const std::string& action, const std::string& address, const std::string& input = "") {
+  Outcome run(const std::string& action, const std::string& address, const std::string& input = "",
+              const admin::UserQuotaOptions& quota = {}) {
     std::istringstream in(input);
     std::ostringstream out, err;
-    int code = admin::run_user_command(action, address, data_dir(), {"x.test", "one.test", "two.test"}, in, out, err, false);
+    int code = admin::run_user_command(action, address, data_dir(), {"x.test", "one.test", "two.test"}, in, out, err, false,
+                                       quota);
     return {code, out.str(), err.str()};
   }
   std::string data_dir() const { return dir_.str("data"); }
@@ -446,7 +448,7 @@ TEST_F(UserCommandTest, AddListPasswdDel) {
 
   auto list = run("list", "");
   EXPECT_EQ(list.code, 0);
-  EXPECT_EQ(list.out, "alice@x.test\n");
+  EXPECT_EQ(list.out, "alice@x.test usage=0 messages=0 quota=unlimited\n");
 
   auto pw = run("passwd", "alice@x.test", "n3w pass\n");
   EXPECT_EQ(pw.code, 0) << pw.err;
@@ -517,21 +519,62 @@ TEST_F(UserCommandTest, ListFilters) {
   ASSERT_EQ(run("add", "b@two.test", "pw\n").code, 0);
   ASSERT_EQ(run("add", "c@one.test", "pw\n").code, 0);
 
-  EXPECT_EQ(run("list", "").out, "a@one.test\nb@two.test\nc@one.test\n");
-  EXPECT_EQ(run("list", "ONE.test").out, "a@one.test\nc@one.test\n");
-  EXPECT_EQ(run("list", "B@two.test").out, "b@two.test\n");
+  const std::string none = " usage=0 messages=0 quota=unlimited\n";
+  EXPECT_EQ(run("list", "").out, "a@one.test" + none + "b@two.test" + none + "c@one.test" + none);
+  EXPECT_EQ(run("list", "ONE.test").out, "a@one.test" + none + "c@one.test" + none);
+  EXPECT_EQ(run("list", "B@two.test").out, "b@two.test" + none);
   EXPECT_EQ(run("list", "ne.test").out, "");  // whole domains only
 
-  // Quotas have no CLI setter yet; set one directly and check it is shown.
+  // A quota stored directly (an older database) is shown.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(user_db_path(data_dir()).c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "UPDATE users SET quota_bytes = 1048576 WHERE address = 'a@one.test'", nullptr, nullptr,
                          nullptr),
             SQLITE_OK);
   sqlite3_close(db);
-  EXPECT_EQ(run("list", "one.test").out, "a@one.test quota=1048576\nc@one.test\n");
+  EXPECT_EQ(run("list", "one.test").out, "a@one.test usage=0 messages=0 quota=1048576 (user)\nc@one.test" + none);
 
   auto missing = run("list", "z@one.test");
   EXPECT_EQ(missing.code, 1);
   EXPECT_EQ(missing.err, "volley: user list: no such user z@one.test\n");
+}
+
+TEST_F(UserCommandTest, QuotaOnAddAndQuotaCommandAndUsageInList) {
+  admin::UserQuotaOptions q;
+  q.quota = "500MB";
+  q.default_quota = 1000;
+  auto add = run("add", "alice@x.test", "pw\n", q);
+  ASSERT_EQ(add.code, 0) << add.err;
+  EXPECT_EQ(lookup("alice@x.test")->quota_bytes, 500u * 1024 * 1024);
+
+  // Usage comes from the mailbox (maildirsize, recalculated when missing).
+  const std::string box = data_dir() + "/mail/x.test/alice";
+  fs::create_directories(box + "/new");
+  std::ofstream(box + "/new/1.M1P1.h,S=1234") << "x";
+  admin::UserQuotaOptions list_opts;
+  list_opts.default_quota = 1000;
+  EXPECT_EQ(run("list", "alice@x.test", "", list_opts).out,
+            "alice@x.test usage=1234 messages=1 quota=524288000 (user)\n");
+
+  q.quota = "0";
+  auto back = run("quota", "alice@x.test", "", q);
+  EXPECT_EQ(back.code, 0) << back.err;
+  EXPECT_EQ(back.out, "quota of alice@x.test is the default (mailbox.quota)\n");
+  EXPECT_EQ(run("list", "alice@x.test", "", list_opts).out, "alice@x.test usage=1234 messages=1 quota=1000 (default)\n");
+
+  q.quota = "2k";
+  auto set = run("quota", "alice@x.test", "", q);
+  EXPECT_EQ(set.code, 0) << set.err;
+  EXPECT_EQ(set.out, "quota of alice@x.test set to 2048 bytes\n");
+
+  q.quota = "lots";
+  auto bad = run("quota", "alice@x.test", "", q);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.err.rfind("volley: user quota: bad --quota \"lots\"", 0), 0u) << bad.err;
+  auto missing_opt = run("quota", "alice@x.test");
+  EXPECT_EQ(missing_opt.code, 1);
+  q.quota = "1MB";
+  auto ghost = run("quota", "ghost@x.test", "", q);
+  EXPECT_EQ(ghost.code, 1);
+  EXPECT_EQ(ghost.err, "volley: user quota: no such user ghost@x.test\n");
 }
