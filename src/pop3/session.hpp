@@ -86,6 +86,9 @@ class Session {
     std::unique_ptr<Maildrop> maildrop;
     std::vector<size_t> deleted;    // 0-based
     std::vector<size_t> retrieved;  // 0-based
+    // Blocking (run it off the I/O thread): applies the changes, if any,
+    // then lets the maildrop go (its lock removed) before the reply is sent.
+    Result<void> run();
   };
 
   Session(SessionSettings settings, std::string client_ip);

@@ -175,13 +175,17 @@ void Session::do_quit(const CommandLine&) {
     ok("Logging out.");
     return close_with("");
   }
-  // UPDATE (RFC 1939 6), only when there is something to apply.
-  if (deleted_count_ == 0 && std::find(retrieved_.begin(), retrieved_.end(), true) == retrieved_.end()) {
-    log_logout("ok");
-    ok("Logging out.");
-    return close_with("");
-  }
+  // UPDATE (RFC 1939 6). Even with nothing to apply the maildrop is let go
+  // (its lock removed, off the I/O thread) before "+OK": a client that logs
+  // in again right after QUIT must not find its own session's lock.
   enter_state(State::WaitCommit);
+}
+
+Result<void> Session::CommitJob::run() {
+  Result<void> r;
+  if (maildrop && (!deleted.empty() || !retrieved.empty())) r = maildrop->commit(deleted, retrieved);
+  maildrop.reset();
+  return r;
 }
 
 Session::CommitJob Session::take_commit() {

@@ -157,9 +157,7 @@ struct Dialogue {
         }
         case Action::Commit: {
           auto job = s->take_commit();
-          auto r = job.maildrop->commit(job.deleted, job.retrieved);
-          job.maildrop.reset();
-          s->commit_result(r);
+          s->commit_result(job.run());
           break;
         }
       }
@@ -251,6 +249,18 @@ TEST(Pop3Session, EmptyMailbox) {
   EXPECT_EQ(d.send("QUIT\r\n"), "+OK Logging out.\r\n");
   EXPECT_TRUE(d.closed());
   EXPECT_EQ(d.store.commits, 0);  // nothing to apply
+}
+
+// A client that logs in again right after "+OK" to QUIT must not find its own
+// session's lock (the POP3 benchmark's login loop does exactly this).
+TEST(Pop3Session, QuitReleasesTheMaildropBeforeItsReply) {
+  Dialogue d;
+  d.login();
+  ASSERT_EQ(d.store.released, 0);
+  EXPECT_EQ(d.send("NOOP\r\n"), "+OK\r\n");
+  EXPECT_EQ(d.send("QUIT\r\n"), "+OK Logging out.\r\n");
+  EXPECT_EQ(d.store.released, 1);
+  EXPECT_EQ(d.store.commits, 0);
 }
 
 TEST(Pop3Session, WrongPassword) {
