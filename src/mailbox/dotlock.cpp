@@ -36,17 +36,23 @@ bool held_here(const std::string& path) {
   return g_held.count(path) != 0;
 }
 
+// Enough to tell a lock from the one a racing locker made in its place
+// (an inode number can be reused at once; the nanosecond ctime cannot).
 struct LockState {
   dev_t dev = 0;
   ino_t ino = 0;
   time_t mtime = 0;
-  bool operator==(const LockState& o) const { return dev == o.dev && ino == o.ino && mtime == o.mtime; }
+  timespec ctime{};
+  bool operator==(const LockState& o) const {
+    return dev == o.dev && ino == o.ino && mtime == o.mtime && ctime.tv_sec == o.ctime.tv_sec &&
+           ctime.tv_nsec == o.ctime.tv_nsec;
+  }
 };
 
 bool state_of(const std::string& path, LockState& out) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return false;
-  out = {st.st_dev, st.st_ino, st.st_mtime};
+  out = {st.st_dev, st.st_ino, st.st_mtime, st.st_ctim};
   return true;
 }
 
