@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
       if (std::string_view(action) == "quota") q->required();
     }
   }
-  auto* list = user->add_subcommand("list", "List users");
+  auto* list = user->add_subcommand("list", "List users with their usage and quota");
+  list->add_option("filter", address, "Only this user@domain, or the users of this domain");
   list->add_option("--config,-c", config_path, "Configuration file");
   user->add_option("--config,-c", config_path, "Configuration file");
 

@@ -16,7 +16,20 @@ Runtime::Runtime(std::unique_ptr<queue::LogSpool> spool, std::unique_ptr<auth::U
     : spool_(std::move(spool)),
       users_(std::move(users)),
       throttle_(throttle_settings(cfg.limits)),
-      connections_(std::make_shared<net::ConnectionTable>(cfg.limits.max_connections, cfg.limits.max_connections_per_ip)) {}
+      connections_(std::make_shared<net::ConnectionTable>(cfg.limits.max_connections, cfg.limits.max_connections_per_ip)) {
+  // A user's own quota, else mailbox.quota of the configuration in force
+  // (reloads change it); an address that is no user (a postmaster mailbox)
+  // gets the default. Users unreadable: no limit is enforced (temporary).
+  quota_ = std::make_unique<mailbox::MailboxQuota>(
+      cfg.server.data_dir + "/mail", [this](const std::string& address) -> Result<uint64_t> {
+        auto snap = snapshot();
+        const uint64_t fallback = snap ? snap->cfg.mailbox.quota : 0;
+        auto user = users_->find(address);
+        if (user) return user->quota_bytes != 0 ? user->quota_bytes : fallback;
+        if (user.error().code == ErrorCode::NotFound) return fallback;
+        return user.error();
+      });
+}
 
 std::shared_ptr<const Snapshot> Runtime::snapshot() const {
   std::lock_guard lock(mu_);

@@ -20,6 +20,7 @@
 #include "config/config.hpp"
 #include "inbound/intake.hpp"
 #include "inbound/limits.hpp"
+#include "mailbox/mailbox_quota.hpp"
 #include "net/connection_table.hpp"
 #include "queue/log_spool.hpp"
 
@@ -55,6 +56,9 @@ class Runtime final : public inbound::Intake {
   auth::AuthThrottle& auth_throttle() { return throttle_; }
   // Recent successful logins, shared by every protocol and kept across reloads.
   auth::LoginCache& login_cache() { return login_cache_; }
+  // Mailbox quotas (limits from the users and mailbox.quota, usage cache):
+  // RCPT checks and local delivery share it.
+  mailbox::MailboxQuota& mailbox_quota() { return *quota_; }
   asio::thread_pool& blocking_pool() override { return blocking_; }
   asio::thread_pool& spill_pool() override { return spill_; }
   // Live connections of every listener: limits at accept, drain on SIGTERM.
@@ -67,6 +71,7 @@ class Runtime final : public inbound::Intake {
   std::unique_ptr<auth::UserDirectory> users_;
   auth::AuthThrottle throttle_;
   auth::LoginCache login_cache_;
+  std::unique_ptr<mailbox::MailboxQuota> quota_;
   std::shared_ptr<net::ConnectionTable> connections_;
   // Password hashing is deliberately slow: keep it off the I/O threads.
   asio::thread_pool blocking_{inbound::kPasswordCheckThreads};

@@ -69,7 +69,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runti
     snap->tls = std::move(ctx.value());
   }
   snap->cfg = std::move(cfg);
-  snap->directory = std::make_unique<inbound::RecipientDirectory>(snap->cfg, rt.users());
+  snap->directory = std::make_unique<inbound::RecipientDirectory>(snap->cfg, rt.users(), &rt.mailbox_quota());
   snap->authenticator = std::make_unique<inbound::Authenticator>(rt.users(), rt.auth_throttle(), snap->cfg.local_domains,
                                                                &rt.login_cache());
   return std::shared_ptr<const Snapshot>(std::move(snap));
@@ -188,6 +188,7 @@ int Server::run() {
   rt_->set_snapshot(snap.value());
 
   engine_ = std::make_unique<delivery::Engine>(rt_->log_spool(), cfg_);
+  engine_->set_mailbox_quota(&rt_->mailbox_quota());
   if (auto started = engine_->start(); !started) {
     log::error("server.start_failed").kv("reason", "delivery: " + started.error().message);
     return 1;

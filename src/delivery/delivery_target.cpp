@@ -4,6 +4,13 @@ namespace volley::delivery {
 namespace {
 
 RcptOutcome failure(const Error& e, const std::string& relay, bool at_rcpt) {
+  // RFC 3463 X.2.2: mailbox full.
+  if (e.code == ErrorCode::TooBigForMailbox) return local_outcome(Status::Bounced, "5.2.2", e.message, relay);
+  if (e.code == ErrorCode::MailboxFull) {
+    RcptOutcome o = local_outcome(Status::Deferred, "4.2.2", e.message, relay);
+    o.expired_enhanced = "5.2.2";
+    return o;
+  }
   // RFC 3463: 5.1.3 bad destination mailbox syntax for a permanent
   // recipient refusal; 4.3.0 (other mail system problem), or 4.3.1 for a
   // full disk, for the temporary rest.
@@ -17,7 +24,7 @@ std::vector<RcptOutcome> deliver_through(DeliveryTarget& target, const queue::Me
                                          const std::vector<size_t>& rcpts) {
   const std::string relay = target.name();
   std::vector<RcptOutcome> out(rcpts.size());
-  auto started = target.start(m.envelope);
+  auto started = target.start(m.envelope, m.content.size());
   if (!started) {
     for (auto& o : out) o = failure(started.error(), relay, false);
     return out;

@@ -37,12 +37,17 @@ class DeliveryTarget {
   virtual ~DeliveryTarget() = default;
   // "local" for logs and the attempt history.
   virtual std::string name() const = 0;
-  [[nodiscard]] virtual Result<std::unique_ptr<Delivery>> start(const queue::Envelope& env) = 0;
+  // `content_size`: the bytes body() will get (targets with quotas check
+  // them per recipient in add_rcpt).
+  [[nodiscard]] virtual Result<std::unique_ptr<Delivery>> start(const queue::Envelope& env, uint64_t content_size) = 0;
 };
 
 // Runs one delivery of `m` to recipients `rcpts` (indexes into its envelope)
 // through `target` and returns one outcome per rcpts[k]: sent after commit,
-// bounced for a permanent refusal, deferred for anything temporary.
+// bounced for a permanent refusal, deferred for anything temporary. A full
+// mailbox (ErrorCode::MailboxFull) is deferred with 4.2.2 and bounced with
+// 5.2.2 once the message expires; a message larger than the quota
+// (TooBigForMailbox) is bounced with 5.2.2 at once.
 std::vector<RcptOutcome> deliver_through(DeliveryTarget& target, const queue::Message& m,
                                          const std::vector<size_t>& rcpts);
 

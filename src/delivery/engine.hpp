@@ -40,6 +40,7 @@
 #include "delivery/router.hpp"
 #include "delivery/shaping.hpp"
 #include "delivery/smtp_client.hpp"
+#include "mailbox/mailbox_quota.hpp"
 #include "queue/envelope.hpp"
 #include "queue/log_spool.hpp"
 #include "queue/scheduler.hpp"
@@ -71,6 +72,8 @@ class Engine {
   // its turn comes (any thread).
   void submit_stored(const std::string& id);
   void reconfigure(const config::Config& cfg);
+  // Quotas for local delivery (before start(); null = none). Must outlive the engine.
+  void set_mailbox_quota(mailbox::MailboxQuota* quota) { quota_ = quota; }
 
   // Admin (any thread; block until the engine answered).
   Result<size_t> retry(const std::string& id);
@@ -113,6 +116,7 @@ class Engine {
   void deliver_local(Job job);
 
   queue::LogSpool& spool_;
+  mailbox::MailboxQuota* quota_ = nullptr;
   const Clock& clock_;
   std::shared_ptr<const config::Config> cfg_;
   uint64_t config_generation_ = 1;

@@ -8,7 +8,8 @@
 namespace volley::delivery {
 
 void Engine::deliver_local(Job job) {
-  auto target = std::make_shared<MaildirTarget>(cfg().server.data_dir + "/mail", cfg().server.hostname);
+  auto target = std::make_shared<MaildirTarget>(cfg().server.data_dir + "/mail", cfg().server.hostname,
+                                                posix_file_system(), quota_);
   ++in_flight_;
   asio::post(pool_, [this, job = std::move(job), target]() mutable {
     auto outs = deliver_through(*target, *job.active->msg, job.rcpts);

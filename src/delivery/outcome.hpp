@@ -15,6 +15,8 @@ struct RcptOutcome {
   bool server_reply = false;  // `reply` is what a server answered, verbatim (a DSN's "Diagnostic-Code: smtp")
   std::string note;        // the queue manager's remark on the outcome ("message expired after ..."); "" none
   std::string enhanced;    // RFC 3463 status for DSNs ("5.1.1")
+  std::string expired_enhanced;  // a deferral that expires is bounced with this status ("5.2.2" for a full
+                                 // mailbox); "" = keep the last transient one (4.4.7 when none)
   std::string relay;       // "mx1.example.com[192.0.2.1]:25", or "local"
   std::string remote_mta;  // host name for the DSN's Remote-MTA; "" when none
   std::string tls;         // "TLSv1.3" / "none"

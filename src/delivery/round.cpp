@@ -60,7 +60,10 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
       // "Status: 4.3.0", "Diagnostic-Code: smtp; 451 4.3.0 ..."); 4.4.7
       // only when there is no transient status to report.
       o->status = Status::Bounced;
-      if (o->enhanced.empty() || o->enhanced[0] != '4') o->enhanced = "4.4.7";
+      if (!o->expired_enhanced.empty())
+        o->enhanced = o->expired_enhanced;  // a full mailbox stays full: 5.2.2, not the 4.2.2 of the retries
+      else if (o->enhanced.empty() || o->enhanced[0] != '4')
+        o->enhanced = "4.4.7";
       o->note = "message expired after " + age_text(age_ms) + " in the queue";
     }
     rcpt.state = state_for(o->status);

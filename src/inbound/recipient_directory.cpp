@@ -10,8 +10,9 @@ namespace {
 std::string_view domain_of(std::string_view address) { return address.substr(address.rfind('@') + 1); }
 }  // namespace
 
-RecipientDirectory::RecipientDirectory(const config::Config& cfg, const auth::UserDirectory& users)
-    : cfg_(cfg), users_(users) {
+RecipientDirectory::RecipientDirectory(const config::Config& cfg, const auth::UserDirectory& users,
+                                       mailbox::MailboxQuota* quota)
+    : cfg_(cfg), users_(users), quota_(quota) {
   for (const auto& [alias, targets] : cfg_.aliases)
     for (const auto& t : targets)
       if (auto user = auth::normalize_address(t)) aliases_of_[*user].push_back(alias);
@@ -30,6 +31,16 @@ Result<void> RecipientDirectory::check_sender(const std::string& auth_user, cons
     for (const auto& alias : it->second)
       if (matches(alias)) return {};
   return make_error(ErrorCode::Permanent, "sender not owned by the authenticated user");
+}
+
+smtp::Directory::Room RecipientDirectory::mailbox_room(const std::string& target, uint64_t declared_size) const {
+  if (!quota_) return Room::Ok;
+  switch (quota_->check_rcpt(target, declared_size)) {
+    case mailbox::Room::Ok: return Room::Ok;
+    case mailbox::Room::Full: return Room::Full;
+    case mailbox::Room::TooBig: return Room::TooBig;
+  }
+  return Room::Ok;
 }
 
 bool RecipientDirectory::is_local_domain(const std::string& domain_lower) const {

@@ -50,6 +50,15 @@ class Directory {
   // "postmaster@<first local domain>": where RCPT TO:<Postmaster> goes.
   virtual std::string postmaster() const = 0;
   virtual bool relay_allowed(const net::IpAddress& client) const = 0;
+  // Whether a local mailbox (a target from local_targets) has room for a
+  // message of `declared_size` bytes (MAIL FROM SIZE=, 0 when not given).
+  // Must not block (an I/O thread asks): a cached or cheaply read answer.
+  enum class Room { Ok, Full, TooBig };
+  virtual Room mailbox_room(const std::string& target, uint64_t declared_size) const {
+    (void)target;
+    (void)declared_size;
+    return Room::Ok;
+  }
 };
 
 // DKIM signing of mail this server originates (issue 10): the session asks

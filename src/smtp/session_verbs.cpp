@@ -147,6 +147,22 @@ void Session::do_rcpt(std::string_view arg) {
       if (!found || found->empty())
         return error(550, "5.1.1", "<" + given + ">: Recipient address rejected: User unknown");
       targets = std::move(found.value());
+      // Quota (issue 11): refused only when no target has room, so an
+      // alias with one full member still reaches the others (that member's
+      // delivery is deferred, then bounced with 5.2.2).
+      const uint64_t declared = tx_->mail.size.value_or(0);
+      size_t full = 0, too_big = 0;
+      for (const auto& t : targets) {
+        const auto room = directory_.mailbox_room(t, declared);
+        if (room == Directory::Room::Full) ++full;
+        if (room == Directory::Room::TooBig) ++too_big;
+      }
+      if (full + too_big == targets.size()) {
+        log::info("smtp.rcpt_over_quota").kv("client", client_.ip).kv("recipient", given);
+        if (too_big > 0)
+          return error(552, "5.2.2", "<" + given + ">: Message size exceeds the recipient's mailbox quota");
+        return reply(452, "4.2.2", "<" + given + ">: Mailbox full, try again later");
+      }
     } else {
       bool may_relay = (settings_.role == config::SmtpRole::Submission && authenticated_) ||
                        directory_.relay_allowed(client_.address);

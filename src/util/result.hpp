@@ -29,6 +29,8 @@ enum class ErrorCode {
   Timeout,
   RateLimited,    // a budget is spent (e.g. AUTH failures per client address): try later
   Busy,           // held by someone else (a mailbox another POP3 session has open): -ERR [IN-USE]
+  MailboxFull,    // the mailbox is over its quota for now: 4.2.2, deferred, 5.2.2 once it expires
+  TooBigForMailbox,  // the message alone exceeds the mailbox's quota: 5.2.2 (permanent)
 };
 
 const char* error_code_name(ErrorCode code);
@@ -44,7 +46,7 @@ struct Error {
   // between a 4xx and a 5xx ask this.
   bool temporary() const {
     return code != ErrorCode::NotFound && code != ErrorCode::AlreadyExists && code != ErrorCode::Invalid &&
-           code != ErrorCode::Permanent;
+           code != ErrorCode::Permanent && code != ErrorCode::TooBigForMailbox;
   }
 };
 
@@ -98,6 +100,8 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::Timeout: return "timeout";
     case ErrorCode::RateLimited: return "rate_limited";
     case ErrorCode::Busy: return "busy";
+    case ErrorCode::MailboxFull: return "mailbox_full";
+    case ErrorCode::TooBigForMailbox: return "too_big_for_mailbox";
   }
   return "failed";
 }

@@ -529,7 +529,9 @@ def test_password_changed_while_running(volley):
 def test_user_cli_list_and_errors(volley):
     r = volley.cli("user", "list")
     assert r.returncode == 0
-    assert sorted(r.stdout.split()) == sorted(DEFAULT_USERS)
+    # One line per user: the address, then its usage and quota.
+    assert sorted(line.split()[0] for line in r.stdout.splitlines()) == sorted(DEFAULT_USERS)
+    assert all(" usage=" in line and " quota=" in line for line in r.stdout.splitlines()), r.stdout
     r = volley.cli("user", "add", ALICE, stdin="x\n")
     assert r.returncode != 0 and "already exists" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

@@ -68,7 +68,7 @@ TEST(MaildirTarget, NothingIsVisibleBeforeCommitAndAbortLeavesNothing) {
   TempDir dir;
   MaildirTarget target(dir.path, "mx.test");
   auto m = message({"bob@local.test"});
-  auto d = target.start(m.envelope);
+  auto d = target.start(m.envelope, m.content.size());
   ASSERT_TRUE(d);
   ASSERT_TRUE((*d)->add_rcpt(m.envelope.recipients[0]));
   ASSERT_TRUE((*d)->body(m.content));
@@ -78,7 +78,7 @@ TEST(MaildirTarget, NothingIsVisibleBeforeCommitAndAbortLeavesNothing) {
   EXPECT_EQ(leftovers(dir.path, {"bob"}), 0u);
   // Destroying an uncommitted delivery is an abort too.
   {
-    auto d2 = target.start(m.envelope);
+    auto d2 = target.start(m.envelope, m.content.size());
     ASSERT_TRUE(d2);
     ASSERT_TRUE((*d2)->add_rcpt(m.envelope.recipients[0]));
     ASSERT_TRUE((*d2)->body(m.content));
