@@ -41,8 +41,13 @@ class StoreMessageReader final : public MessageReader {
 class StoreMaildrop final : public Maildrop {
  public:
   StoreMaildrop(std::unique_ptr<mailbox::MaildirMailbox> box, std::unique_ptr<mailbox::Dotlock> lock,
-                std::vector<mailbox::MessageFile> messages, uint32_t uidvalidity, const UsageFreed& on_freed)
-      : box_(std::move(box)), lock_(std::move(lock)), messages_(std::move(messages)), on_freed_(on_freed) {
+                std::vector<mailbox::MessageFile> messages, uint32_t uidvalidity, std::string user,
+                const UsageFreed& on_freed)
+      : box_(std::move(box)),
+        lock_(std::move(lock)),
+        messages_(std::move(messages)),
+        user_(std::move(user)),
+        on_freed_(on_freed) {
     entries_.reserve(messages_.size());
     for (const auto& m : messages_) entries_.push_back(MaildropEntry{m.vsize.value_or(0), uidl_of(m.uid, uidvalidity)});
     last_touch_ = std::chrono::steady_clock::now();
@@ -88,7 +93,7 @@ class StoreMaildrop final : public Maildrop {
     }
     // Whatever was applied is made durable and reported, even after an error.
     if (auto synced = box_->sync_dirs(); !synced && outcome) outcome = synced.error();
-    if (freed_messages > 0 && on_freed_) on_freed_(box_->path(), freed_bytes, freed_messages);
+    if (freed_messages > 0 && on_freed_) on_freed_(user_, freed_bytes, freed_messages);
     // Forget the expunged UIDs now rather than at the next session's sync.
     if (outcome && freed_messages > 0) (void)box_->sync();
     return outcome;
@@ -108,6 +113,7 @@ class StoreMaildrop final : public Maildrop {
   std::unique_ptr<mailbox::Dotlock> lock_;
   std::vector<mailbox::MessageFile> messages_;
   std::vector<MaildropEntry> entries_;
+  std::string user_;
   UsageFreed on_freed_;
   std::chrono::steady_clock::time_point last_touch_;
 };
@@ -151,7 +157,7 @@ class StoreMaildropOpener final : public MaildropOpener {
       if (auto r = box->sync_dirs(); !r) return r.error();
 
     return std::unique_ptr<Maildrop>(new StoreMaildrop(std::move(box), std::move(*lock), std::move(view->messages),
-                                                       view->uidvalidity, on_freed_));
+                                                       view->uidvalidity, std::string(user), on_freed_));
   }
 
  private:

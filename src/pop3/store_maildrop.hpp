@@ -13,10 +13,13 @@
 namespace volley::pop3 {
 
 // Told after a commit removed messages, so the quota usage (maildirsize)
-// stays right without a rescan: bytes and messages freed in `maildir`.
-using UsageFreed = std::function<void(const std::string& maildir, uint64_t bytes, uint64_t messages)>;
+// stays right without a rescan: bytes and messages freed in the mailbox of
+// `user` (the address open() was given).
+using UsageFreed = std::function<void(const std::string& user, uint64_t bytes, uint64_t messages)>;
 
-// `hostname` goes into the POP3 lock file (Dovecot writes "<pid>:<host>").
+// `hostname` goes into the POP3 lock file ("<pid>:<host>"); "" writes this
+// machine's gethostname(), as Dovecot does, so that Dovecot and Volley on one
+// machine can each tell by the pid whether the holder is still alive.
 std::unique_ptr<MaildropOpener> make_store_maildrop_opener(std::string mail_root, std::string hostname,
                                                            UsageFreed on_freed = {});
 

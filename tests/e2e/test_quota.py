@@ -125,3 +125,31 @@ def test_maildirsize_is_what_dovecot_reads(volley_factory):
     assert sum(p.stat().st_size for p in (box / "new").iterdir()) == total_bytes
     r = srv.cli("user", "list", "carol@other.test")
     assert r.stdout == f"carol@other.test usage={total_bytes} messages=3 quota=2048 (default)\n", r.stdout
+
+
+def test_pop3_deletions_give_the_room_back_at_once(volley_factory, tmp_path_factory):
+    """A POP3 DELE applied at QUIT is taken off the usage at once (maildirsize
+    gets a negative delta), so the next RCPT finds room without waiting for
+    the usage cache to expire or for a recount."""
+    import peers
+    from pop3_util import TLS_NAME, start_pop3_volley, volley_pop3
+    ca = peers.PrivateCA(tmp_path_factory.mktemp("quota-ca"))
+    srv = start_pop3_volley(volley_factory, ca.issue(TLS_NAME), extra_toml=QUOTA_TOML)
+    with smtplib.SMTP("127.0.0.1", srv.port("mx"), timeout=10) as s:
+        s.sendmail("x@remote.test", ["alice@local.test"], message("fills most", b"x" * 1500 + b"\r\n"))
+    wait_maildir(srv, "alice@local.test")
+    with srv.connect("mx") as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.test> SIZE=1000", 250)
+        c.expect("RCPT TO:<alice@local.test>", 452, "4.2.2")
+    p = volley_pop3(srv, ca.ca_file)
+    assert p.stat()[0] == 1
+    p.dele(1)
+    p.quit()
+    with srv.connect("mx") as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.test> SIZE=1000", 250)
+        c.expect("RCPT TO:<alice@local.test>", 250)
+    lines = (maildir(srv, "alice@local.test") / "maildirsize").read_text().splitlines()
+    assert sum(int(l.split()[0]) for l in lines[1:]) == 0, lines
+    assert sum(int(l.split()[1]) for l in lines[1:]) == 0, lines
