@@ -47,7 +47,8 @@ class Pop3Connection final : public net::Session {
       case pop3::Session::Action::Authenticate:
       case pop3::Session::Action::Open:
       case pop3::Session::Action::Fetch:
-      case pop3::Session::Action::Commit: return net::Step::Work;
+      case pop3::Session::Action::Commit:
+      case pop3::Session::Action::Flush: return net::Step::Work;  // Flush: the runner writes first; work() has nothing to do
       case pop3::Session::Action::Close: break;
     }
     return net::Step::Close;

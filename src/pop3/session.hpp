@@ -35,6 +35,10 @@ inline constexpr unsigned kMaxBadCommands = 10;
 // Bytes of a message read per step while sending RETR/TOP: the output for
 // one step stays about this size (dot-stuffing adds little).
 inline constexpr size_t kMessageChunk = 64 * 1024;
+// Replies waiting to be written before the session answers more pipelined
+// commands: a client that pipelines thousands of LISTs in one read cannot
+// make the session build megabytes of output.
+inline constexpr size_t kOutputHighWater = 64 * 1024;
 
 struct SessionSettings {
   std::string hostname;
@@ -66,6 +70,7 @@ class Session {
     Open,          // open the maildrop of login_user(), call open_result()
     Fetch,         // flush output, run_fetch(take_fetch()), call fetch_result()
     Commit,        // commit take_commit() (see CommitJob), call commit_result()
+    Flush,         // write the output, then call next() again (more pipelined commands are waiting)
     Close,         // flush output, close
   };
   enum class State {
@@ -76,6 +81,7 @@ class Session {
     WaitOpen,
     Transaction,
     Sending,       // streaming a RETR/TOP body
+    Listing,       // writing a LIST/UIDL of every message, a part per step
     WaitCommit,    // UPDATE
     Closed,
   };
@@ -170,6 +176,7 @@ class Session {
   void begin_sending(size_t index, uint64_t body_lines);
   void scan_listing(bool uidl, const CommandLine& c);
   void log_logout(const char* result);
+  void continue_listing();  // appends the next part of a LIST/UIDL
 
   SessionSettings settings_;
   std::string client_ip_;
@@ -193,6 +200,10 @@ class Session {
   uint64_t deleted_bytes_ = 0;
   uint64_t total_bytes_ = 0;
   uint64_t retrieved_bytes_ = 0;
+
+  // LIST/UIDL of every message under way.
+  bool listing_uidl_ = false;
+  size_t listing_next_ = 0;
 
   // RETR/TOP under way.
   size_t sending_index_ = 0;

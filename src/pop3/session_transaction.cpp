@@ -48,27 +48,37 @@ void Session::do_stat(const CommandLine&) {
   ok(std::to_string(count) + " " + std::to_string(total_bytes_ - deleted_bytes_));
 }
 
-// LIST and UIDL: one message, or every message not marked deleted.
+// LIST and UIDL: one message, or every message not marked deleted (written
+// a part at a time: a mailbox of 100,000 messages lists 2.5 MB).
 void Session::scan_listing(bool uidl, const CommandLine& c) {
   const auto& entries = maildrop_->entries();
-  auto value = [&](size_t i) { return uidl ? entries[i].uidl : std::to_string(entries[i].size); };
   if (c.arg_count > 0) {
     auto index = message(c);
     if (!index) return;
     std::string line = std::to_string(*index + 1);
     line.push_back(' ');
-    line.append(value(*index));
+    line.append(uidl ? entries[*index].uidl : std::to_string(entries[*index].size));
     return ok(line);
   }
   ok(uidl ? "" : std::to_string(entries.size() - deleted_count_) + " messages:");
-  for (size_t i = 0; i < entries.size(); ++i) {
+  listing_uidl_ = uidl;
+  listing_next_ = 0;
+  enter_state(State::Listing);
+}
+
+void Session::continue_listing() {
+  const auto& entries = maildrop_->entries();
+  for (; listing_next_ < entries.size() && out_.size() < kOutputHighWater; ++listing_next_) {
+    const size_t i = listing_next_;
     if (deleted_[i]) continue;
     out_.append(std::to_string(i + 1));
     out_.push_back(' ');
-    out_.append(value(i));
+    out_.append(listing_uidl_ ? entries[i].uidl : std::to_string(entries[i].size));
     out_.append("\r\n");
   }
+  if (listing_next_ < entries.size()) return;
   out_.append(".\r\n");
+  enter_state(State::Transaction);
 }
 
 void Session::do_list(const CommandLine& c) { scan_listing(false, c); }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,6 +88,7 @@ struct Dialogue {
   bool rate_limited = false;
   int auth_checks = 0;
   int fetches = 0;
+  int flushes = 0;
   size_t largest_step_output = 0;
   std::string out;
   std::unique_ptr<Session> s;
@@ -127,6 +129,7 @@ struct Dialogue {
         case Action::Read:
         case Action::Close: return;
         case Action::StartTls: s->tls_started(); break;
+        case Action::Flush: ++flushes; break;
         case Action::Authenticate: {
           ++auth_checks;
           const auto& c = s->auth_request();
@@ -523,6 +526,36 @@ TEST(Pop3Session, IdleAndProgress) {
   d.send("P\r\n");
   EXPECT_TRUE(d.s->idle());
   EXPECT_EQ(d.s->progress(), p0 + 1);
+}
+
+TEST(Pop3Session, PipelinedListingsAreWrittenAsTheyGo) {
+  Dialogue d;
+  d.messages.assign(2000, "Subject: x\r\n\r\nbody\r\n");
+  d.login();
+  d.largest_step_output = 0;
+  std::string many;
+  for (int i = 0; i < 200; ++i) many += "UIDL\r\n";
+  const std::string got = d.send(many);
+  EXPECT_GT(d.flushes, 10);
+  EXPECT_LT(d.largest_step_output, 2 * kOutputHighWater);
+  size_t ends = 0;
+  for (size_t at = got.find("\r\n.\r\n"); at != std::string::npos; at = got.find("\r\n.\r\n", at + 1)) ++ends;
+  EXPECT_EQ(ends, 200u);
+}
+
+TEST(Pop3Session, LargeListingIsWrittenInParts) {
+  Dialogue d;
+  d.messages.assign(20000, "Subject: x\r\n\r\nbody\r\n");
+  d.login();
+  d.send("DELE 5\r\n");
+  d.largest_step_output = 0;
+  const std::string got = d.send("UIDL\r\n");
+  EXPECT_GT(d.flushes, 3);
+  EXPECT_LT(d.largest_step_output, kOutputHighWater + 100);
+  EXPECT_EQ(got.substr(got.size() - 5), "\r\n.\r\n");
+  EXPECT_EQ(std::count(got.begin(), got.end(), '\n'), 1 + 19999 + 1);
+  EXPECT_EQ(got.find("\r\n5 "), std::string::npos);
+  EXPECT_EQ(d.send("NOOP\r\n"), "+OK\r\n");
 }
 
 TEST(Pop3Session, QuitBeforeLogin) {
