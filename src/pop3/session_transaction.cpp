@@ -33,7 +33,9 @@ std::optional<size_t> Session::message(const CommandLine& c, size_t arg) {
   }
   const size_t index = *n - 1;
   if (index >= deleted_.size()) {
-    err("There's no message " + std::to_string(*n) + ".");
+    std::string text = "There's no message ";
+    text.append(std::to_string(*n)).push_back('.');
+    err(text);
     return std::nullopt;
   }
   if (deleted_[index]) {
