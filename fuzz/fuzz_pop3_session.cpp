@@ -132,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         quit_seen_in_transaction = true;
         auto job = s.take_commit();
         CHECK(job.maildrop != nullptr);
-        s.commit_result(job.maildrop->commit(job.deleted, job.retrieved));
+        s.commit_result(run_commit(job));
         break;
       }
       case Session::Action::Flush:

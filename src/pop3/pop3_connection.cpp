@@ -132,11 +132,7 @@ asio::awaitable<void> Pop3Connection::fetch(asio::any_io_executor ex) {
 
 asio::awaitable<void> Pop3Connection::commit(asio::any_io_executor ex) {
   auto job = std::make_shared<pop3::Session::CommitJob>(session_.take_commit());
-  auto apply = [job] {
-    Result<void> r = job->maildrop->commit(job->deleted, job->retrieved);
-    job->maildrop.reset();  // releases the lock, here off the I/O thread
-    return r;
-  };
+  auto apply = [job] { return run_commit(*job); };
   auto pending = net::run_blocking(intake_->blocking_pool(), ex, std::move(apply));
   Result<void> result = co_await std::move(pending);
   session_.commit_result(result);

@@ -217,4 +217,9 @@ class Session {
 
 const char* state_name(Session::State s);
 
+// The blocking part of Action::Commit: applies the job's marks (nothing to
+// do when there are none), then destroys the maildrop, which releases its
+// lock; the session then answers QUIT.
+Result<void> run_commit(Session::CommitJob& job);
+
 }  // namespace volley::pop3

@@ -8,6 +8,13 @@
 
 namespace volley::pop3 {
 
+Result<void> run_commit(Session::CommitJob& job) {
+  Result<void> r;
+  if (!job.deleted.empty() || !job.retrieved.empty()) r = job.maildrop->commit(job.deleted, job.retrieved);
+  job.maildrop.reset();  // releases the mailbox lock
+  return r;
+}
+
 void run_fetch(FetchJob& job) {
   job.chunk.clear();
   if (!job.reader) {
@@ -187,12 +194,9 @@ void Session::do_quit(const CommandLine&) {
     ok("Logging out.");
     return close_with("");
   }
-  // UPDATE (RFC 1939 6), only when there is something to apply.
-  if (deleted_count_ == 0 && std::find(retrieved_.begin(), retrieved_.end(), true) == retrieved_.end()) {
-    log_logout("ok");
-    ok("Logging out.");
-    return close_with("");
-  }
+  // UPDATE (RFC 1939 6). Even with nothing to apply it goes through the
+  // commit step: the maildrop (and its lock) is released before the +OK,
+  // so a client that reconnects at once is not told [IN-USE].
   enter_state(State::WaitCommit);
 }
 

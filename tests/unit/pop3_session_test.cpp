@@ -160,9 +160,7 @@ struct Dialogue {
         }
         case Action::Commit: {
           auto job = s->take_commit();
-          auto r = job.maildrop->commit(job.deleted, job.retrieved);
-          job.maildrop.reset();
-          s->commit_result(r);
+          s->commit_result(run_commit(job));
           break;
         }
       }
@@ -254,6 +252,7 @@ TEST(Pop3Session, EmptyMailbox) {
   EXPECT_EQ(d.send("QUIT\r\n"), "+OK Logging out.\r\n");
   EXPECT_TRUE(d.closed());
   EXPECT_EQ(d.store.commits, 0);  // nothing to apply
+  EXPECT_EQ(d.store.released, 1);  // but the lock is released before the +OK
 }
 
 TEST(Pop3Session, WrongPassword) {
