@@ -49,8 +49,9 @@ struct SessionSettings {
 };
 
 // A piece of RETR/TOP output to read off the I/O thread (Action::Fetch):
-// run_fetch() opens the message if `reader` is null, then reads up to `max`
-// bytes into `chunk` (empty with an ok status: the end of the message).
+// run_fetch() opens the message if `reader` is null, then reads until
+// `chunk` holds `max` bytes or the message ends (`end`): a small message
+// costs one trip to the disk-work pool.
 struct FetchJob {
   Maildrop* maildrop = nullptr;
   size_t index = 0;
@@ -58,6 +59,7 @@ struct FetchJob {
   size_t max = kMessageChunk;
   Result<void> status;
   std::string chunk;
+  bool end = false;
 };
 void run_fetch(FetchJob& job);  // blocking
 

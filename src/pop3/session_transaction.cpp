@@ -17,6 +17,7 @@ Result<void> run_commit(Session::CommitJob& job) {
 
 void run_fetch(FetchJob& job) {
   job.chunk.clear();
+  job.end = false;
   if (!job.reader) {
     auto opened = job.maildrop->open_message(job.index);
     if (!opened) {
@@ -25,7 +26,16 @@ void run_fetch(FetchJob& job) {
     }
     job.reader = std::move(opened.value());
   }
-  job.status = job.reader->read(job.chunk, job.max);
+  std::string piece;
+  while (job.chunk.size() < job.max) {
+    job.status = job.reader->read(piece, job.max - job.chunk.size());
+    if (!job.status) return;
+    if (piece.empty()) {
+      job.end = true;
+      return;
+    }
+    job.chunk.append(piece);
+  }
 }
 
 std::optional<size_t> Session::message(const CommandLine& c, size_t arg) {
@@ -152,7 +162,7 @@ void Session::fetch_result(FetchJob job) {
     ok(sending_whole_ ? std::to_string(sending_expected_) + " octets" : std::string());
   }
   sending_read_ += job.chunk.size();
-  const bool more = !job.chunk.empty() && encoder_->feed(job.chunk, out_);
+  const bool more = encoder_->feed(job.chunk, out_) && !job.end;
   if (more) return;  // next step fetches the next piece, after this one is written
   if (sending_whole_ && sending_read_ != sending_expected_)
     log::warn("pop3.size_mismatch")

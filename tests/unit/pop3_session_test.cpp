@@ -339,6 +339,7 @@ TEST(Pop3Session, RetrIsDotStuffedAndTerminated) {
   d.login();
   EXPECT_EQ(d.send("RETR 1\r\n"),
             "+OK " + std::to_string(kMsg1.size()) + " octets\r\nSubject: one\r\n\r\n..dot line\r\nbody\r\n.\r\n");
+  EXPECT_EQ(d.fetches, 1);  // a small message: one trip to the disk-work pool
   EXPECT_EQ(d.send("TOP 2 1\r\n"), "+OK\r\nSubject: two\r\nX: y\r\n\r\nl1\r\n.\r\n");
   EXPECT_EQ(d.send("TOP 2 0\r\n"), "+OK\r\nSubject: two\r\nX: y\r\n\r\n.\r\n");
   EXPECT_EQ(d.send("TOP 2\r\n"), "-ERR TOP needs a message number and a line count.\r\n");
