@@ -75,10 +75,11 @@ class Runtime final : public inbound::Intake {
   std::shared_ptr<net::ConnectionTable> connections_;
   // Password hashing is deliberately slow: keep it off the I/O threads.
   asio::thread_pool blocking_{inbound::kPasswordCheckThreads};
-  // Large messages' bodies are written and fdatasync'd here, off the I/O
-  // threads and apart from password checks (so AUTH stays quick while big
-  // messages arrive); 4 so that one slow sync does not hold up every other
-  // client's writes.
+  // Large messages' bodies are written and fdatasync'd here, and POP3
+  // reads and commits mailboxes, off the I/O threads and apart from password
+  // checks (so logins stay quick while big messages move, and a flood of
+  // logins does not stall downloads); 4 so that one slow sync does not hold
+  // up every other client's disk work.
   static constexpr int kSpillWriterThreads = 4;
   asio::thread_pool spill_{kSpillWriterThreads};
 

@@ -41,8 +41,9 @@ class Intake {
   virtual void queued_stored(const std::string& id) = 0;
   // For work that blocks (password hashing): never on an I/O thread.
   virtual asio::thread_pool& blocking_pool() = 0;
-  // Large messages' body writes and syncs: off the I/O threads and apart
-  // from password checks.
+  // Sessions' disk work: large messages' body writes and syncs (SMTP), and
+  // POP3's maildrop opens, message reads and commits. Off the I/O threads
+  // and apart from password checks.
   virtual asio::thread_pool& spill_pool() = 0;
 };
 

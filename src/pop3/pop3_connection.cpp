@@ -47,7 +47,8 @@ class Pop3Connection final : public net::Session {
       case pop3::Session::Action::Authenticate:
       case pop3::Session::Action::Open:
       case pop3::Session::Action::Fetch:
-      case pop3::Session::Action::Commit: return net::Step::Work;
+      case pop3::Session::Action::Commit:
+      case pop3::Session::Action::Flush: return net::Step::Work;  // Flush: the runner writes first; work() has nothing to do
       case pop3::Session::Action::Close: break;
     }
     return net::Step::Close;
@@ -90,7 +91,7 @@ class Pop3Connection final : public net::Session {
   void release(std::unique_ptr<Maildrop> maildrop) {
     if (!maildrop) return;
     std::shared_ptr<Maildrop> held(std::move(maildrop));
-    asio::post(intake_->blocking_pool(), [held]() mutable { held.reset(); });
+    asio::post(intake_->spill_pool(), [held]() mutable { held.reset(); });
   }
 
   std::shared_ptr<inbound::Intake> intake_;
@@ -111,7 +112,7 @@ asio::awaitable<void> Pop3Connection::authenticate(asio::any_io_executor ex) {
 asio::awaitable<void> Pop3Connection::open_maildrop(asio::any_io_executor ex) {
   std::string user = session_.login_user();
   auto open = [opener = opener_, user] { return opener->open(user); };
-  auto pending = net::run_blocking(intake_->blocking_pool(), ex, std::move(open));
+  auto pending = net::run_blocking(intake_->spill_pool(), ex, std::move(open));
   Result<std::unique_ptr<Maildrop>> opened = co_await std::move(pending);
   session_.open_result(std::move(opened));
 }
@@ -124,15 +125,15 @@ asio::awaitable<void> Pop3Connection::fetch(asio::any_io_executor ex) {
     run_fetch(*job);
     return job;
   };
-  auto pending = net::run_blocking(intake_->blocking_pool(), ex, std::move(read));
+  auto pending = net::run_blocking(intake_->spill_pool(), ex, std::move(read));
   std::shared_ptr<FetchJob> done = co_await std::move(pending);
   session_.fetch_result(std::move(*done));
 }
 
 asio::awaitable<void> Pop3Connection::commit(asio::any_io_executor ex) {
   auto job = std::make_shared<pop3::Session::CommitJob>(session_.take_commit());
-  auto apply = [job] { return job->run(); };
-  auto pending = net::run_blocking(intake_->blocking_pool(), ex, std::move(apply));
+  auto apply = [job] { return run_commit(*job); };
+  auto pending = net::run_blocking(intake_->spill_pool(), ex, std::move(apply));
   Result<void> result = co_await std::move(pending);
   session_.commit_result(result);
 }

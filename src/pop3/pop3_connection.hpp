@@ -2,8 +2,10 @@
 // the adapter around pop3::Session (the sans-I/O state machine). The adapter
 // maps the session's actions onto runner steps and does the blocking work
 // off the I/O thread, as SMTP does: the password check (with the shared
-// per-address failure delay), opening the maildrop, reading a message piece
-// by piece, the commit at QUIT, and releasing the maildrop's lock.
+// per-address failure delay) on the blocking pool; opening the maildrop,
+// reading a message piece by piece, the commit at QUIT and releasing the
+// maildrop's lock on the disk-work pool (Intake::spill_pool), so logins and
+// downloads do not queue behind each other.
 #pragma once
 
 #include <memory>

@@ -28,6 +28,7 @@ const char* state_name(Session::State s) {
     case Session::State::WaitOpen: return "wait_open";
     case Session::State::Transaction: return "transaction";
     case Session::State::Sending: return "sending";
+    case Session::State::Listing: return "listing";
     case Session::State::WaitCommit: return "update";
     case Session::State::Closed: return "closed";
   }
@@ -145,10 +146,15 @@ Session::Action Session::next() {
       case State::WaitAuth: return Action::Authenticate;
       case State::WaitOpen: return Action::Open;
       case State::Sending: return Action::Fetch;
+      case State::Listing:
+        if (out_.size() >= kOutputHighWater) return Action::Flush;
+        continue_listing();
+        break;
       case State::WaitCommit: return Action::Commit;
       case State::Authorization:
       case State::SaslPlain:
       case State::Transaction:
+        if (out_.size() >= kOutputHighWater) return Action::Flush;
         if (!process_line()) return Action::Read;
         break;
     }

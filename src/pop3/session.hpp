@@ -35,6 +35,10 @@ inline constexpr unsigned kMaxBadCommands = 10;
 // Bytes of a message read per step while sending RETR/TOP: the output for
 // one step stays about this size (dot-stuffing adds little).
 inline constexpr size_t kMessageChunk = 64 * 1024;
+// Replies waiting to be written before the session answers more pipelined
+// commands: a client that pipelines thousands of LISTs in one read cannot
+// make the session build megabytes of output.
+inline constexpr size_t kOutputHighWater = 64 * 1024;
 
 struct SessionSettings {
   std::string hostname;
@@ -45,8 +49,9 @@ struct SessionSettings {
 };
 
 // A piece of RETR/TOP output to read off the I/O thread (Action::Fetch):
-// run_fetch() opens the message if `reader` is null, then reads up to `max`
-// bytes into `chunk` (empty with an ok status: the end of the message).
+// run_fetch() opens the message if `reader` is null, then reads until
+// `chunk` holds `max` bytes or the message ends (`end`): a small message
+// costs one trip to the disk-work pool.
 struct FetchJob {
   Maildrop* maildrop = nullptr;
   size_t index = 0;
@@ -54,6 +59,7 @@ struct FetchJob {
   size_t max = kMessageChunk;
   Result<void> status;
   std::string chunk;
+  bool end = false;
 };
 void run_fetch(FetchJob& job);  // blocking
 
@@ -66,6 +72,7 @@ class Session {
     Open,          // open the maildrop of login_user(), call open_result()
     Fetch,         // flush output, run_fetch(take_fetch()), call fetch_result()
     Commit,        // commit take_commit() (see CommitJob), call commit_result()
+    Flush,         // write the output, then call next() again (more pipelined commands are waiting)
     Close,         // flush output, close
   };
   enum class State {
@@ -76,6 +83,7 @@ class Session {
     WaitOpen,
     Transaction,
     Sending,       // streaming a RETR/TOP body
+    Listing,       // writing a LIST/UIDL of every message, a part per step
     WaitCommit,    // UPDATE
     Closed,
   };
@@ -86,9 +94,6 @@ class Session {
     std::unique_ptr<Maildrop> maildrop;
     std::vector<size_t> deleted;    // 0-based
     std::vector<size_t> retrieved;  // 0-based
-    // Blocking (run it off the I/O thread): applies the changes, if any,
-    // then lets the maildrop go (its lock removed) before the reply is sent.
-    Result<void> run();
   };
 
   Session(SessionSettings settings, std::string client_ip);
@@ -173,6 +178,7 @@ class Session {
   void begin_sending(size_t index, uint64_t body_lines);
   void scan_listing(bool uidl, const CommandLine& c);
   void log_logout(const char* result);
+  void continue_listing();  // appends the next part of a LIST/UIDL
 
   SessionSettings settings_;
   std::string client_ip_;
@@ -197,6 +203,10 @@ class Session {
   uint64_t total_bytes_ = 0;
   uint64_t retrieved_bytes_ = 0;
 
+  // LIST/UIDL of every message under way.
+  bool listing_uidl_ = false;
+  size_t listing_next_ = 0;
+
   // RETR/TOP under way.
   size_t sending_index_ = 0;
   std::unique_ptr<MessageReader> reader_;
@@ -208,5 +218,10 @@ class Session {
 };
 
 const char* state_name(Session::State s);
+
+// The blocking part of Action::Commit: applies the job's marks (nothing to
+// do when there are none), then destroys the maildrop, which releases its
+// lock; the session then answers QUIT.
+Result<void> run_commit(Session::CommitJob& job);
 
 }  // namespace volley::pop3

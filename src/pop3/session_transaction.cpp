@@ -8,8 +8,16 @@
 
 namespace volley::pop3 {
 
+Result<void> run_commit(Session::CommitJob& job) {
+  Result<void> r;
+  if (!job.deleted.empty() || !job.retrieved.empty()) r = job.maildrop->commit(job.deleted, job.retrieved);
+  job.maildrop.reset();  // releases the mailbox lock
+  return r;
+}
+
 void run_fetch(FetchJob& job) {
   job.chunk.clear();
+  job.end = false;
   if (!job.reader) {
     auto opened = job.maildrop->open_message(job.index);
     if (!opened) {
@@ -18,7 +26,16 @@ void run_fetch(FetchJob& job) {
     }
     job.reader = std::move(opened.value());
   }
-  job.status = job.reader->read(job.chunk, job.max);
+  std::string piece;
+  while (job.chunk.size() < job.max) {
+    job.status = job.reader->read(piece, job.max - job.chunk.size());
+    if (!job.status) return;
+    if (piece.empty()) {
+      job.end = true;
+      return;
+    }
+    job.chunk.append(piece);
+  }
 }
 
 std::optional<size_t> Session::message(const CommandLine& c, size_t arg) {
@@ -33,7 +50,9 @@ std::optional<size_t> Session::message(const CommandLine& c, size_t arg) {
   }
   const size_t index = *n - 1;
   if (index >= deleted_.size()) {
-    err("There's no message " + std::to_string(*n) + ".");
+    std::string text = "There's no message ";
+    text.append(std::to_string(*n)).push_back('.');
+    err(text);
     return std::nullopt;
   }
   if (deleted_[index]) {
@@ -48,27 +67,37 @@ void Session::do_stat(const CommandLine&) {
   ok(std::to_string(count) + " " + std::to_string(total_bytes_ - deleted_bytes_));
 }
 
-// LIST and UIDL: one message, or every message not marked deleted.
+// LIST and UIDL: one message, or every message not marked deleted (written
+// a part at a time: a mailbox of 100,000 messages lists 2.5 MB).
 void Session::scan_listing(bool uidl, const CommandLine& c) {
   const auto& entries = maildrop_->entries();
-  auto value = [&](size_t i) { return uidl ? entries[i].uidl : std::to_string(entries[i].size); };
   if (c.arg_count > 0) {
     auto index = message(c);
     if (!index) return;
     std::string line = std::to_string(*index + 1);
     line.push_back(' ');
-    line.append(value(*index));
+    line.append(uidl ? entries[*index].uidl : std::to_string(entries[*index].size));
     return ok(line);
   }
   ok(uidl ? "" : std::to_string(entries.size() - deleted_count_) + " messages:");
-  for (size_t i = 0; i < entries.size(); ++i) {
+  listing_uidl_ = uidl;
+  listing_next_ = 0;
+  enter_state(State::Listing);
+}
+
+void Session::continue_listing() {
+  const auto& entries = maildrop_->entries();
+  for (; listing_next_ < entries.size() && out_.size() < kOutputHighWater; ++listing_next_) {
+    const size_t i = listing_next_;
     if (deleted_[i]) continue;
     out_.append(std::to_string(i + 1));
     out_.push_back(' ');
-    out_.append(value(i));
+    out_.append(listing_uidl_ ? entries[i].uidl : std::to_string(entries[i].size));
     out_.append("\r\n");
   }
+  if (listing_next_ < entries.size()) return;
   out_.append(".\r\n");
+  enter_state(State::Transaction);
 }
 
 void Session::do_list(const CommandLine& c) { scan_listing(false, c); }
@@ -133,7 +162,7 @@ void Session::fetch_result(FetchJob job) {
     ok(sending_whole_ ? std::to_string(sending_expected_) + " octets" : std::string());
   }
   sending_read_ += job.chunk.size();
-  const bool more = !job.chunk.empty() && encoder_->feed(job.chunk, out_);
+  const bool more = encoder_->feed(job.chunk, out_) && !job.end;
   if (more) return;  // next step fetches the next piece, after this one is written
   if (sending_whole_ && sending_read_ != sending_expected_)
     log::warn("pop3.size_mismatch")
@@ -175,17 +204,10 @@ void Session::do_quit(const CommandLine&) {
     ok("Logging out.");
     return close_with("");
   }
-  // UPDATE (RFC 1939 6). Even with nothing to apply the maildrop is let go
-  // (its lock removed, off the I/O thread) before "+OK": a client that logs
-  // in again right after QUIT must not find its own session's lock.
+  // UPDATE (RFC 1939 6). Even with nothing to apply it goes through the
+  // commit step: the maildrop (and its lock) is released before the +OK,
+  // so a client that reconnects at once is not told [IN-USE].
   enter_state(State::WaitCommit);
-}
-
-Result<void> Session::CommitJob::run() {
-  Result<void> r;
-  if (maildrop && (!deleted.empty() || !retrieved.empty())) r = maildrop->commit(deleted, retrieved);
-  maildrop.reset();
-  return r;
 }
 
 Session::CommitJob Session::take_commit() {

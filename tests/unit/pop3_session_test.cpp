@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,6 +88,7 @@ struct Dialogue {
   bool rate_limited = false;
   int auth_checks = 0;
   int fetches = 0;
+  int flushes = 0;
   size_t largest_step_output = 0;
   std::string out;
   std::unique_ptr<Session> s;
@@ -127,6 +129,7 @@ struct Dialogue {
         case Action::Read:
         case Action::Close: return;
         case Action::StartTls: s->tls_started(); break;
+        case Action::Flush: ++flushes; break;
         case Action::Authenticate: {
           ++auth_checks;
           const auto& c = s->auth_request();
@@ -157,7 +160,7 @@ struct Dialogue {
         }
         case Action::Commit: {
           auto job = s->take_commit();
-          s->commit_result(job.run());
+          s->commit_result(run_commit(job));
           break;
         }
       }
@@ -249,18 +252,7 @@ TEST(Pop3Session, EmptyMailbox) {
   EXPECT_EQ(d.send("QUIT\r\n"), "+OK Logging out.\r\n");
   EXPECT_TRUE(d.closed());
   EXPECT_EQ(d.store.commits, 0);  // nothing to apply
-}
-
-// A client that logs in again right after "+OK" to QUIT must not find its own
-// session's lock (the POP3 benchmark's login loop does exactly this).
-TEST(Pop3Session, QuitReleasesTheMaildropBeforeItsReply) {
-  Dialogue d;
-  d.login();
-  ASSERT_EQ(d.store.released, 0);
-  EXPECT_EQ(d.send("NOOP\r\n"), "+OK\r\n");
-  EXPECT_EQ(d.send("QUIT\r\n"), "+OK Logging out.\r\n");
-  EXPECT_EQ(d.store.released, 1);
-  EXPECT_EQ(d.store.commits, 0);
+  EXPECT_EQ(d.store.released, 1);  // but the lock is released before the +OK
 }
 
 TEST(Pop3Session, WrongPassword) {
@@ -347,6 +339,7 @@ TEST(Pop3Session, RetrIsDotStuffedAndTerminated) {
   d.login();
   EXPECT_EQ(d.send("RETR 1\r\n"),
             "+OK " + std::to_string(kMsg1.size()) + " octets\r\nSubject: one\r\n\r\n..dot line\r\nbody\r\n.\r\n");
+  EXPECT_EQ(d.fetches, 1);  // a small message: one trip to the disk-work pool
   EXPECT_EQ(d.send("TOP 2 1\r\n"), "+OK\r\nSubject: two\r\nX: y\r\n\r\nl1\r\n.\r\n");
   EXPECT_EQ(d.send("TOP 2 0\r\n"), "+OK\r\nSubject: two\r\nX: y\r\n\r\n.\r\n");
   EXPECT_EQ(d.send("TOP 2\r\n"), "-ERR TOP needs a message number and a line count.\r\n");
@@ -366,7 +359,8 @@ TEST(Pop3Session, LargeMessageStreamsInBoundedSteps) {
   std::string expected = "+OK " + std::to_string(big.size()) + " octets\r\n";
   for (size_t at = 0; at < big.size();) {
     size_t end = big.find("\r\n", at) + 2;
-    expected += "." + big.substr(at, end - at);
+    expected.push_back('.');  // piecewise: GCC 12 -O3 warns (-Wrestrict) on "lit" + string
+    expected.append(big, at, end - at);
     at = end;
   }
   expected += ".\r\n";
@@ -533,6 +527,36 @@ TEST(Pop3Session, IdleAndProgress) {
   d.send("P\r\n");
   EXPECT_TRUE(d.s->idle());
   EXPECT_EQ(d.s->progress(), p0 + 1);
+}
+
+TEST(Pop3Session, PipelinedListingsAreWrittenAsTheyGo) {
+  Dialogue d;
+  d.messages.assign(2000, "Subject: x\r\n\r\nbody\r\n");
+  d.login();
+  d.largest_step_output = 0;
+  std::string many;
+  for (int i = 0; i < 200; ++i) many += "UIDL\r\n";
+  const std::string got = d.send(many);
+  EXPECT_GT(d.flushes, 10);
+  EXPECT_LT(d.largest_step_output, 2 * kOutputHighWater);
+  size_t ends = 0;
+  for (size_t at = got.find("\r\n.\r\n"); at != std::string::npos; at = got.find("\r\n.\r\n", at + 1)) ++ends;
+  EXPECT_EQ(ends, 200u);
+}
+
+TEST(Pop3Session, LargeListingIsWrittenInParts) {
+  Dialogue d;
+  d.messages.assign(20000, "Subject: x\r\n\r\nbody\r\n");
+  d.login();
+  d.send("DELE 5\r\n");
+  d.largest_step_output = 0;
+  const std::string got = d.send("UIDL\r\n");
+  EXPECT_GT(d.flushes, 3);
+  EXPECT_LT(d.largest_step_output, kOutputHighWater + 100);
+  EXPECT_EQ(got.substr(got.size() - 5), "\r\n.\r\n");
+  EXPECT_EQ(std::count(got.begin(), got.end(), '\n'), 1 + 19999 + 1);
+  EXPECT_EQ(got.find("\r\n5 "), std::string::npos);
+  EXPECT_EQ(d.send("NOOP\r\n"), "+OK\r\n");
 }
 
 TEST(Pop3Session, QuitBeforeLogin) {

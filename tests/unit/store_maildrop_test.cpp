@@ -88,7 +88,7 @@ TEST(StoreMaildrop, ListsRetrievesAndCommits) {
   }
   EXPECT_EQ(freed_messages, 1u);
   EXPECT_EQ(freed_bytes, 17u);
-  EXPECT_EQ(freed_box, root.box);
+  EXPECT_EQ(freed_box, "alice@example.test");  // the user, for MailboxQuota::add
   auto cur = root.names("cur");
   ASSERT_EQ(cur.size(), 2u);
   EXPECT_EQ(cur[0], "1700000000.M1P2.host,S=25,W=27:2,");
