@@ -50,7 +50,7 @@ class Maildrop {
   // index is 0-based into entries().
   virtual Result<std::unique_ptr<MessageReader>> open_message(size_t index) = 0;
   // The UPDATE state (RFC 1939 6): removes `deleted` and marks `retrieved`
-  // (RETR'd, or TOP'd) messages seen (Dovecot: S flag, in cur/). Durable when
+  // (RETR'd; not TOP'd, as in Dovecot) messages seen (Dovecot: S flag, in cur/). Durable when
   // it returns success; on error nothing or part was applied and the session
   // answers -ERR (RFC 1939: "some deleted messages not removed").
   virtual Result<void> commit(const std::vector<size_t>& deleted, const std::vector<size_t>& retrieved) = 0;

@@ -174,7 +174,8 @@ void Session::fetch_result(FetchJob job) {
   encoder_.reset();
   reader_.reset();
   header_sent_ = false;
-  if (!retrieved_[sending_index_]) {
+  // RETR only: TOP is a preview, and Dovecot marks seen "with RETR command".
+  if (sending_whole_ && !retrieved_[sending_index_]) {
     retrieved_[sending_index_] = true;
     retrieved_bytes_ += sending_expected_;
   }

@@ -346,6 +346,24 @@ TEST(Pop3Session, RetrIsDotStuffedAndTerminated) {
   EXPECT_EQ(d.send("TOP 2 -1\r\n"), "-ERR Invalid line count.\r\n");
 }
 
+// Only RETR marks a message seen at QUIT, as Dovecot's pop3 does ("mark the
+// message seen with RETR command"): a client that previews with TOP has not
+// read the message.
+TEST(Pop3Session, TopDoesNotMarkSeenRetrDoes) {
+  Dialogue d;
+  d.login();
+  EXPECT_EQ(d.send("TOP 2 0\r\n"), "+OK\r\nSubject: two\r\nX: y\r\n\r\n.\r\n");
+  EXPECT_EQ(d.send("QUIT\r\n"), "+OK Logging out.\r\n");
+  EXPECT_EQ(d.store.commits, 0);
+
+  Dialogue again;
+  again.login();
+  (void)again.send("TOP 1 0\r\nRETR 2\r\n");
+  EXPECT_EQ(again.send("QUIT\r\n"), "+OK Logging out.\r\n");
+  EXPECT_EQ(again.store.commits, 1);
+  EXPECT_EQ(again.store.retrieved, std::vector<size_t>{1});
+}
+
 TEST(Pop3Session, LargeMessageStreamsInBoundedSteps) {
   Dialogue d;
   std::string big;
