@@ -219,7 +219,8 @@ Result<MailboxView> MaildirMailbox::sync(const SyncOptions& options) {
   std::vector<std::string> fresh;
   for (const auto& [base, entry] : files)
     if (!known.count(base)) fresh.push_back(base);
-  std::sort(fresh.begin(), fresh.end());  // delivery time order, as the names begin with it
+  // Delivery time order, as the names begin with it (numerically: see maildir_name_before).
+  std::sort(fresh.begin(), fresh.end(), [](const std::string& a, const std::string& b) { return maildir_name_before(a, b); });
   for (auto& base : fresh) {
     if (list.next_uid >= UINT32_MAX) return make_error(ErrorCode::Io, concat(uidlist_path, ": UIDs exhausted"));
     UidlistRecord rec;

@@ -29,6 +29,39 @@ bool is_message_file_name(std::string_view name) {
   return true;
 }
 
+namespace {
+
+// Leading decimal digits of `s` from `at` (at most 19, so no overflow);
+// advances `at`. nullopt when there are none.
+std::optional<uint64_t> leading_number(std::string_view s, size_t& at) {
+  uint64_t v = 0;
+  size_t digits = 0;
+  while (at < s.size() && digits < 19 && s[at] >= '0' && s[at] <= '9') {
+    v = v * 10 + static_cast<uint64_t>(s[at] - '0');
+    ++at;
+    ++digits;
+  }
+  if (digits == 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+bool maildir_name_before(std::string_view a, std::string_view b) {
+  size_t ia = 0, ib = 0;
+  const auto sa = leading_number(a, ia), sb = leading_number(b, ib);
+  if (sa && sb) {
+    if (*sa != *sb) return *sa < *sb;
+    // ".M<usecs>" right after the seconds in both names
+    if (a.substr(ia, 2) == ".M" && b.substr(ib, 2) == ".M") {
+      size_t ua = ia + 2, ub = ib + 2;
+      const auto ma = leading_number(a, ua), mb = leading_number(b, ub);
+      if (ma && mb && *ma != *mb) return *ma < *mb;
+    }
+  }
+  return a < b;
+}
+
 std::string_view maildir_base(std::string_view name) { return name.substr(0, name.find(':')); }
 
 std::string normalize_flags(std::string_view flags) {

@@ -40,6 +40,13 @@ bool is_message_file_name(std::string_view name);
 // malformed S=/W= field is simply absent.
 MaildirName parse_maildir_name(std::string_view name);
 
+// Delivery-time order of two file names (Dovecot's maildir_filename_sort_cmp
+// idea): "<secs>." and then ".M<usecs>" compared as numbers, so
+// "1700000000.M99999P1" comes before "1700000000.M100000P1", which a plain
+// string comparison gets wrong; anything else by bytes. New mail gets its
+// UIDs in this order.
+bool maildir_name_before(std::string_view a, std::string_view b);
+
 // The base of a file name (up to the first ':').
 std::string_view maildir_base(std::string_view name);
 

@@ -49,6 +49,25 @@ TEST(MaildirName, MessageFileNames) {
   EXPECT_FALSE(is_message_file_name(std::string(256, 'a')));
 }
 
+TEST(MaildirName, DeliveryTimeOrderComparesSecondsAndMicrosecondsAsNumbers) {
+  struct Case {
+    const char* a;
+    const char* b;
+    bool a_first;
+  };
+  const Case cases[] = {
+      {"1700000000.M99999P1Q1.h", "1700000000.M100000P1Q2.h", true},  // a string comparison says the opposite
+      {"1700000000.M100000P1Q2.h", "1700000000.M99999P1Q1.h", false},
+      {"999.M1P1.h", "1000.M1P1.h", true},
+      {"1000.M5P1.h", "1000.M5P2.h", true},   // equal times: by bytes
+      {"1000.M5P2.h", "1000.M5P2.h", false},  // irreflexive
+      {"1000.P5.h", "1000.M5P2.h", false},    // no .M in one: by bytes ('P' > 'M')
+      {"zz-dropped", "1000.M1P1.h", false},   // not a delivery name: by bytes
+      {"1000.M1P1.h", "zz-dropped", true},
+  };
+  for (const auto& c : cases) EXPECT_EQ(maildir_name_before(c.a, c.b), c.a_first) << c.a << " vs " << c.b;
+}
+
 TEST(MaildirName, FlagsAreSortedAndUnique) {
   EXPECT_EQ(maildir_name_with_flags("b", "SRSa"), "b:2,RSa");
   EXPECT_EQ(maildir_name_with_flags("b", ""), "b:2,");

@@ -57,11 +57,11 @@ TEST(MailboxSync, GivesUidsOnceAndPersists) {
   auto v1 = box.sync();
   ASSERT_TRUE(v1) << v1.error().message;
   ASSERT_EQ(v1->messages.size(), 2u);
-  EXPECT_EQ(v1->messages[0].base, "1000.M1P1.h,S=3,W=4");  // sorted by name: "1000." < "999."
+  EXPECT_EQ(v1->messages[0].base, "999.M1P1.h,S=5");  // delivery time: 999 s before 1000 s
   EXPECT_EQ(v1->messages[0].uid, 1u);
-  EXPECT_TRUE(v1->messages[0].in_new);
+  EXPECT_EQ(v1->messages[0].flags, "S");
   EXPECT_EQ(v1->messages[1].uid, 2u);
-  EXPECT_EQ(v1->messages[1].flags, "S");
+  EXPECT_TRUE(v1->messages[1].in_new);
   EXPECT_EQ(v1->next_uid, 3u);
   EXPECT_NE(v1->uidvalidity, 0u);
   EXPECT_FALSE(fs::exists(b.maildir + "/dovecot-uidlist.lock"));
@@ -79,7 +79,7 @@ TEST(MailboxSync, GivesUidsOnceAndPersists) {
   EXPECT_EQ(b.read("dovecot-uidlist"), text);
 
   // One removed, one added: the new one gets UID 3, UID 1 is never reused.
-  fs::remove(b.maildir + "/new/1000.M1P1.h,S=3,W=4");
+  fs::remove(b.maildir + "/cur/999.M1P1.h,S=5:2,S");
   b.put("new", "1001.M1P1.h", "x");
   auto v3 = box.sync();
   ASSERT_TRUE(v3);
