@@ -186,6 +186,39 @@ def test_dele_then_quit_removes_and_dele_then_drop_keeps(srv, pki, tmp_path):
     assert len(stored_files(srv)) == 2, [f.name for f in stored_files(srv)]
 
 
+def test_mail_delivered_during_a_session_appears_once_in_the_next(srv, pki, tmp_path):
+    """Issue 11 point 3: delivery and a POP3 session on one mailbox. Mail that
+    arrives while a session holds the mailbox is not in that session's
+    snapshot, is not touched by its QUIT (which deletes another message), and
+    shows up exactly once, with a new UIDL, in the next session."""
+    first = deliver(srv, tmp_path, "before 1", "before 2")
+    p = volley_pop3(srv, pki[0])
+    assert p.stat()[0] == 2
+    before = uidls(p)
+    # Three deliveries while the session is open (smtplib, one connection each).
+    import smtplib
+    from conftest import message
+    for i in range(3):
+        with smtplib.SMTP("127.0.0.1", srv.port("mx"), timeout=10) as s:
+            s.sendmail("x@remote.test", [ALICE], message(f"during {i}"))
+    wait_until(lambda: len(stored_files(srv)) == 5 or None, 15, 0.05, "5 messages in the Maildir")
+    assert p.stat()[0] == 2, "the session's numbering is fixed at login"
+    p.dele(1)
+    assert p.quit().startswith(b"+OK")
+
+    p = volley_pop3(srv, pki[0])
+    after = uidls(p)
+    assert len(after) == 4, after
+    assert len(set(after.values())) == 4, "no UIDL twice"
+    assert after[1] == before[2], "the kept message keeps its UIDL and comes first"
+    assert before[1] not in after.values()
+    bodies = [retr_raw(p, n) for n in range(1, 5)]
+    assert bodies[0] == first[1]
+    for i in range(3):
+        assert sum(f"Subject: during {i}".encode() in b for b in bodies) == 1, i
+    p.quit()
+
+
 def _login_or_none(srv, cafile):
     try:
         return volley_pop3(srv, cafile)
