@@ -20,11 +20,6 @@ struct MaildropEntry {
   // Octets RETR sends before dot-stuffing: the message with CRLF line endings
   // (Maildir's W= "virtual size"), which is what LIST and STAT report.
   uint64_t size = 0;
-  // RFC 1939 7: 1..70 characters 0x21..0x7E, unique and stable across
-  // sessions and restarts. Dovecot's default pop3_uidl_format "%08Xu%08Xv"
-  // (IMAP UID, then UIDVALIDITY, each as 8 lower-case hex digits, as Dovecot 2.3 prints them), so a
-  // mailbox moved between Volley and Dovecot keeps its UIDLs.
-  std::string uidl;
 };
 
 // A message's bytes, read piece by piece so a large message is never held
@@ -47,6 +42,14 @@ class Maildrop {
   // Messages numbered 1..n as entries()[0..n-1]; fixed for the session
   // (mail delivered meanwhile appears in the next session).
   virtual const std::vector<MaildropEntry>& entries() const = 0;
+  // The message's unique-id listing (RFC 1939 7): 1..70 characters
+  // 0x21..0x7E, unique and stable across sessions and restarts. The store
+  // gives Dovecot's default pop3_uidl_format "%08Xu%08Xv" (IMAP UID, then
+  // UIDVALIDITY, each 8 lower-case hex digits, as Dovecot 2.3 prints them),
+  // so a mailbox moved between Volley and Dovecot keeps its UIDLs. Made on
+  // demand rather than held: a session of 10,000 messages would otherwise
+  // keep 10,000 heap strings. index is 0-based into entries().
+  virtual std::string uidl(size_t index) const = 0;
   // index is 0-based into entries().
   virtual Result<std::unique_ptr<MessageReader>> open_message(size_t index) = 0;
   // The UPDATE state (RFC 1939 6): removes `deleted` and marks `retrieved`

@@ -76,7 +76,7 @@ void Session::scan_listing(bool uidl, const CommandLine& c) {
     if (!index) return;
     std::string line = std::to_string(*index + 1);
     line.push_back(' ');
-    line.append(uidl ? entries[*index].uidl : std::to_string(entries[*index].size));
+    line.append(uidl ? maildrop_->uidl(*index) : std::to_string(entries[*index].size));
     return ok(line);
   }
   ok(uidl ? "" : std::to_string(entries.size() - deleted_count_) + " messages:");
@@ -92,7 +92,7 @@ void Session::continue_listing() {
     if (deleted_[i]) continue;
     out_.append(std::to_string(i + 1));
     out_.push_back(' ');
-    out_.append(listing_uidl_ ? entries[i].uidl : std::to_string(entries[i].size));
+    out_.append(listing_uidl_ ? maildrop_->uidl(i) : std::to_string(entries[i].size));
     out_.append("\r\n");
   }
   if (listing_next_ < entries.size()) return;

@@ -52,11 +52,12 @@ class FakeMaildrop : public Maildrop {
  public:
   FakeMaildrop(std::vector<std::string> messages, StoreLog& log) : messages_(std::move(messages)), log_(log) {
     for (size_t i = 0; i < messages_.size(); ++i)
-      entries_.push_back({messages_[i].size(), "0000000" + std::to_string(i + 1) + "66f0a1b2"});
+      entries_.push_back({messages_[i].size()});
     ++log_.opened;
   }
   ~FakeMaildrop() override { ++log_.released; }
   const std::vector<MaildropEntry>& entries() const override { return entries_; }
+  std::string uidl(size_t index) const override { return "0000000" + std::to_string(index + 1) + "66f0a1b2"; }
   Result<std::unique_ptr<MessageReader>> open_message(size_t index) override {
     if (log_.fail_open_message) return make_error(ErrorCode::NotFound, "gone");
     return std::unique_ptr<MessageReader>(std::make_unique<FakeReader>(messages_.at(index), log_));

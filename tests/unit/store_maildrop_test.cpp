@@ -69,11 +69,11 @@ TEST(StoreMaildrop, ListsRetrievesAndCommits) {
     ASSERT_TRUE(drop) << drop.error().message;
     const auto& e = (*drop)->entries();
     ASSERT_EQ(e.size(), 3u);
-    EXPECT_EQ(e[0].uidl, "000000026553f17b");  // 1700000123 = 0x6553f17b
+    EXPECT_EQ((*drop)->uidl(0), "000000026553f17b");  // 1700000123 = 0x6553f17b
     EXPECT_EQ(e[0].size, 27u);
-    EXPECT_EQ(e[1].uidl, "000000036553f17b");
+    EXPECT_EQ((*drop)->uidl(1), "000000036553f17b");
     EXPECT_EQ(e[1].size, 20u);  // "Subject: a\n\nbody\n" with CRLF
-    EXPECT_EQ(e[2].uidl, "000000046553f17b");
+    EXPECT_EQ((*drop)->uidl(2), "000000046553f17b");
     EXPECT_EQ(e[2].size, 4u);
     EXPECT_EQ(read_message(**drop, 2), "hi\r\n");
     // new/ was emptied into cur/ without flags.
@@ -99,7 +99,7 @@ TEST(StoreMaildrop, ListsRetrievesAndCommits) {
   auto again = opener->open("alice@example.test");
   ASSERT_TRUE(again);
   ASSERT_EQ((*again)->entries().size(), 2u);
-  EXPECT_EQ((*again)->entries()[1].uidl, "000000046553f17b");
+  EXPECT_EQ((*again)->uidl(1), "000000046553f17b");
 }
 
 // A mailbox exactly as Dovecot 2.3 left it after its first POP3 session
@@ -118,9 +118,9 @@ TEST(StoreMaildrop, ServesADovecotWrittenMailboxWithDovecotsUidlsAndSizes) {
   ASSERT_TRUE(drop) << drop.error().message;
   const auto& e = (*drop)->entries();
   ASSERT_EQ(e.size(), 2u);
-  EXPECT_EQ(e[0].uidl, "000000016b16a896");
+  EXPECT_EQ((*drop)->uidl(0), "000000016b16a896");
   EXPECT_EQ(e[0].size, 20u);
-  EXPECT_EQ(e[1].uidl, "000000026b16a896");
+  EXPECT_EQ((*drop)->uidl(1), "000000026b16a896");
   EXPECT_EQ(e[1].size, 27u);
   EXPECT_EQ(read_message(**drop, 1), "Subject: b\r\n\r\nline\r\nline2\r\n");
   // Nothing to change: Dovecot's file is left byte for byte.
