@@ -34,8 +34,11 @@ bool read_signed(std::string_view s, size_t& p, int64_t& out) {
   }
   const size_t start = p;
   int64_t v = 0;
-  while (p < s.size() && is_digit(s[p])) v = v * 10 + (s[p++] - '0');
-  if (p == start || p - start > kMaxDigits) return false;
+  while (p < s.size() && is_digit(s[p])) {
+    if (p - start == kMaxDigits) return false;  // checked before multiplying: no overflow
+    v = v * 10 + (s[p++] - '0');
+  }
+  if (p == start) return false;
   out = negative ? -v : v;
   return true;
 }
