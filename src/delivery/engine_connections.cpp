@@ -142,7 +142,10 @@ asio::awaitable<void> Engine::run_connection(std::shared_ptr<Destination> dp, in
     uint32_t sent = 0;
     const uint32_t max_messages = cfg().delivery.default_max_messages_per_connection;
     while (client.alive() && sent < max_messages && !stopping_) {
-      if (!d.has_jobs() && !co_await wait_for_job(dp)) break;
+      if (!d.has_jobs()) {
+        client.mark_idle();
+        if (!co_await wait_for_job(dp)) break;
+      }
       if (!d.has_jobs() || stopping_) break;
       Job job = d.take();
       co_await wait_for_rate(dp);

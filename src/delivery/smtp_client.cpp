@@ -434,7 +434,7 @@ asio::awaitable<void> SmtpClient::send(const queue::Message& m, const std::vecto
     fail_open(failure_, 0);
     co_return;
   }
-  const bool reused = transactions_ > 0;
+  const bool reused = transactions_ > 0 || idled_;
   const auto traits = scan_content(m.content);
   const auto verdict = check_content(m.envelope, traits, m.content.size(), caps_);
   if (verdict != ContentVerdict::Send) {

@@ -90,6 +90,12 @@ class SmtpClient {
   // ... and it was found closed before anything was sent: no retry bound
   // needed, the message never left.
   bool found_stale() const { return found_stale_; }
+  // The connection is about to wait in the cache for work. From then on it
+  // is a cached connection like one that has carried mail: the receiver may
+  // close it while idle, so the next send checks it first and a loss before
+  // any reply is not a delivery attempt. (Counting only connections that had
+  // carried a transaction missed one opened for a burst that got no job.)
+  void mark_idle() { idled_ = true; }
 
  private:
   asio::awaitable<bool> open_endpoint(const Endpoint& ep, const std::vector<asio::ip::address>& sources, bool use_tls);
@@ -138,6 +144,7 @@ class SmtpClient {
   std::shared_ptr<const PeerPolicy> policy_;  // the current endpoint's
   bool verified_ = false;                     // the current peer's certificate validated  // the last handshake failed (opportunistic: retry in clear)
   uint32_t transactions_ = 0;
+  bool idled_ = false;  // mark_idle()
   bool lost_before_reply_ = false;
   bool found_stale_ = false;
   RcptOutcome failure_;
