@@ -31,17 +31,13 @@ bool is_message_file_name(std::string_view name) {
 
 namespace {
 
-// Leading decimal digits of `s` from `at` (at most 19, so no overflow);
-// advances `at`. nullopt when there are none.
+// Leading decimal digits of `s` from `at` (at most kMaxDigits, so no
+// overflow), through parse_decimal; advances `at`. nullopt when there are none.
 std::optional<uint64_t> leading_number(std::string_view s, size_t& at) {
-  uint64_t v = 0;
-  size_t digits = 0;
-  while (at < s.size() && digits < 19 && s[at] >= '0' && s[at] <= '9') {
-    v = v * 10 + static_cast<uint64_t>(s[at] - '0');
-    ++at;
-    ++digits;
-  }
-  if (digits == 0) return std::nullopt;
+  size_t end = at;
+  while (end < s.size() && end - at < kMaxDigits && s[end] >= '0' && s[end] <= '9') ++end;
+  const auto v = parse_decimal(s.substr(at, end - at));
+  at = end;
   return v;
 }
 
