@@ -209,13 +209,9 @@ int Server::run() {
   log::info("admin.started").kv("path", admin_->path());
 
   // POP3 serves the Maildirs local delivery writes (delivery's mail_root).
+  // POP3 deletions give room back at once (a negative maildirsize delta).
   std::shared_ptr<pop3::MaildropOpener> maildrops =
-      pop3::make_store_maildrop_opener(cfg_.server.data_dir + "/mail", "",
-                                       [rt = rt_](const std::string& user, uint64_t bytes, uint64_t messages) {
-                                         // POP3 deletions give room back at once (maildirsize -delta)
-                                         rt->mailbox_quota().add(user, -static_cast<int64_t>(bytes),
-                                                                 -static_cast<int64_t>(messages));
-                                       });
+      pop3::make_store_maildrop_opener(cfg_.server.data_dir + "/mail", "", &rt_->mailbox_quota());
   for (auto& [listener, acceptor] : bound_) {
     const config::Listener& l = *listener;
     const bool pop3 = l.protocol == config::Protocol::Pop3;

@@ -45,6 +45,15 @@ class MaildirDelivery final : public Delivery {
   }
 
   Result<void> commit() override {
+    // Held from before the renames until the deltas are appended, so that a
+    // quota recount cannot count a message twice (mailbox_quota.hpp).
+    mailbox::UsageLock accounting;
+    if (quota_) {
+      std::vector<std::string> addresses;
+      addresses.reserve(rcpts_.size());
+      for (const auto& r : rcpts_) addresses.push_back(r.address);
+      accounting = quota_->lock_usage(addresses);
+    }
     for (size_t i = 0; i < staged_.size(); ++i) {
       auto published = mailbox::publish(fs_, staged_[i]);
       if (published) {
@@ -63,7 +72,7 @@ class MaildirDelivery final : public Delivery {
     }
     staged_.clear();
     if (quota_)
-      for (size_t i = 0; i < sizes_.size(); ++i) quota_->add(rcpts_[i].address, static_cast<int64_t>(sizes_[i]), 1);
+      for (size_t i = 0; i < sizes_.size(); ++i) quota_->add(accounting, rcpts_[i].address, static_cast<int64_t>(sizes_[i]), 1);
     return {};
   }
 

@@ -1,5 +1,7 @@
 #include "mailbox/mailbox_quota.hpp"
 
+#include <algorithm>
+
 #include "mailbox/maildir.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -24,6 +26,23 @@ std::optional<uint64_t> MailboxQuota::limit_of(const std::string& address) const
   auto l = limit_(address);
   if (!l) return std::nullopt;
   return *l;
+}
+
+size_t MailboxQuota::stripe_of(const std::string& maildir) const {
+  return std::hash<std::string>{}(maildir) % kUsageLockStripes;
+}
+
+UsageLock MailboxQuota::lock_usage(const std::vector<std::string>& addresses) {
+  std::vector<size_t> stripes;
+  stripes.reserve(addresses.size());
+  for (const auto& a : addresses)
+    if (auto dir = maildir_for(mail_root_, a)) stripes.push_back(stripe_of(*dir));
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  UsageLock lock;
+  lock.held_.reserve(stripes.size());
+  for (size_t s : stripes) lock.held_.emplace_back(stripes_[s]);
+  return lock;
 }
 
 void MailboxQuota::remember(const std::string& maildir, const QuotaUsage& usage) {
@@ -57,7 +76,11 @@ Result<void> MailboxQuota::reserve(const std::string& address, uint64_t size) {
   if (!limit || *limit == 0) return {};
   auto dir = maildir_for(mail_root_, address);
   if (!dir) return {};
+  // A recount must not run while another delivery is between its rename
+  // and its delta (see the header comment).
+  std::unique_lock<std::mutex> counting(stripes_[stripe_of(*dir)]);
   auto usage = read_usage(*dir, {*limit, 0});
+  counting.unlock();
   if (!usage) {
     log::warn("quota.usage_unreadable").kv("mailbox", address).kv("error", usage.error().message);
     return {};  // never lose mail over a quota file
@@ -75,7 +98,7 @@ Result<void> MailboxQuota::reserve(const std::string& address, uint64_t size) {
                                                    " bytes used)"));
 }
 
-void MailboxQuota::add(const std::string& address, int64_t bytes, int64_t count) {
+void MailboxQuota::add(const UsageLock& /*held*/, const std::string& address, int64_t bytes, int64_t count) {
   auto dir = maildir_for(mail_root_, address);
   if (!dir) return;
   auto limit = limit_of(address);

@@ -15,8 +15,20 @@
 // Changes made by others (a POP3 expunge, Dovecot) are seen within `ttl`.
 // The cache is bounded (cleared whole when full: it refills from the files).
 // Thread-safe.
+//
+// The usage lock, and why: maildirsize is a scan plus delta lines, so a
+// change to a mailbox's files and the delta that accounts for it must not
+// straddle a recount. If a recount (maildirsize missing or untrusted) ran
+// between a delivery's rename into new/ and its delta append, the message
+// would be counted twice: once by the scan, once by the delta (and an
+// expunge's negative delta would subtract a file the scan never saw). So
+// whoever changes files holds lock_usage() for the mailbox from before the
+// change until after add(), and recounts take it too. It is an in-process
+// lock (striped, per Maildir path): Dovecot writing the same Maildir can
+// still make the file drift, which the over-quota recount repairs.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -24,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "mailbox/quota_usage.hpp"
 #include "util/clock.hpp"
@@ -36,6 +49,9 @@ namespace volley::mailbox {
 inline constexpr std::chrono::milliseconds kQuotaUsageTtl{5000};
 // Mailboxes remembered; ~150 bytes each.
 inline constexpr size_t kQuotaCacheEntries = 100000;
+// Mutexes the usage locks of all mailboxes share: two mailboxes on one
+// stripe only wait for each other's short file changes.
+inline constexpr size_t kUsageLockStripes = 256;
 
 enum class Room {
   Ok,
@@ -51,6 +67,19 @@ Room room_for(uint64_t limit, const QuotaUsage& usage, uint64_t size);
 // else the default. Errors are temporary (users unreadable): no enforcement.
 using QuotaLimitLookup = std::function<Result<uint64_t>(const std::string& address)>;
 
+// Proof that the caller holds the usage lock of the mailboxes it names
+// (see the header comment); released when destroyed.
+class UsageLock {
+ public:
+  UsageLock() = default;
+  UsageLock(UsageLock&&) = default;
+  UsageLock& operator=(UsageLock&&) = default;
+
+ private:
+  friend class MailboxQuota;
+  std::vector<std::unique_lock<std::mutex>> held_;
+};
+
 class MailboxQuota {
  public:
   MailboxQuota(std::string mail_root, QuotaLimitLookup limit, const Clock& clock = system_clock(),
@@ -65,9 +94,16 @@ class MailboxQuota {
   // A failure to read the usage is logged and lets the message in.
   Result<void> reserve(const std::string& address, uint64_t size);
 
-  // After a delivery committed (`bytes` > 0) or an expunge (< 0): appends
-  // to maildirsize and updates the cached usage (blocking: a file append).
-  void add(const std::string& address, int64_t bytes, int64_t count);
+  // The usage lock of the mailboxes of `addresses` (duplicates and
+  // addresses on one stripe are taken once; always in stripe order, so two
+  // callers never deadlock). Blocks while another thread changes one of them.
+  UsageLock lock_usage(const std::vector<std::string>& addresses);
+
+  // After a delivery committed (`bytes` > 0) or an expunge (< 0), with the
+  // usage lock of `address` held since before the files changed: appends to
+  // maildirsize (or recounts when it is missing) and updates the cached usage
+  // (blocking: a file append).
+  void add(const UsageLock& held, const std::string& address, int64_t bytes, int64_t count);
 
  private:
   struct Cached {
@@ -75,6 +111,7 @@ class MailboxQuota {
     Clock::SteadyTime fetched;
   };
   std::optional<uint64_t> limit_of(const std::string& address) const;
+  size_t stripe_of(const std::string& maildir) const;
   void remember(const std::string& maildir, const QuotaUsage& usage);
 
   std::string mail_root_;
@@ -83,6 +120,7 @@ class MailboxQuota {
   std::chrono::milliseconds ttl_;
   std::mutex mu_;
   std::unordered_map<std::string, Cached> cache_;  // by Maildir path
+  std::array<std::mutex, kUsageLockStripes> stripes_;
 };
 
 }  // namespace volley::mailbox

@@ -42,12 +42,12 @@ class StoreMaildrop final : public Maildrop {
  public:
   StoreMaildrop(std::unique_ptr<mailbox::MaildirMailbox> box, std::unique_ptr<mailbox::Dotlock> lock,
                 std::vector<mailbox::MessageFile> messages, uint32_t uidvalidity, std::string user,
-                const UsageFreed& on_freed)
+                mailbox::MailboxQuota* quota)
       : box_(std::move(box)),
         lock_(std::move(lock)),
         uidvalidity_(uidvalidity),
         user_(std::move(user)),
-        on_freed_(on_freed) {
+        quota_(quota) {
     entries_.reserve(messages.size());
     held_.reserve(messages.size());
     size_t name_bytes = 0;
@@ -76,6 +76,10 @@ class StoreMaildrop final : public Maildrop {
 
   Result<void> commit(const std::vector<size_t>& deleted, const std::vector<size_t>& retrieved) override {
     refresh_lock();
+    // From before the first unlink until the delta is appended: a quota
+    // recount in between would subtract files it never counted.
+    mailbox::UsageLock accounting;
+    if (quota_ && !deleted.empty()) accounting = quota_->lock_usage({user_});
     uint64_t freed_bytes = 0;
     uint64_t freed_messages = 0;
     Result<void> outcome;
@@ -106,7 +110,8 @@ class StoreMaildrop final : public Maildrop {
     }
     // Whatever was applied is made durable and reported, even after an error.
     if (auto synced = box_->sync_dirs(); !synced && outcome) outcome = synced.error();
-    if (freed_messages > 0 && on_freed_) on_freed_(user_, freed_bytes, freed_messages);
+    if (freed_messages > 0 && quota_)
+      quota_->add(accounting, user_, -static_cast<int64_t>(freed_bytes), -static_cast<int64_t>(freed_messages));
     // Forget the expunged UIDs now rather than at the next session's sync.
     if (outcome && freed_messages > 0) (void)box_->sync();
     return outcome;
@@ -157,14 +162,14 @@ class StoreMaildrop final : public Maildrop {
   std::string names_;
   std::vector<MaildropEntry> entries_;
   std::string user_;
-  UsageFreed on_freed_;
+  mailbox::MailboxQuota* quota_;
   std::chrono::steady_clock::time_point last_touch_;
 };
 
 class StoreMaildropOpener final : public MaildropOpener {
  public:
-  StoreMaildropOpener(std::string mail_root, std::string hostname, UsageFreed on_freed)
-      : mail_root_(std::move(mail_root)), hostname_(std::move(hostname)), on_freed_(std::move(on_freed)) {}
+  StoreMaildropOpener(std::string mail_root, std::string hostname, mailbox::MailboxQuota* quota)
+      : mail_root_(std::move(mail_root)), hostname_(std::move(hostname)), quota_(quota) {}
 
   Result<std::unique_ptr<Maildrop>> open(std::string_view user) override {
     auto path = mailbox::maildir_for(mail_root_, user);
@@ -200,20 +205,20 @@ class StoreMaildropOpener final : public MaildropOpener {
       if (auto r = box->sync_dirs(); !r) return r.error();
 
     return std::unique_ptr<Maildrop>(new StoreMaildrop(std::move(box), std::move(*lock), std::move(view->messages),
-                                                       view->uidvalidity, std::string(user), on_freed_));
+                                                       view->uidvalidity, std::string(user), quota_));
   }
 
  private:
   std::string mail_root_;
   std::string hostname_;
-  UsageFreed on_freed_;
+  mailbox::MailboxQuota* quota_;
 };
 
 }  // namespace
 
 std::unique_ptr<MaildropOpener> make_store_maildrop_opener(std::string mail_root, std::string hostname,
-                                                           UsageFreed on_freed) {
-  return std::make_unique<StoreMaildropOpener>(std::move(mail_root), std::move(hostname), std::move(on_freed));
+                                                           mailbox::MailboxQuota* quota) {
+  return std::make_unique<StoreMaildropOpener>(std::move(mail_root), std::move(hostname), quota);
 }
 
 }  // namespace volley::pop3

@@ -3,24 +3,21 @@
 // it (UIDs from dovecot-uidlist), and applies DELE/RETR at QUIT.
 #pragma once
 
-#include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
+#include "mailbox/mailbox_quota.hpp"
 #include "pop3/maildrop.hpp"
 
 namespace volley::pop3 {
 
-// Told after a commit removed messages, so the quota usage (maildirsize)
-// stays right without a rescan: bytes and messages freed in the mailbox of
-// `user` (the address open() was given).
-using UsageFreed = std::function<void(const std::string& user, uint64_t bytes, uint64_t messages)>;
-
 // `hostname` goes into the POP3 lock file ("<pid>:<host>"); "" writes this
 // machine's gethostname(), as Dovecot does, so that Dovecot and Volley on one
 // machine can each tell by the pid whether the holder is still alive.
+// With a `quota` (which must outlive the opener), a commit that removes
+// messages appends their negative delta to the mailbox's maildirsize under
+// its usage lock, so the usage gives the room back without a rescan.
 std::unique_ptr<MaildropOpener> make_store_maildrop_opener(std::string mail_root, std::string hostname,
-                                                           UsageFreed on_freed = {});
+                                                           mailbox::MailboxQuota* quota = nullptr);
 
 }  // namespace volley::pop3

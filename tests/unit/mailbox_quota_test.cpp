@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "delivery/delivery_target.hpp"
 #include "delivery/maildir_target.hpp"
@@ -70,11 +72,33 @@ TEST_F(QuotaFixture, RcptReadsMaildirSizeOncePerTtl) {
 TEST_F(QuotaFixture, DeliveryAddsToTheFileAndTheCache) {
   write(box + "/maildirsize", "1000S\n100 1\n");
   EXPECT_EQ(quota.check_rcpt("alice@local.test", 0), Room::Ok);
-  quota.add("alice@local.test", 900, 1);
+  quota.add(quota.lock_usage({"alice@local.test"}), "alice@local.test", 900, 1);
   EXPECT_EQ(size_file(), "1000S\n100 1\n900 1\n");
   EXPECT_EQ(quota.check_rcpt("alice@local.test", 0), Room::Full) << "seen at once, not after the TTL";
-  quota.add("alice@local.test", -900, -1);  // an expunge
+  quota.add(quota.lock_usage({"alice@local.test"}), "alice@local.test", -900, -1);  // an expunge
   EXPECT_EQ(quota.check_rcpt("alice@local.test", 0), Room::Ok);
+}
+
+// The race the usage lock closes: a recount (maildirsize missing) between a
+// delivery's rename into new/ and its delta would count the message twice.
+TEST_F(QuotaFixture, RecountWaitsForAChangeAndItsDelta) {
+  std::atomic<bool> reserved{false};
+  std::thread counter;
+  {
+    UsageLock held = quota.lock_usage({"alice@local.test", "ALICE@local.test", "bob@local.test"});
+    write(box + "/new/1.M1P1.h,S=300", "x");  // the delivery's rename
+    counter = std::thread([&] {
+      EXPECT_TRUE(quota.reserve("alice@local.test", 10).ok());  // recounts: no maildirsize
+      reserved = true;
+    });
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(reserved) << "the recount waited for the delta";
+    quota.add(held, "alice@local.test", 300, 1);
+  }
+  counter.join();
+  auto usage = peek_usage(box);
+  ASSERT_TRUE(usage);
+  EXPECT_EQ(*usage, (QuotaUsage{300, 1})) << size_file();
 }
 
 TEST_F(QuotaFixture, UnlimitedOrUnknownLimitIsNeverRefused) {
@@ -137,6 +161,36 @@ TEST(QuotaExpiry, FullMailboxExpiresAs522Not422) {
   EXPECT_EQ(outcomes[0]->status, delivery::Status::Bounced);
   EXPECT_EQ(outcomes[0]->enhanced, "5.2.2");
   EXPECT_EQ(result.failed.size(), 1u);
+}
+
+// Rounds of simultaneous deliveries to one mailbox whose maildirsize was
+// just removed, so that each round's first delivery recounts while the
+// others rename and append: after each round the usage equals the files.
+TEST_F(QuotaFixture, ConcurrentDeliveriesAndRecountsAgreeWithTheFiles) {
+  // Unlimited: no reserve() recounts before the renames; the first add()
+  // recounts after them (the e2e race: a first delivery to a new mailbox).
+  limit = 0;
+  delivery::MaildirTarget target(root, "mx.local.test", posix_file_system(), &quota);
+  constexpr int kThreads = 3;
+  for (int round = 0; round < 40; ++round) {
+    ::unlink((box + "/maildirsize").c_str());
+    std::atomic<int> ready{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < kThreads; ++t)
+      senders.emplace_back([&] {
+        ++ready;
+        while (ready < kThreads) std::this_thread::yield();
+        auto r = delivery::deliver_through(target, message(std::string(100, 'x')), {0});
+        EXPECT_EQ(r[0].status, delivery::Status::Sent) << r[0].reply;
+      });
+    for (auto& s : senders) s.join();
+    auto recorded = peek_usage(box);
+    ASSERT_TRUE(recorded) << size_file();
+    auto actual = scan_usage(box);
+    ASSERT_TRUE(actual);
+    ASSERT_EQ(actual->count, (round + 1) * kThreads);
+    ASSERT_EQ(*recorded, *actual) << "round " << round << ":\n" << size_file();
+  }
 }
 
 }  // namespace
