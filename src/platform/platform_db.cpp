@@ -1,0 +1,88 @@
+#include "platform/platform_db.hpp"
+
+#include <sqlite3.h>
+
+#include "util/sqlite.hpp"
+
+namespace volley::platform {
+namespace {
+
+// Addresses are stored lowercased; sender domains too. Event ids are the
+// cursor of GET /v1/events, so they only grow (AUTOINCREMENT never reuses an
+// id, even after the oldest rows are trimmed).
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS suppressions("
+    " domain TEXT NOT NULL,"          // sender domain; '' = every sender domain
+    " address TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY(domain, address));"
+    "CREATE INDEX IF NOT EXISTS suppressions_address ON suppressions(address);"
+    "CREATE TABLE IF NOT EXISTS events("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at INTEGER NOT NULL,"
+    " type TEXT NOT NULL,"
+    " message_id TEXT NOT NULL DEFAULT '',"
+    " recipient TEXT NOT NULL DEFAULT '',"
+    " campaign TEXT NOT NULL DEFAULT '',"
+    " detail TEXT NOT NULL DEFAULT '{}',"
+    " dedup TEXT UNIQUE);"             // set when an event may be appended twice (replays)
+    "CREATE INDEX IF NOT EXISTS events_type ON events(type, id);"
+    "CREATE INDEX IF NOT EXISTS events_campaign ON events(campaign, type) WHERE campaign <> '';"
+    "CREATE TABLE IF NOT EXISTS messages("
+    " id TEXT PRIMARY KEY,"
+    " created_at INTEGER NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " subject TEXT NOT NULL DEFAULT '',"
+    " tags TEXT NOT NULL DEFAULT '[]',"
+    " campaign TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS messages_created ON messages(created_at);"
+    "CREATE TABLE IF NOT EXISTS message_recipients("
+    " message_id TEXT NOT NULL,"
+    " address TEXT NOT NULL,"
+    " campaign TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " last_reply TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY(message_id, address));"
+    "CREATE INDEX IF NOT EXISTS recipients_campaign ON message_recipients(campaign, state) WHERE campaign <> '';"
+    "CREATE TABLE IF NOT EXISTS campaigns("
+    " id TEXT PRIMARY KEY,"
+    " created_at INTEGER NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " subject TEXT NOT NULL DEFAULT '',"
+    " tags TEXT NOT NULL DEFAULT '[]');";
+
+}  // namespace
+
+std::string platform_db_path(const std::string& data_dir) {
+  if (data_dir.empty()) return "platform.db";
+  return data_dir + "/platform.db";
+}
+
+Result<std::unique_ptr<PlatformDb>> PlatformDb::open(const std::string& path) {
+  auto db = open_private_database(path, kPlatformStore, kSchema);
+  if (!db) return db.error();
+  std::unique_ptr<PlatformDb> out(new PlatformDb(*db));
+  // WAL + NORMAL: durable against a process crash at every COMMIT, one
+  // fsync per checkpoint instead of per transaction (see the header).
+  if (auto r = sql_exec(*db, kPlatformStore, "PRAGMA synchronous=NORMAL"); !r) return r.error();
+  return out;
+}
+
+PlatformDb::~PlatformDb() { sqlite3_close_v2(db_); }
+
+Error PlatformDb::error(const char* what) const { return sqlite_error(db_, kPlatformStore, what); }
+
+Result<void> PlatformDb::begin() { return sql_exec(db_, kPlatformStore, "BEGIN IMMEDIATE"); }
+Result<void> PlatformDb::commit() {
+  if (auto r = sql_exec(db_, kPlatformStore, "COMMIT"); !r) {
+    rollback();
+    return r;
+  }
+  return {};
+}
+void PlatformDb::rollback() { (void)sql_exec(db_, kPlatformStore, "ROLLBACK"); }
+
+}  // namespace volley::platform

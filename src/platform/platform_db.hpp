@@ -1,0 +1,62 @@
+// The sending platform's state in one SQLite database, data_dir/platform.db:
+// suppressions, events, the history of messages sent through the API, and
+// campaigns. One connection guarded by a mutex, shared by the stores
+// (suppression_list.hpp, event_log.hpp, message_history.hpp), so a store can
+// change two tables in one transaction. SQLite in WAL mode with
+// synchronous=NORMAL: a committed transaction survives kill -9 of the server
+// (it is in the WAL, written before COMMIT returns); only a power loss can
+// take the last commits, as with Postfix's logs. Behind this small interface
+// so PostgreSQL can replace it for clusters (SPEC section 6).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "util/result.hpp"
+
+struct sqlite3;
+
+namespace volley::platform {
+
+inline constexpr const char* kPlatformStore = "platform database";
+
+std::string platform_db_path(const std::string& data_dir);
+
+class PlatformDb {
+ public:
+  static Result<std::unique_ptr<PlatformDb>> open(const std::string& path);
+  ~PlatformDb();
+  PlatformDb(const PlatformDb&) = delete;
+  PlatformDb& operator=(const PlatformDb&) = delete;
+
+  // Hold mutex() for as long as the handle is used (statements included).
+  std::mutex& mutex() { return mu_; }
+  sqlite3* handle() { return db_; }
+
+  Error error(const char* what) const;
+
+  // BEGIN IMMEDIATE ... COMMIT around `fn` (ROLLBACK when it fails); call
+  // with mutex() held.
+  template <typename Fn>
+  Result<void> transaction(Fn&& fn) {
+    if (auto b = begin(); !b) return b;
+    Result<void> r = fn();
+    if (!r) {
+      rollback();
+      return r;
+    }
+    return commit();
+  }
+
+ private:
+  explicit PlatformDb(sqlite3* db) : db_(db) {}
+  Result<void> begin();
+  Result<void> commit();
+  void rollback();
+
+  sqlite3* db_;
+  std::mutex mu_;
+};
+
+}  // namespace volley::platform
