@@ -74,6 +74,8 @@ class Engine {
   void reconfigure(const config::Config& cfg);
   // Quotas for local delivery (before start(); null = none). Must outlive the engine.
   void set_mailbox_quota(mailbox::MailboxQuota* quota) { quota_ = quota; }
+  // The sending platform's view of tracked messages' rounds; before start().
+  void set_round_observer(RoundObserver* observer) { recorder_.set_observer(observer); }
 
   // Admin (any thread; block until the engine answered).
   Result<size_t> retry(const std::string& id);

@@ -22,6 +22,7 @@ RoundResult RoundRecorder::record(ActiveMessage& a, const RoundPolicy& policy, c
   const uint32_t attempt = a.env.deferrals + 1;  // before apply_round counts this round
   RoundResult r = apply_round(a.env, a.outcomes, now, policy);
   log_outcomes(a, attempt, now);
+  if (observer_ && a.env.tracked) observer_->round_finished(a.env, a.outcomes);
   if (!r.failed.empty()) queue_dsn(a, r.failed, false, reporting_mta);
   if (!r.succeeded.empty()) queue_dsn(a, r.succeeded, true, reporting_mta);
   const std::string id = a.env.id;

@@ -17,6 +17,7 @@
 
 #include "delivery/job.hpp"
 #include "delivery/round.hpp"
+#include "delivery/round_observer.hpp"
 #include "queue/log_spool.hpp"
 #include "util/clock.hpp"
 
@@ -34,6 +35,10 @@ class RoundRecorder {
   // is updated in place). `reporting_mta` names us in DSNs.
   RoundResult record(ActiveMessage& a, const RoundPolicy& policy, const std::string& reporting_mta);
 
+  // Told of each round of a tracked message (round_observer.hpp); null =
+  // nobody. Set before delivery starts; must outlive the recorder.
+  void set_observer(RoundObserver* observer) { observer_ = observer; }
+
  private:
   void log_outcomes(const ActiveMessage& a, uint32_t attempt, int64_t now_ms) const;
   void queue_dsn(const ActiveMessage& a, const std::vector<size_t>& rcpts, bool success,
@@ -42,6 +47,7 @@ class RoundRecorder {
   queue::LogSpool& spool_;
   const Clock& clock_;
   Submit submit_;
+  RoundObserver* observer_ = nullptr;
 };
 
 }  // namespace volley::delivery

@@ -125,6 +125,8 @@ std::string serialize_envelope(const Envelope& env) {
   if (env.deferrals) line(out, "deferrals", std::to_string(env.deferrals));
   if (env.next_attempt) line(out, "next_attempt", std::to_string(env.next_attempt));
   if (!env.folder.empty()) line(out, "folder", env.folder);
+  if (env.tracked) line(out, "tracked", "1");
+  if (!env.campaign.empty()) line(out, "campaign", env.campaign);
   for (const auto& r : env.recipients) {
     // rcpt <address> <original> <notify> <orcpt_type> <orcpt_address> <state>
     out += "rcpt " + escape(r.address) + ' ' + escape(r.original) + ' ' + std::to_string(r.notify) + ' ' +
@@ -182,6 +184,8 @@ bool parse_envelope(std::string_view text, Envelope& env) {
     else if (key == "auth_user") env.auth_user = v;
     else if (key == "listener") env.listener = v;
     else if (key == "folder") env.folder = v;
+    else if (key == "tracked") env.tracked = (v == "1");
+    else if (key == "campaign") env.campaign = v;
     else if (key == "received_at") {
       if (!parse_int(std::string_view(v), env.received_at)) return false;
     } else if (key == "deferrals") {

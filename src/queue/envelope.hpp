@@ -52,6 +52,12 @@ struct Envelope {
   // kJunkFolder when inbound DMARC says quarantine. Written only when set,
   // so records without it (older versions) load as INBOX.
   std::string folder;
+  // The sending platform (src/platform): a tracked message has its
+  // recipients' results recorded for GET /v1/messages/{id} and emitted as
+  // events (messages sent through the HTTP API, or by a campaign);
+  // `campaign` names the campaign that sent it. Written only when set.
+  bool tracked = false;
+  std::string campaign;
 };
 
 inline constexpr const char* kJunkFolder = "Junk";

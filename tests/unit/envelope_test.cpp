@@ -92,6 +92,23 @@ TEST(Envelope, FolderRoundTripsThroughTheQueueRecord) {
   EXPECT_EQ(serialize_envelope(m.envelope).find("folder"), std::string::npos);
 }
 
+// The platform's fields (tracked, campaign) survive the record and an
+// update; absent, nothing is written for them.
+TEST(Envelope, PlatformFieldsRoundTrip) {
+  Message m = sample();
+  m.envelope.tracked = true;
+  m.envelope.campaign = "c 1%";
+  Envelope back;
+  ASSERT_TRUE(parse_envelope(serialize_envelope(m.envelope), back));
+  EXPECT_TRUE(back.tracked);
+  EXPECT_EQ(back.campaign, "c 1%");
+  m.envelope.tracked = false;
+  m.envelope.campaign.clear();
+  const std::string text = serialize_envelope(m.envelope);
+  EXPECT_EQ(text.find("tracked"), std::string::npos);
+  EXPECT_EQ(text.find("campaign"), std::string::npos);
+}
+
 // A record as the version before the folder field wrote it (envelope text
 // byte for byte) still loads, and its message goes to INBOX.
 TEST(Envelope, RecordWrittenBeforeTheFolderFieldStillLoads) {

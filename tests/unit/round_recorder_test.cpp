@@ -209,3 +209,46 @@ TEST_F(RoundRecorderTest, UntriedRecipientsComeBackSoonWithoutADeferral) {
 
 }  // namespace
 }  // namespace volley::delivery
+
+namespace volley::delivery {
+namespace {
+
+struct SeenRounds final : RoundObserver {
+  std::vector<queue::Envelope> envs;
+  std::vector<std::vector<std::optional<RcptOutcome>>> outcomes;
+  std::function<void(const queue::Envelope&)> check;
+  void round_finished(const queue::Envelope& env, const std::vector<std::optional<RcptOutcome>>& o) override {
+    if (check) check(env);
+    envs.push_back(env);
+    outcomes.push_back(o);
+  }
+};
+
+// The platform hears of tracked messages' rounds, with the states after the
+// round, before the queue is asked to record them; untracked mail costs it
+// nothing.
+TEST_F(RoundRecorderTest, ObserverHearsTrackedRoundsBeforeTheQueueRecordsThem) {
+  SeenRounds seen;
+  recorder->set_observer(&seen);
+  auto plain = queued({"a@example.net"});
+  plain->outcomes[0] = remote(250, "2.0.0", "ok");
+  recorder->record(*plain, policy, "mx.volley.test");
+  EXPECT_TRUE(seen.envs.empty());
+
+  auto tracked = queued({"a@example.net", "b@example.net", "c@example.net"});
+  tracked->env.tracked = true;
+  tracked->outcomes[0] = remote(250, "2.0.0", "ok");
+  tracked->outcomes[1] = remote(550, "5.1.1", "no such user");
+  const std::string id = tracked->env.id;
+  seen.check = [&](const queue::Envelope&) { EXPECT_TRUE(spool->show(id)) << "still queued while observed"; };
+  recorder->record(*tracked, policy, "mx.volley.test");
+  settle();
+  ASSERT_EQ(seen.envs.size(), 1u);
+  EXPECT_EQ(seen.envs[0].recipients[0].state, queue::RecipientState::Delivered);
+  EXPECT_EQ(seen.envs[0].recipients[1].state, queue::RecipientState::Bounced);
+  EXPECT_EQ(seen.envs[0].recipients[2].state, queue::RecipientState::Pending);
+  EXPECT_FALSE(seen.outcomes[0][2].has_value());
+}
+
+}  // namespace
+}  // namespace volley::delivery
