@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "admin/apikey_command.hpp"
 #include "admin/dkim_command.hpp"
 #include "admin/doctor_command.hpp"
 #include "admin/queue_command.hpp"
@@ -49,12 +50,13 @@ void print_development_banner(const Config& cfg) {
             << "   (password read from stdin, or prompted)\n";
 }
 
-// `volley user ...` run by root on a server with server.user: the user store
-// is the daemon's, so work on it as the daemon's user (files it creates stay
-// usable by the daemon). Prints the reason and returns false on failure.
-bool run_as_server_user(const Config& cfg, bool may_create_data_dir) {
-  auto fail = [](const std::string& reason) {
-    std::cerr << "volley: user: " << reason << "\n";
+// `volley user ...` (and `apikey ...`) run by root on a server with
+// server.user: the store is the daemon's, so work on it as the daemon's user
+// (files it creates stay usable by the daemon). Prints the reason and
+// returns false on failure.
+bool run_as_server_user(const Config& cfg, bool may_create_data_dir, const char* command = "user") {
+  auto fail = [command](const std::string& reason) {
+    std::cerr << "volley: " << command << ": " << reason << "\n";
     return false;
   };
   auto run_as = volley::app::resolve_run_as(cfg.server.user);
@@ -182,6 +184,19 @@ int main(int argc, char** argv) {
   doctor->add_option("--mta-sts-port", dopts.mta_sts_port, "Port of the MTA-STS policy server (default 443)");
   doctor->add_option("--config,-c", config_path, "Configuration file");
 
+  // volley apikey create|list|revoke: HTTP API keys (data_dir/apikeys.db).
+  auto* apikey = app.add_subcommand("apikey", "Manage HTTP API keys");
+  apikey->require_subcommand(1);
+  volley::admin::ApiKeyOptions akopts;
+  auto* akcreate = apikey->add_subcommand("create", "Create a key and print it (shown only this once)");
+  akcreate->add_option("--name", akopts.name, "Name of the key (1..64 letters, digits, '-', '_', '.')")->required();
+  akcreate->add_option("--scope", akopts.scope, "send (default): send and look up mail; read: look up only; admin: everything");
+  auto* aklist = apikey->add_subcommand("list", "List keys: name, scope, created, state (never the key)");
+  auto* akrevoke = apikey->add_subcommand("revoke", "Revoke a key (a running server stops accepting it within seconds)");
+  akrevoke->add_option("--name", akopts.name, "Name of the key")->required();
+  for (auto* sub : {akcreate, aklist, akrevoke}) sub->add_option("--config,-c", config_path, "Configuration file");
+  apikey->add_option("--config,-c", config_path, "Configuration file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -219,6 +234,12 @@ int main(int argc, char** argv) {
   if (*dkim) {
     if (!load_config(config_path, cfg, "dkim")) return 1;
     return volley::admin::run_dkim_keygen(kopts, cfg.server.data_dir, std::cout, std::cerr);
+  }
+  if (*apikey) {
+    if (!load_config(config_path, cfg, "apikey")) return 1;
+    akopts.action = apikey->get_subcommands().front()->get_name();
+    if (!run_as_server_user(cfg, akopts.action == "create", "apikey")) return 1;
+    return volley::admin::run_apikey_command(akopts, cfg.server.data_dir, std::cout, std::cerr);
   }
   if (*doctor) {
     if (!load_config(config_path, cfg, "doctor")) return 2;

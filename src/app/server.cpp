@@ -19,6 +19,9 @@
 #include "app/runtime.hpp"
 #include "net/self_signed.hpp"
 #include "net/tls_context.hpp"
+#include "auth/api_key_directory.hpp"
+#include "http/http_connection.hpp"
+#include "http/routes.hpp"
 #include "pop3/pop3_connection.hpp"
 #include "pop3/store_maildrop.hpp"
 #include "queue/log_spool.hpp"
@@ -75,6 +78,26 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runti
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
+bool has_http_listener(const config::Config& cfg) {
+  for (const auto& l : cfg.listeners)
+    if (l.protocol == config::Protocol::Http) return true;
+  return false;
+}
+
+// The HTTP API: routes, API keys (an in-memory snapshot of apikeys.db,
+// refreshed in the background), per-key rate limits and the per-address
+// failure budget shared with SMTP AUTH and POP3.
+std::shared_ptr<const http::Api> build_api(Runtime& rt, std::shared_ptr<auth::ApiKeyDirectory> keys) {
+  auto router = std::make_shared<http::Router>();
+  http::add_builtin_routes(*router, keys);
+  auto api = std::make_shared<http::Api>();
+  api->router = std::move(router);
+  api->keys = http::make_key_check(std::move(keys));
+  api->limiter = std::make_shared<http::RateLimiter>();
+  api->throttle = &rt.auth_throttle();
+  return api;
+}
+
 const char* role_name(config::SmtpRole r) { return r == config::SmtpRole::Submission ? "submission" : "mx"; }
 const char* tls_name(config::TlsMode t) {
   switch (t) {
@@ -112,6 +135,8 @@ class Server {
   std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> bound_;
   // Admin socket; declared after rt_ so it goes first (it uses the queue).
   std::unique_ptr<admin::AdminServer> admin_;
+  // API keys for http listeners (null without one); refreshed in the background.
+  std::shared_ptr<auth::ApiKeyDirectory> api_keys_;
   // [[dkim]] keys read before the switch to server.user (they may be
   // readable by root only, like Postfix's and OpenDKIM's keys).
   std::vector<inbound::DkimSigningEntry> dkim_keys_;
@@ -134,7 +159,7 @@ Result<void> Server::claim_data_dir_and_listeners() {
     return make_error("cannot create data_dir " + cfg_.server.data_dir + ": " + std::strerror(errno));
   }
   for (const auto& l : cfg_.listeners) {
-    if (l.protocol != config::Protocol::Smtp && l.protocol != config::Protocol::Pop3) {
+    if (l.protocol == config::Protocol::Imap) {
       log::warn("listener.skipped").kv("listener", l.name).kv("reason", "protocol not available in this version");
       continue;
     }
@@ -212,18 +237,27 @@ int Server::run() {
   // POP3 deletions give room back at once (a negative maildirsize delta).
   std::shared_ptr<pop3::MaildropOpener> maildrops =
       pop3::make_store_maildrop_opener(cfg_.server.data_dir + "/mail", "", &rt_->mailbox_quota());
+  std::shared_ptr<const http::Api> api;
+  if (has_http_listener(cfg_)) {
+    api_keys_ = std::make_shared<auth::ApiKeyDirectory>(auth::api_key_db_path(cfg_.server.data_dir));
+    (void)api_keys_->refresh(true);  // a failure is logged; requests get 503 until the refresher reads it
+    api_keys_->start();
+    api = build_api(*rt_, api_keys_);
+  }
+  auto draining = [table = rt_->connections()] { return table->draining(); };
   for (auto& [listener, acceptor] : bound_) {
     const config::Listener& l = *listener;
-    const bool pop3 = l.protocol == config::Protocol::Pop3;
     log::info("listener.started")
         .kv("listener", l.name)
         .kv("address", l.address)
-        .kv("protocol", pop3 ? "pop3" : "smtp")
-        .kv("role", pop3 ? "-" : role_name(l.role))
+        .kv("protocol", config::protocol_name(l.protocol))
+        .kv("role", l.protocol == config::Protocol::Smtp ? role_name(l.role) : "-")
         .kv("tls", tls_name(l.tls));
     std::shared_ptr<net::Service> service;
-    if (pop3) {
+    if (l.protocol == config::Protocol::Pop3) {
       service = std::make_shared<pop3::Pop3Service>(l, rt_, maildrops);
+    } else if (l.protocol == config::Protocol::Http) {
+      service = std::make_shared<http::HttpService>(l, rt_, api, draining);
     } else {
       service = std::make_shared<inbound::SmtpService>(l, rt_);
     }

@@ -90,6 +90,11 @@ size_t AuthThrottle::size() {
   return table_.size();
 }
 
+std::chrono::milliseconds AuthThrottle::budget_window() {
+  std::lock_guard lock(mu_);
+  return s_.budget_window;
+}
+
 // Drops expired entries; if the table is still at capacity, evicts the oldest
 // eighth at once rather than one entry, so a flood of new addresses costs one
 // full scan per max_entries/8 insertions instead of one per insertion.

@@ -51,6 +51,8 @@ class AuthThrottle {
   // through one valid account would otherwise reset its own penalty.
 
   size_t size();
+  // How long a spent budget lasts at most (a refused client's Retry-After).
+  std::chrono::milliseconds budget_window();
 
  private:
   struct Entry {

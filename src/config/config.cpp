@@ -350,6 +350,10 @@ Config development_default() {
       Listener{.name = "pop3", .address = "127.0.0.1:2110", .host = "127.0.0.1", .port = 2110,
                .protocol = Protocol::Pop3, .role = SmtpRole::Mx, .tls = TlsMode::StartTls,
                .require_tls_for_auth = true},
+      // Plain HTTP on loopback: a developer's curl needs no certificate.
+      Listener{.name = "http", .address = "127.0.0.1:8025", .host = "127.0.0.1", .port = 8025,
+               .protocol = Protocol::Http, .role = SmtpRole::Mx, .tls = TlsMode::None,
+               .require_tls_for_auth = true},
   };
   c.local_domains = {"localhost.test"};
   // A developer's instance does no DNS lookups for inbound mail: without a

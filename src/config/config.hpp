@@ -18,6 +18,7 @@ namespace volley::config {
 using Duration = std::chrono::milliseconds;
 
 enum class Protocol { Smtp, Pop3, Imap, Http };
+const char* protocol_name(Protocol p);  // "smtp", "pop3", "imap", "http"
 enum class SmtpRole { Mx, Submission };
 enum class TlsMode { None, StartTls, Implicit };
 enum class LogFormat { KeyValue, Json };
@@ -154,13 +155,18 @@ struct MailboxSection {
   uint64_t quota = 0;                 // default per-user quota in bytes, 0 = unlimited
 };
 
-// [api]: the HTTP sending platform. Read and validated now so SPEC's example
-// configuration loads; used once the platform is built.
+// [api]: the HTTP sending platform and its API (http listeners).
 struct ApiSection {
   std::string public_url;
   std::string complaints_address;
-  std::string rate_limit = "100/s";
+  std::string rate_limit = "100/s";   // per API key; parsed into rate_count / rate_period
+  uint64_t rate_count = 100;
+  Duration rate_period = std::chrono::seconds(1);
   std::string bounce_rules;
+  // Added key (documented in docs/configuration.md): the largest request
+  // body accepted (413 beyond it, answered from Content-Length before the
+  // body is read); bodies are held in memory until their handler runs.
+  uint64_t max_request_size = 64ull * 1024 * 1024;
 };
 
 struct DkimKey {
@@ -194,7 +200,8 @@ Result<Config> load_file(const std::string& path);
 Result<Config> load_string(std::string_view toml_text, const std::string& name = "volley.toml");
 // SPEC section 1 development instance: data ./volley-data, SMTP (mx,
 // starttls) on 127.0.0.1:2525, submission (starttls, AUTH) on 127.0.0.1:2587,
-// POP3 (STLS) on 127.0.0.1:2110, domain localhost.test, self-signed certificate.
+// POP3 (STLS) on 127.0.0.1:2110, HTTP (API, no TLS) on 127.0.0.1:8025,
+// domain localhost.test, self-signed certificate.
 Config development_default();
 
 }  // namespace volley::config

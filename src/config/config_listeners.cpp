@@ -16,16 +16,6 @@ bool valid_listener_name(std::string_view s) {
   return true;
 }
 
-std::string_view protocol_name(Protocol p) {
-  switch (p) {
-    case Protocol::Smtp: return "smtp";
-    case Protocol::Pop3: return "pop3";
-    case Protocol::Imap: return "imap";
-    case Protocol::Http: return "http";
-  }
-  return "smtp";
-}
-
 // "0.0.0.0:25", "[::]:587", "localhost:2525". The host must be an IP literal
 // (we bind it, so a DNS name would make start-up depend on the resolver);
 // "localhost" is the one name accepted, as 127.0.0.1.
@@ -79,6 +69,9 @@ void check_listener(Diag& d, const toml::table& t, const std::string& prefix, Li
   // tolerated, "submission" suggests the operator expects AUTH there, so refuse.
   if (l.protocol != Protocol::Smtp && l.role == SmtpRole::Submission)
     d.add(at(t, "role"), join_key(prefix, "role"), "only smtp listeners have a role");
+  // HTTP has no STARTTLS (RFC 2817's Upgrade is unused): TLS from the first byte or none.
+  if (l.protocol == Protocol::Http && l.tls == TlsMode::StartTls)
+    d.add(at(t, "tls"), join_key(prefix, "tls"), "http listeners take tls = \"none\" or \"implicit\", not \"starttls\"");
   if (!t.contains("name")) l.name = std::string(protocol_name(l.protocol)) + "-" + std::to_string(l.port);
   for (size_t j = 0; j < earlier.size(); ++j) {
     const std::string other = "listener[" + std::to_string(j) + "]";
@@ -109,3 +102,17 @@ void read_listeners(Diag& d, const toml::node& n, const std::string& key, Draft&
 }
 
 }  // namespace volley::config::detail
+
+namespace volley::config {
+
+const char* protocol_name(Protocol p) {
+  switch (p) {
+    case Protocol::Smtp: return "smtp";
+    case Protocol::Pop3: return "pop3";
+    case Protocol::Imap: return "imap";
+    case Protocol::Http: return "http";
+  }
+  return "smtp";
+}
+
+}  // namespace volley::config

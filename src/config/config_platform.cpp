@@ -1,5 +1,5 @@
 // [inbound] (sender-authentication checks, issue 10), [mailbox] (the local
-// store) and [api] (the HTTP platform; validated now, used when it is built).
+// store) and [api] (the HTTP platform and its API listeners).
 #include "config/config_sections.hpp"
 
 namespace volley::config::detail {
@@ -44,7 +44,10 @@ const std::vector<Field<ApiSection>>& api_fields() {
          if (!parse_rate(*text, parsed))
            return d.add(n, k, "expected \"N/s\", \"N/m\", \"N/h\" or \"N/d\" with N > 0, got " + describe(n));
          s.rate_limit = *text;
+         s.rate_count = parsed.rate_count;
+         s.rate_period = parsed.rate_period;
        }},
+      field("max_request_size", &ApiSection::max_request_size, size_at_least(1)),
       field("bounce_rules", &ApiSection::bounce_rules, string_where(anything, "a file path")),
   };
   return fields;

@@ -17,15 +17,10 @@
 #include <string_view>
 
 #include "net/cidr.hpp"
+#include "net/peer.hpp"
 #include "net/request_deadline.hpp"
 
 namespace volley::net {
-
-struct Peer {
-  std::string ip;  // text form; IPv4-mapped IPv6 shown as IPv4
-  IpAddress address;
-  uint16_t port = 0;
-};
 
 struct TlsInfo {
   std::string version;  // "TLSv1.3"

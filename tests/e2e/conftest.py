@@ -728,6 +728,18 @@ def running_under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
+def end_process(proc: subprocess.Popen, timeout: float = 5.0):
+    """Teardown of a process a test started: SIGTERM, then SIGKILL after
+    `timeout`. Only ever that one PID."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
 def skip_unless_ci(reason: str) -> None:
     """A missing peer, tool or machine feature: a skip on a developer's machine,
     a failure under CI=true, where every test must run (a skip there would

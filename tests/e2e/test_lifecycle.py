@@ -12,7 +12,8 @@ import pytest
 
 import queue_log
 
-from conftest import QUEUED_RE, VOLLEY_BIN, ConnectionClosed, SMTPClient, port_is_free, skip_unless_ci, wait_until
+from conftest import (QUEUED_RE, VOLLEY_BIN, ConnectionClosed, SMTPClient, end_process, port_is_free, skip_unless_ci,
+                      wait_until)
 
 
 def run_volley(*args, cwd=None, timeout=20, stdin=None):
@@ -411,13 +412,7 @@ def test_development_default(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        end_process(proc)
 
 
 def test_development_default_user_cli(tmp_path):

@@ -227,6 +227,8 @@ TEST(ConfigSpecExample, LoadsWithRealCertificateFiles) {
   EXPECT_EQ(c.api.public_url, "https://mail.example.com");
   EXPECT_EQ(c.api.complaints_address, "fbl@example.com");
   EXPECT_EQ(c.api.rate_limit, "100/s");
+  EXPECT_EQ(c.api.rate_count, 100u);
+  EXPECT_EQ(c.api.rate_period, std::chrono::seconds(1));
 }
 
 // The repository's commented example must stay loadable.
@@ -235,7 +237,7 @@ TEST(ConfigSpecExample, RepositoryExampleFileLoads) {
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "source tree not found from " << __FILE__;
   auto r = load_file(path.string());
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->listeners.size(), 4u);
+  EXPECT_EQ(r->listeners.size(), 5u);
   EXPECT_EQ(r->dkim.size(), 1u);
   EXPECT_EQ(r->delivery.shaping.size(), 2u);
 }
@@ -489,6 +491,10 @@ const ErrorCase kBadValues[] = {
      "t.toml:4: api.public_url: expected an http:// or https:// URL, got \"mail.example.com\""},
     {"ApiRate", "[api]\nrate_limit = \"fast\"\n",
      "t.toml:4: api.rate_limit: expected \"N/s\", \"N/m\", \"N/h\" or \"N/d\" with N > 0, got \"fast\""},
+    {"ApiMaxRequestSize", "[api]\nmax_request_size = 0\n",
+     "t.toml:4: api.max_request_size: expected a positive size (bytes, or a string like \"50MB\"), got 0"},
+    {"HttpStartTls", "[[listener]]\naddress = \"127.0.0.1:8025\"\nprotocol = \"http\"\ntls = \"starttls\"\n",
+     "t.toml:6: listener[1].tls: http listeners take tls = \"none\" or \"implicit\", not \"starttls\""},
     {"ApiComplaints", "[api]\ncomplaints_address = \"fbl\"\n",
      "t.toml:4: api.complaints_address: expected an address like \"fbl@example.com\", got \"fbl\""},
     // ordering: the earliest line wins, whatever order the sections are checked in
@@ -878,7 +884,7 @@ TEST(ConfigDevelopmentDefault, MatchesSpecSection1) {
   EXPECT_EQ(c.source_path, "");
   EXPECT_FALSE(c.server.hostname.empty());
   EXPECT_EQ(c.server.data_dir, "./volley-data");
-  ASSERT_EQ(c.listeners.size(), 3u);
+  ASSERT_EQ(c.listeners.size(), 4u);
 
   const Listener& smtp = c.listeners[0];
   EXPECT_EQ(smtp.name, "smtp");
@@ -907,6 +913,14 @@ TEST(ConfigDevelopmentDefault, MatchesSpecSection1) {
   EXPECT_EQ(pop3.protocol, Protocol::Pop3);
   EXPECT_EQ(pop3.tls, TlsMode::StartTls);
   EXPECT_TRUE(pop3.require_tls_for_auth);
+  // SPEC 1: HTTP on 127.0.0.1:8025, plain (loopback only).
+  const Listener& http = c.listeners[3];
+  EXPECT_EQ(http.name, "http");
+  EXPECT_EQ(http.address, "127.0.0.1:8025");
+  EXPECT_EQ(http.port, 8025);
+  EXPECT_EQ(http.protocol, Protocol::Http);
+  EXPECT_EQ(http.tls, TlsMode::None);
+  EXPECT_EQ(c.api.max_request_size, 64ull * 1024 * 1024);
   // No private resolver to point inbound checks at: they are off.
   EXPECT_FALSE(c.inbound.spf);
   EXPECT_FALSE(c.inbound.dkim_verify);
