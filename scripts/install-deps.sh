@@ -12,7 +12,8 @@ BUILD_PKGS=(g++ cmake ninja-build pkg-config zlib1g-dev libasio-dev libssl-dev l
             libpsl-dev publicsuffix    # DMARC organizational domains (libpsl over Debian's list)
             libsodium-dev              # Ed25519 DKIM signing and verifying (faster than OpenSSL 3.0's EVP path)
             libcurl4-openssl-dev       # MTA-STS policy fetch over HTTPS
-            libboost1.74-dev)          # Boost.Beast's HTTP/1.1 request parser (header-only)
+            libboost1.74-dev           # Boost.Beast's HTTP/1.1 request parser (header-only)
+            libgmime-3.0-dev)          # MIME building (HTTP API) and report parsing (ARF, DSN)
 TEST_PKGS=(
   clang-14 libclang-rt-14-dev                          # fuzz targets (libFuzzer + ASan/UBSan runtimes)
   python3 python3-pytest python3-aiosmtpd python3-dnslib  # the e2e suite and its SMTP/DNS peers
