@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "admin/admin_server.hpp"
+#include "api/api_routes.hpp"
 #include "app/privileges.hpp"
 #include "inbound/smtp_connection.hpp"
 #include "net/connection_runner.hpp"
@@ -23,6 +24,7 @@
 #include "http/http_connection.hpp"
 #include "http/routes.hpp"
 #include "pop3/pop3_connection.hpp"
+#include "platform/platform.hpp"
 #include "pop3/store_maildrop.hpp"
 #include "queue/log_spool.hpp"
 #include "util/log.hpp"
@@ -87,9 +89,11 @@ bool has_http_listener(const config::Config& cfg) {
 // The HTTP API: routes, API keys (an in-memory snapshot of apikeys.db,
 // refreshed in the background), per-key rate limits and the per-address
 // failure budget shared with SMTP AUTH and POP3.
-std::shared_ptr<const http::Api> build_api(Runtime& rt, std::shared_ptr<auth::ApiKeyDirectory> keys) {
+std::shared_ptr<const http::Api> build_api(Runtime& rt, std::shared_ptr<auth::ApiKeyDirectory> keys,
+                                           api::ApiContext& context) {
   auto router = std::make_shared<http::Router>();
   http::add_builtin_routes(*router, keys);
+  api::add_platform_routes(*router, context);
   auto api = std::make_shared<http::Api>();
   api->router = std::move(router);
   api->keys = http::make_key_check(std::move(keys));
@@ -129,6 +133,10 @@ class Server {
   // Inbound sender checks' DNS: before rt_, whose snapshots use it.
   inbound::SenderCheckThread checks_thread_;
   std::shared_ptr<Runtime> rt_;
+  // The sending platform's state: before engine_, which reports rounds to it.
+  std::unique_ptr<platform::Platform> platform_;
+  // What the API handlers use; lives as long as the routes that point to it.
+  std::unique_ptr<api::ApiContext> api_context_;
   std::unique_ptr<delivery::Engine> engine_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   // Bound before the switch to server.user; accepting once the rest is up.
@@ -212,8 +220,20 @@ int Server::run() {
   }
   rt_->set_snapshot(snap.value());
 
+  // Opened even without an http listener: messages the API queued earlier
+  // still report their delivery rounds to it.
+  auto platform = platform::Platform::open(cfg_.server.data_dir);
+  if (!platform) {
+    log::error("server.start_failed").kv("reason", platform.error().message);
+    return 1;
+  }
+  platform_ = std::move(*platform);
+  platform_->trim(system_clock().unix_seconds());
+  api_context_ = std::make_unique<api::ApiContext>(api::ApiContext{*rt_, *platform_, system_clock()});
+
   engine_ = std::make_unique<delivery::Engine>(rt_->log_spool(), cfg_);
   engine_->set_mailbox_quota(&rt_->mailbox_quota());
+  engine_->set_round_observer(&platform_->delivery_events());
   if (auto started = engine_->start(); !started) {
     log::error("server.start_failed").kv("reason", "delivery: " + started.error().message);
     return 1;
@@ -242,7 +262,7 @@ int Server::run() {
     api_keys_ = std::make_shared<auth::ApiKeyDirectory>(auth::api_key_db_path(cfg_.server.data_dir));
     (void)api_keys_->refresh(true);  // a failure is logged; requests get 503 until the refresher reads it
     api_keys_->start();
-    api = build_api(*rt_, api_keys_);
+    api = build_api(*rt_, api_keys_, *api_context_);
   }
   auto draining = [table = rt_->connections()] { return table->draining(); };
   for (auto& [listener, acceptor] : bound_) {

@@ -17,8 +17,12 @@
 namespace volley::mailbox {
 namespace {
 
-// 18 digits fit an int64_t with room for a sum of 5120 / 4 lines.
+// Numbers have at most 18 digits, and so must the totals (a file is written
+// back as one summary line): a total beyond kMaxTotal means the file is
+// nonsense and is recounted. Checked after each line, so a sum never
+// overflows (two values below 10^18 add to less than INT64_MAX).
 constexpr size_t kMaxDigits = 18;
+constexpr int64_t kMaxTotal = 999'999'999'999'999'999;
 
 Error invalid(std::string what) { return make_error(ErrorCode::Invalid, concat("maildirsize: ", what)); }
 
@@ -202,6 +206,9 @@ Result<MaildirSize> parse_maildirsize(std::string_view bytes) {
     if (!parse_delta_line(bytes.substr(p, end - p), delta)) return invalid("bad line");
     out.usage.bytes += delta.bytes;
     out.usage.count += delta.count;
+    if (out.usage.bytes > kMaxTotal || out.usage.bytes < -kMaxTotal || out.usage.count > kMaxTotal ||
+        out.usage.count < -kMaxTotal)
+      return invalid("usage out of range");
     ++out.delta_lines;
     p = end + 1;
   }

@@ -99,6 +99,15 @@ Result<int64_t> EventLog::count_for_campaign(const std::string& campaign, EventT
   return st.column_int64(0);
 }
 
+Result<void> EventLog::forget_message(const std::string& message_id) {
+  std::lock_guard lock(db_.mutex());
+  SqlStatement st(db_.handle(), "DELETE FROM events WHERE message_id = ?1");
+  if (!st.ok()) return db_.error("preparing event removal");
+  st.bind_text(1, message_id);
+  if (st.step() != SQLITE_DONE) return db_.error("removing events");
+  return {};
+}
+
 Result<int64_t> EventLog::trim(int64_t before) {
   std::lock_guard lock(db_.mutex());
   SqlStatement st(db_.handle(), "DELETE FROM events WHERE at < ?1");

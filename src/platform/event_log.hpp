@@ -58,6 +58,9 @@ class EventLog {
   Result<EventPage> list(int64_t after, const EventType* type, size_t limit);
   // How many events of `type` a campaign has (campaign counters).
   Result<int64_t> count_for_campaign(const std::string& campaign, EventType type);
+  // Removes the events of a message that was never accepted after all (its
+  // queue commit failed after they were written).
+  Result<void> forget_message(const std::string& message_id);
   // Forgets events older than `before` (unix seconds): the log is bounded.
   Result<int64_t> trim(int64_t before);
 

@@ -91,6 +91,19 @@ Result<std::optional<HistoryMessage>> MessageHistory::find(const std::string& id
   return std::optional<HistoryMessage>(std::move(m));
 }
 
+Result<void> MessageHistory::forget(const std::string& id) {
+  std::lock_guard lock(db_.mutex());
+  return db_.transaction([&]() -> Result<void> {
+    for (const char* sql : {"DELETE FROM message_recipients WHERE message_id = ?1", "DELETE FROM messages WHERE id = ?1"}) {
+      SqlStatement st(db_.handle(), sql);
+      if (!st.ok()) return db_.error("preparing history removal");
+      st.bind_text(1, id);
+      if (st.step() != SQLITE_DONE) return db_.error("removing history");
+    }
+    return {};
+  });
+}
+
 Result<void> MessageHistory::record_campaign(const CampaignRecord& c) {
   std::lock_guard lock(db_.mutex());
   SqlStatement st(db_.handle(),

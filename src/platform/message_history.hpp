@@ -69,6 +69,8 @@ class MessageHistory {
   // are ignored.
   Result<void> update(const std::string& message_id, const std::vector<RecipientUpdate>& updates);
   Result<std::optional<HistoryMessage>> find(const std::string& id);
+  // Removes a message's record (one that was never accepted after all).
+  Result<void> forget(const std::string& id);
 
   Result<void> record_campaign(const CampaignRecord& c);
   Result<std::optional<CampaignRecord>> find_campaign(const std::string& id);

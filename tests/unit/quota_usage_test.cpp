@@ -58,7 +58,12 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"negative_total", "0S\n10 1\n-20 -1\n", false, {}, {}},
         ParseCase{"nul_byte", std::string("0S\n10\0 1\n", 9), false, {}, {}},
         ParseCase{"huge_number", "0S\n9999999999999999999999 1\n", false, {}, {}},
-        ParseCase{"crlf", "0S\r\n10 1\r\n", false, {}, {}}),
+        ParseCase{"crlf", "0S\r\n10 1\r\n", false, {}, {}},
+        // Found by fuzz_quota_usage: totals past 18 digits could not be
+        // written back as one line (and enough such lines overflowed int64).
+        ParseCase{"total_past_18_digits",
+                  "100C\n22634 721263519263496961\n969649 721263519263496961\n", false, {}, {}},
+        ParseCase{"total_at_18_digits", "0S\n999999999999999998 1\n1 1\n", true, {0, 0}, {999999999999999999, 2}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ParseMaildirSize, TooLargeMustBeRecalculated) {

@@ -1,0 +1,39 @@
+// What the platform's HTTP API handlers (src/api) work with: the intake
+// (configuration snapshot with the DKIM signer, the queue, the hand-off to
+// delivery), the platform's stores, and a clock. The handlers run on the
+// HTTP server's disk-work pool, never on an I/O thread, so they may block
+// (SQLite, waiting for the queue's commit).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/message.hpp"
+#include "inbound/intake.hpp"
+#include "platform/api_error.hpp"
+#include "platform/platform.hpp"
+#include "queue/envelope.hpp"
+#include "util/clock.hpp"
+
+namespace volley::api {
+
+struct ApiContext {
+  inbound::Intake& intake;
+  platform::Platform& platform;
+  const Clock& clock;
+};
+
+// A validation error as the one HTTP error shape.
+http::Response error_response(const platform::ApiError& e);
+// A storage failure: 503 (temporary; the client may retry), detail logged.
+http::Response storage_failure(std::string_view what, const Error& e);
+
+// Signs (DKIM, when the From domain has keys), prepends our Received
+// header, commits durably to the queue and hands the message to delivery.
+// Blocks until the commit is on disk: the same promise as SMTP's 250.
+// `message` has the envelope filled (id, sender, recipients, ...) and the
+// content without trace headers.
+Result<void> queue_message(ApiContext& ctx, std::shared_ptr<queue::Message> message, const std::string& client_ip,
+                           const std::string& key_name);
+
+}  // namespace volley::api
