@@ -20,7 +20,7 @@ inline constexpr size_t kMaxDisplayNameBytes = 256;
 // Caller headers: enough for In-Reply-To/References/X-* sets of real
 // applications; each value fits an unfolded header line.
 inline constexpr size_t kMaxCustomHeaders = 50;
-inline constexpr size_t kMaxHeaderValueBytes = 998;
+inline constexpr size_t kMaxHeaderValueBytes = 998;  // "Name: value" together, RFC 5322 2.1.1
 inline constexpr size_t kMaxHeaderNameBytes = 76;  // name + ": " within a 78-column line (RFC 5322 2.1.1)
 // Attachments: a filename is a file name on the recipient's disk (255 on
 // common file systems); 100 parts is more than any real mail carries.

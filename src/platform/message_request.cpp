@@ -90,7 +90,8 @@ std::optional<ApiError> read_headers(const json& body, MessageRequest& r) {
     if (is_reserved_header(h.key()))
       return unprocessable("reserved_header", field + ": set by Volley, not by a request");
     const std::string value = h->get<std::string>();
-    if (auto e = check_header_text(field, value, kMaxHeaderValueBytes)) return e;
+    // "Name: value" is one line of at most 998 octets when GMime cannot fold it.
+    if (auto e = check_header_text(field, value, kMaxHeaderValueBytes - h.key().size() - 2)) return e;
     r.headers.emplace_back(h.key(), value);
   }
   return std::nullopt;

@@ -124,6 +124,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"long_subject", with("subject", std::string(999, 'a')), 422, "too_long", "subject"},
         BadCase{"header_value_crlf", with("headers", json{{"X-A", "1\r\nBcc: v@e.example"}}), 422,
                 "invalid_header_text", "headers.X-A"},
+        BadCase{"header_line_too_long", with("headers", json{{"X-A", std::string(995, 'v')}}), 422, "too_long",
+                "headers.X-A"},
         BadCase{"header_name_space", with("headers", json{{"X A", "1"}}), 422, "invalid_header_name", "headers.X A"},
         BadCase{"header_name_colon", with("headers", json{{"X:A", "1"}}), 422, "invalid_header_name", "X:A"},
         BadCase{"header_reserved_from", with("headers", json{{"from", "x@y.example"}}), 422, "reserved_header", "from"},

@@ -185,3 +185,23 @@ TEST(PlatformMimeBuilder, StampsAreRandom) {
 
 }  // namespace
 }  // namespace volley::platform
+
+namespace volley::platform {
+namespace {
+
+// Regression: the longest subject and header value validation accepts must
+// build (GMime folds or encodes them), not fail at build time.
+TEST(PlatformMimeBuilder, LongestAcceptedSubjectAndHeaderBuild) {
+  MessageRequest r = basic();
+  r.subject = std::string(998, 's');
+  r.headers = {{"X-Long", std::string(998 - 8, 'h')}};
+  auto m = build_message(r, {}, kStamp);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  auto parsed = parse_message_bytes(m->bytes);
+  EXPECT_STREQ(g_mime_message_get_subject(parsed.get()), std::string(998, 's').c_str());
+  r.subject = concat(std::string(500, 'a'), " ", std::string(497, 'b'));
+  EXPECT_TRUE(build_message(r, {}, kStamp).ok());
+}
+
+}  // namespace
+}  // namespace volley::platform
