@@ -228,6 +228,17 @@ int Server::run() {
     return 1;
   }
   platform_ = std::move(*platform);
+  // The operator's bounce rules (tried before the built-in ones); a file
+  // that does not load stops the start with its file:line, like a config error.
+  if (!cfg_.api.bounce_rules.empty()) {
+    auto rules = platform::load_bounce_rules(cfg_.api.bounce_rules);
+    if (!rules) {
+      log::error("server.start_failed").kv("reason", rules.error().message);
+      return 1;
+    }
+    log::info("platform.bounce_rules").kv("file", cfg_.api.bounce_rules).kv("rules", static_cast<uint64_t>(rules->size()));
+    platform_->delivery_events().set_classifier(std::make_shared<const platform::BounceClassifier>(std::move(*rules)));
+  }
   platform_->trim(system_clock().unix_seconds());
   api_context_ = std::make_unique<api::ApiContext>(api::ApiContext{*rt_, *platform_, system_clock()});
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <ctime>
 
 #include "util/log.hpp"
@@ -30,8 +31,12 @@ EventType event_of(queue::RecipientState s) {
 
 }  // namespace
 
-bool bad_mailbox_status(const delivery::RcptOutcome& o) {
-  return o.status == delivery::Status::Bounced && o.enhanced.starts_with("5.1.");
+BounceVerdict classify_outcome(const BounceClassifier& rules, const delivery::RcptOutcome& o) {
+  int code = 0;
+  if (o.server_reply && o.reply.size() >= 3 && std::isdigit(static_cast<unsigned char>(o.reply[0])) &&
+      std::isdigit(static_cast<unsigned char>(o.reply[1])) && std::isdigit(static_cast<unsigned char>(o.reply[2])))
+    code = (o.reply[0] - '0') * 100 + (o.reply[1] - '0') * 10 + (o.reply[2] - '0');
+  return rules.classify(code, o.enhanced, o.reply);
 }
 
 std::string domain_of(std::string_view address) {
@@ -40,14 +45,28 @@ std::string domain_of(std::string_view address) {
 }
 
 DeliveryEvents::DeliveryEvents(EventLog& events, MessageHistory& history, SuppressionList& suppressions,
-                               HardBounceTest hard, std::function<int64_t()> now)
-    : events_(events), history_(history), suppressions_(suppressions), hard_(std::move(hard)), now_(std::move(now)) {
+                               std::function<int64_t()> now)
+    : events_(events),
+      history_(history),
+      suppressions_(suppressions),
+      now_(std::move(now)),
+      classifier_(std::make_shared<const BounceClassifier>()) {
   if (!now_) now_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
+}
+
+void DeliveryEvents::set_classifier(std::shared_ptr<const BounceClassifier> rules) {
+  std::lock_guard lock(mu_);
+  classifier_ = std::move(rules);
 }
 
 void DeliveryEvents::round_finished(const queue::Envelope& env,
                                     const std::vector<std::optional<delivery::RcptOutcome>>& outcomes) {
   const int64_t now = now_();
+  std::shared_ptr<const BounceClassifier> rules;
+  {
+    std::lock_guard lock(mu_);
+    rules = classifier_;
+  }
   std::vector<Event> batch;
   std::vector<RecipientUpdate> updates;
   std::vector<Suppression> suppress;
@@ -64,8 +83,13 @@ void DeliveryEvents::round_finished(const queue::Envelope& env,
     e.recipient = r.address;
     e.campaign = env.campaign;
     nlohmann::json detail = {{"reply", reply}, {"status", o.enhanced}, {"relay", o.relay}};
-    const bool hard = r.state == queue::RecipientState::Bounced && hard_ && hard_(o);
-    if (r.state == queue::RecipientState::Bounced) detail["hard"] = hard;
+    bool hard = false;
+    if (r.state != queue::RecipientState::Delivered) {
+      const BounceVerdict verdict = classify_outcome(*rules, o);
+      detail["class"] = bounce_class_name(verdict.result);
+      hard = r.state == queue::RecipientState::Bounced && verdict.result == BounceClass::Hard;
+      if (verdict.rule && verdict.rule->origin != "default") detail["rule"] = verdict.rule->origin;
+    }
     e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     batch.push_back(std::move(e));
     updates.push_back(RecipientUpdate{r.address, state_of(r.state), reply});

@@ -7,26 +7,31 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 
 #include "delivery/round_observer.hpp"
+#include "platform/bounce_classifier.hpp"
 #include "platform/event_log.hpp"
 #include "platform/message_history.hpp"
 #include "platform/suppression_list.hpp"
 
 namespace volley::platform {
 
-// Whether a bounce means the address itself is bad (suppress it) rather
-// than this message or this moment (policy, spam, a full mailbox).
-using HardBounceTest = std::function<bool(const delivery::RcptOutcome&)>;
-
-// The default test until the rule table classifies replies: RFC 3463's
-// "bad destination mailbox address" family, 5.1.x.
-bool bad_mailbox_status(const delivery::RcptOutcome& o);
+// The class of a failed or deferred outcome (bounce_classifier.hpp): the
+// reply code is the first three digits of a server's reply, 0 for a local
+// failure.
+BounceVerdict classify_outcome(const BounceClassifier& rules, const delivery::RcptOutcome& o);
 
 class DeliveryEvents final : public delivery::RoundObserver {
  public:
   DeliveryEvents(EventLog& events, MessageHistory& history, SuppressionList& suppressions,
-                 HardBounceTest hard = bad_mailbox_status, std::function<int64_t()> now = nullptr);
+                 std::function<int64_t()> now = nullptr);
+
+  // The rule table bounces are classified with (the defaults until set;
+  // replaced whole on reload). Only a bounce classed `hard` suppresses the
+  // address; every bounced or deferred event names its class.
+  void set_classifier(std::shared_ptr<const BounceClassifier> rules);
 
   void round_finished(const queue::Envelope& env,
                       const std::vector<std::optional<delivery::RcptOutcome>>& outcomes) override;
@@ -35,8 +40,9 @@ class DeliveryEvents final : public delivery::RoundObserver {
   EventLog& events_;
   MessageHistory& history_;
   SuppressionList& suppressions_;
-  HardBounceTest hard_;
   std::function<int64_t()> now_;
+  std::mutex mu_;  // guards classifier_ (the pointer, not the table: tables are immutable)
+  std::shared_ptr<const BounceClassifier> classifier_;
 };
 
 // The domain of an address ("" when it has none): the sender domain that

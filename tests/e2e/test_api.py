@@ -253,3 +253,45 @@ def test_accepted_message_survives_kill_9_right_after_the_202(world):
     (got,) = peer.wait_messages(1, timeout=20)
     assert got.rcpt_tos == [RCPT] and b"Subject: durable" in got.content
     wait_state(srv, body["id"], RCPT, "delivered", timeout=20)
+
+
+def world_with_rules(mail_world, rules_text: str):
+    peer = mail_world.peer("127.0.0.2")
+    mail_world.route("example.net", "127.0.0.2")
+    rules = mail_world.tmp_path / "bounce-rules.toml"
+    rules.write_text(rules_text)
+    listeners = [{"name": "mx", "protocol": "smtp", "role": "mx", "tls": "none"},
+                 {"name": "api", "protocol": "http", "tls": "none"}]
+    srv = mail_world.volley(start=False, listeners=listeners, limits={"max_auth_failures_per_ip": 1000})
+    srv.extra_toml += f'\n\n[api]\nbounce_rules = "{rules}"\n'
+    srv.write_config()
+    srv.keys = {scope: create_key(srv, f"{scope}-key", scope) for scope in ("send", "read")}
+    return peer, srv, rules
+
+
+def test_operator_bounce_rules_decide_what_is_suppressed(mail_world):
+    """Built-in rules call "552 5.2.2 mailbox full" a full mailbox (not
+    suppressed); the operator's file, tried first, says this receiver means
+    the account is gone."""
+    peer, srv, rules = world_with_rules(mail_world, '[[rule]]\ntext = "mailbox full"\nclass = "hard"\n')
+    srv.start()
+    peer.reject_rcpt(RCPT, "552 5.2.2 mailbox full")
+    peer.reject_rcpt("carol@example.net", "552 5.2.2 Quota exceeded")
+    status, _, body = send(srv, {"from": SENDER, "to": [RCPT, "carol@example.net"], "subject": "s", "text": "x"})
+    assert status == 202, body
+    wait_state(srv, body["id"], RCPT, "bounced")
+    wait_state(srv, body["id"], "carol@example.net", "bounced")
+    bounced = {e["recipient"]: e["detail"] for e in events(srv, type="bounced")["events"]}
+    assert bounced[RCPT]["class"] == "hard" and bounced[RCPT]["rule"] == f"{rules}:1", bounced
+    assert bounced["carol@example.net"]["class"] == "quota" and "rule" not in bounced["carol@example.net"], bounced
+    listed = call(srv, "GET", "/v1/suppressions", srv.keys["read"])[2]["suppressions"]
+    assert [s["address"] for s in listed] == [RCPT]
+
+
+def test_a_bounce_rules_file_that_does_not_load_stops_the_start(mail_world):
+    _, srv, rules = world_with_rules(mail_world, '[[rule]]\ntext = "x"\nclass = "gone"\n')
+    srv.start(wait=False)
+    srv.expected_exit = True
+    assert srv.proc.wait(15) == 1
+    (failed,) = srv.events("server.start_failed")
+    assert f"{rules}:" in failed["reason"] and "class" in failed["reason"], failed

@@ -20,7 +20,7 @@ struct DeliveryEventsTest : ::testing::Test {
   EventLog events{*db};
   MessageHistory history{*db};
   SuppressionList suppressions{*db};
-  DeliveryEvents observer{events, history, suppressions, bad_mailbox_status, [] { return int64_t{1700000000}; }};
+  DeliveryEvents observer{events, history, suppressions, [] { return int64_t{1700000000}; }};
 
   queue::Envelope envelope() {
     queue::Envelope env;
@@ -78,8 +78,10 @@ TEST_F(DeliveryEventsTest, OneRoundBecomesEventsHistoryAndSuppressions) {
   EXPECT_EQ(page->events[1].at, 1700000000);
   auto detail = nlohmann::json::parse(page->events[1].detail);
   EXPECT_EQ(detail["status"], "5.1.1");
-  EXPECT_EQ(detail["hard"], true);
-  EXPECT_EQ(nlohmann::json::parse(page->events[2].detail)["hard"], false);
+  EXPECT_EQ(detail["class"], "hard");
+  EXPECT_EQ(nlohmann::json::parse(page->events[2].detail)["class"], "spam");
+  EXPECT_EQ(nlohmann::json::parse(page->events[3].detail)["class"], "soft");
+  EXPECT_FALSE(nlohmann::json::parse(page->events[0].detail).contains("class")) << "deliveries have no class";
 
   auto b = suppressions.find("sender.example", "b@x.test");
   ASSERT_TRUE(b);
@@ -97,6 +99,28 @@ TEST_F(DeliveryEventsTest, OneRoundBecomesEventsHistoryAndSuppressions) {
   EXPECT_EQ((*m)->recipients[1].last_reply, "550 5.1.1 no such user");
   EXPECT_EQ((*m)->recipients[3].state, kStateDeferred);
   EXPECT_EQ((*m)->recipients[3].attempts, 1);
+}
+
+// The operator's rules come first: here a text the defaults would call
+// spam is declared a bad address, and the event names the rule.
+TEST_F(DeliveryEventsTest, OperatorRulesDecideWhatIsSuppressed) {
+  auto rules = parse_bounce_rules("[[rule]]\ntext = \"mailbox retired\"\nclass = \"hard\"\n", "rules.toml");
+  ASSERT_TRUE(rules) << rules.error().message;
+  observer.set_classifier(std::make_shared<const BounceClassifier>(std::move(*rules)));
+  queue::Envelope env = envelope();
+  env.recipients[0].state = queue::RecipientState::Bounced;
+  std::vector<std::optional<delivery::RcptOutcome>> o(4);
+  o[0] = outcome(554, "5.7.1", "mailbox retired, spam");
+  observer.round_finished(env, o);
+  auto a = suppressions.find("sender.example", "a@x.test");
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->has_value());
+  auto page = events.list(0, nullptr, 100);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->events.size(), 1u);
+  auto detail = nlohmann::json::parse(page->events[0].detail);
+  EXPECT_EQ(detail["class"], "hard");
+  EXPECT_EQ(detail["rule"], "rules.toml:1");
 }
 
 TEST_F(DeliveryEventsTest, UntriedRecipientsAreLeftAlone) {
