@@ -1,5 +1,6 @@
 #include "api/api_context.hpp"
 
+#include <algorithm>
 #include <future>
 
 #include "smtp/headers.hpp"
@@ -8,6 +9,24 @@
 #include "util/strings.hpp"
 
 namespace volley::api {
+std::optional<int64_t> parse_query_number(std::string_view text, size_t max_digits) {
+  if (text.empty() || text.size() > max_digits || text.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+std::optional<size_t> page_limit(const http::Request& req, size_t fallback, size_t max) {
+  auto text = req.query_param("limit");
+  if (!text) return fallback;
+  auto v = parse_query_number(*text, 6);
+  if (!v || *v == 0) return std::nullopt;
+  return std::min(static_cast<size_t>(*v), max);
+}
+
 http::Response error_response(const platform::ApiError& e) { return http::Response::error(e.status, e.code, e.message); }
 
 http::Response storage_failure(std::string_view what, const Error& e) {

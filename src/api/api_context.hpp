@@ -5,7 +5,9 @@
 // (SQLite, waiting for the queue's commit).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http/message.hpp"
@@ -25,6 +27,14 @@ struct ApiContext {
 
 // A validation error as the one HTTP error shape.
 http::Response error_response(const platform::ApiError& e);
+// A non-negative decimal query value of at most `max_digits` digits (so it
+// fits int64_t); nullopt for anything else.
+std::optional<int64_t> parse_query_number(std::string_view text, size_t max_digits = 18);
+// ?limit=N of a paged list: 1..max (larger is clamped), `fallback` when
+// absent; nullopt when it is not such a number (answer 400). Six digits are
+// plenty for a page size.
+std::optional<size_t> page_limit(const http::Request& req, size_t fallback, size_t max);
+
 // A storage failure: 503 (temporary; the client may retry), detail logged.
 http::Response storage_failure(std::string_view what, const Error& e);
 

@@ -10,30 +10,15 @@ namespace {
 
 constexpr size_t kDefaultPage = 100;
 
-// A non-negative decimal of at most 18 digits (fits int64_t).
-std::optional<int64_t> parse_cursor(std::string_view s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
 http::Response list(ApiContext& ctx, const http::Request& req) {
   int64_t after = 0;
   if (auto text = req.query_param("after")) {
-    auto v = parse_cursor(*text);
+    auto v = parse_query_number(*text);
     if (!v) return http::Response::error(400, "invalid_parameter", "after: expected the `next` of a previous page");
     after = *v;
   }
-  size_t limit = kDefaultPage;
-  if (auto text = req.query_param("limit")) {
-    auto v = parse_cursor(*text);
-    if (!v || *v == 0) return http::Response::error(400, "invalid_parameter", "limit: expected a number from 1");
-    limit = static_cast<size_t>(std::min<int64_t>(*v, platform::kMaxEventPage));
-  }
+  auto limit = page_limit(req, kDefaultPage, platform::kMaxEventPage);
+  if (!limit) return http::Response::error(400, "invalid_parameter", "limit: expected a number from 1");
   platform::EventType type{};
   const platform::EventType* filter = nullptr;
   if (auto text = req.query_param("type")) {
@@ -43,7 +28,7 @@ http::Response list(ApiContext& ctx, const http::Request& req) {
                                    "or complained");
     filter = &type;
   }
-  auto page = ctx.platform.events().list(after, filter, limit);
+  auto page = ctx.platform.events().list(after, filter, *limit);
   if (!page) return storage_failure("event list", page.error());
   nlohmann::json events = nlohmann::json::array();
   for (const auto& e : page->events) {

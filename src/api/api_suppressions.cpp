@@ -27,20 +27,6 @@ bool plausible_domain(std::string_view d) {
   return true;
 }
 
-// ?limit=N: 1..max, `fallback` when absent; nullopt when not a number.
-std::optional<size_t> page_limit(const http::Request& req, size_t fallback, size_t max) {
-  auto text = req.query_param("limit");
-  if (!text) return fallback;
-  if (text->empty() || text->size() > 6) return std::nullopt;
-  size_t v = 0;
-  for (char c : *text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<size_t>(c - '0');
-  }
-  if (v == 0) return std::nullopt;
-  return std::min(v, max);
-}
-
 http::Response list(ApiContext& ctx, const http::Request& req) {
   auto limit = page_limit(req, kDefaultPage, platform::kMaxSuppressionPage);
   if (!limit) return http::Response::error(400, "invalid_parameter", "limit: expected a number from 1");
