@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "http/message.hpp"
 #include "inbound/intake.hpp"
@@ -19,11 +21,19 @@
 
 namespace volley::api {
 
+class CampaignRunner;
+
 struct ApiContext {
   inbound::Intake& intake;
   platform::Platform& platform;
   const Clock& clock;
+  // Expands accepted campaigns (campaign_runner.hpp); null: campaigns are
+  // stored and expanded at the next start that has one.
+  CampaignRunner* campaigns = nullptr;
 };
+
+// Any byte >= 0x80 (SMTPUTF8 / 8BITMIME for the envelope).
+bool has_8bit(std::string_view s);
 
 // A validation error as the one HTTP error shape.
 http::Response error_response(const platform::ApiError& e);
@@ -45,5 +55,16 @@ http::Response storage_failure(std::string_view what, const Error& e);
 // content without trace headers.
 Result<void> queue_message(ApiContext& ctx, std::shared_ptr<queue::Message> message, const std::string& client_ip,
                            const std::string& key_name);
+
+// The first half of queue_message: the DKIM signature and our Received
+// header ("with HTTP API (<via> <name>)", e.g. "key shop", "campaign ID")
+// prepended to the content. `via` is ours; `name` is sanitized.
+Result<void> prepare_for_queue(ApiContext& ctx, queue::Message& message, const std::string& client_ip,
+                               std::string_view via, std::string_view name);
+// The second half, for many prepared messages at once: all commits are
+// started, then waited for (so they share group commits). Every message
+// that committed is handed to delivery; the first failure is returned (the
+// others may or may not be durable: the caller finds out, e.g. by id).
+Result<void> commit_batch(ApiContext& ctx, const std::vector<std::shared_ptr<queue::Message>>& messages);
 
 }  // namespace volley::api

@@ -11,12 +11,6 @@
 namespace volley::api {
 namespace {
 
-bool has_8bit(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80) return true;
-  return false;
-}
-
 // What the history and the events say about a new message, written before
 // the queue commit (so a delivery round that ends at once finds the record
 // to update) and taken back if the commit fails.

@@ -25,6 +25,7 @@
 #include "http/routes.hpp"
 #include "pop3/pop3_connection.hpp"
 #include "platform/platform.hpp"
+#include "api/campaign_runner.hpp"
 #include "pop3/store_maildrop.hpp"
 #include "queue/log_spool.hpp"
 #include "util/log.hpp"
@@ -102,6 +103,16 @@ std::shared_ptr<const http::Api> build_api(Runtime& rt, std::shared_ptr<auth::Ap
   return api;
 }
 
+// The bounce classification table: the built-in rules, after the
+// operator's api.bounce_rules file when there is one.
+Result<std::shared_ptr<const platform::BounceClassifier>> load_classifier(const config::Config& cfg) {
+  if (cfg.api.bounce_rules.empty()) return std::make_shared<const platform::BounceClassifier>();
+  auto rules = platform::load_bounce_rules(cfg.api.bounce_rules);
+  if (!rules) return rules.error();
+  log::info("platform.bounce_rules").kv("file", cfg.api.bounce_rules).kv("rules", static_cast<uint64_t>(rules->size()));
+  return std::make_shared<const platform::BounceClassifier>(std::move(*rules));
+}
+
 const char* role_name(config::SmtpRole r) { return r == config::SmtpRole::Submission ? "submission" : "mx"; }
 const char* tls_name(config::TlsMode t) {
   switch (t) {
@@ -127,6 +138,7 @@ class Server {
   void reload();
   void begin_shutdown();
   asio::awaitable<void> wait_for_drain();
+  asio::awaitable<void> trim_platform_hourly();
 
   config::Config cfg_;
   net::IoContexts contexts_;
@@ -138,6 +150,9 @@ class Server {
   // What the API handlers use; lives as long as the routes that point to it.
   std::unique_ptr<api::ApiContext> api_context_;
   std::unique_ptr<delivery::Engine> engine_;
+  // Expands accepted campaigns into the queue; after engine_ (it hands
+  // messages to delivery), stopped before it.
+  std::unique_ptr<api::CampaignRunner> campaigns_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   // Bound before the switch to server.user; accepting once the rest is up.
   std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> bound_;
@@ -230,16 +245,14 @@ int Server::run() {
   platform_ = std::move(*platform);
   // The operator's bounce rules (tried before the built-in ones); a file
   // that does not load stops the start with its file:line, like a config error.
-  if (!cfg_.api.bounce_rules.empty()) {
-    auto rules = platform::load_bounce_rules(cfg_.api.bounce_rules);
-    if (!rules) {
-      log::error("server.start_failed").kv("reason", rules.error().message);
-      return 1;
-    }
-    log::info("platform.bounce_rules").kv("file", cfg_.api.bounce_rules).kv("rules", static_cast<uint64_t>(rules->size()));
-    platform_->delivery_events().set_classifier(std::make_shared<const platform::BounceClassifier>(std::move(*rules)));
+  if (auto rules = load_classifier(cfg_); !rules) {
+    log::error("server.start_failed").kv("reason", rules.error().message);
+    return 1;
+  } else {
+    platform_->delivery_events().set_classifier(std::move(*rules));
   }
   platform_->trim(system_clock().unix_seconds());
+  asio::co_spawn(contexts_.at(0), trim_platform_hourly(), asio::detached);
   api_context_ = std::make_unique<api::ApiContext>(api::ApiContext{*rt_, *platform_, system_clock()});
 
   engine_ = std::make_unique<delivery::Engine>(rt_->log_spool(), cfg_);
@@ -250,6 +263,19 @@ int Server::run() {
     return 1;
   }
   rt_->set_engine(engine_.get());
+
+  // Campaigns accepted before a stop or crash resume now (the queue is open
+  // and replayed, so a batch in flight can be checked against it).
+  {
+    api::CampaignRunner::Options opts;
+    opts.unsubscribe_base = api::unsubscribe_base_url(cfg_);
+    opts.in_queue = [&q = rt_->queue_admin()](const std::string& id) { return q.show(id).has_value(); };
+    if (opts.unsubscribe_base.empty())
+      log::warn("api.no_unsubscribe_url").kv("reason", "no api.public_url and no http listener: campaign mail carries only a mailto: unsubscribe");
+    campaigns_ = std::make_unique<api::CampaignRunner>(*api_context_, std::move(opts));
+    api_context_->campaigns = campaigns_.get();
+    campaigns_->start();
+  }
 
   // Admin socket for `volley queue ...`: needs the queue open; refuses to
   // start when another daemon already serves this data_dir.
@@ -329,6 +355,7 @@ int Server::run() {
   }
   for (auto& t : threads) t.join();
   admin_.reset();  // finishes a queue call in flight, removes admin.sock
+  campaigns_->stop();  // after the batch in hand; the rest resumes at the next start
   // Transactions in flight may finish; whatever does not is retried at the
   // next start (at-least-once).
   engine_->stop(std::min<std::chrono::milliseconds>(cfg_.server.shutdown_timeout, std::chrono::seconds(10)));
@@ -362,6 +389,19 @@ asio::awaitable<void> Server::wait_for_drain() {
   if (rt_->connections()->active() > 0)
     log::warn("server.drain_timeout").kv("connections_dropped", static_cast<uint64_t>(rt_->connections()->active()));
   for (size_t i = 0; i < contexts_.size(); ++i) contexts_.at(i).stop();
+}
+
+// History, events and finished campaigns older than the retention period
+// go, once an hour (and at start), on the blocking pool: SQLite never runs
+// on an I/O thread.
+asio::awaitable<void> Server::trim_platform_hourly() {
+  asio::steady_timer t(contexts_.at(0));
+  while (!shutting_down_) {
+    t.expires_after(std::chrono::hours(1));
+    auto [ec] = co_await t.async_wait(as_tuple(asio::use_awaitable));
+    if (ec || shutting_down_) co_return;
+    asio::post(rt_->blocking_pool(), [p = platform_.get()] { p->trim(system_clock().unix_seconds()); });
+  }
 }
 
 void Server::reload() {
@@ -400,6 +440,12 @@ void Server::reload() {
     log::error("config.reload_failed").kv("reason", snap.error().message).kv("action", "keeping the running configuration");
     return;
   }
+  // The bounce rules file is re-read too; one that no longer loads keeps
+  // the running table (and says why), like a configuration that does not.
+  if (auto rules = load_classifier(next); !rules)
+    log::error("config.reload_failed").kv("reason", rules.error().message).kv("action", "keeping the running bounce rules");
+  else
+    platform_->delivery_events().set_classifier(std::move(*rules));
   apply_log_settings(next);
   rt_->set_snapshot(snap.value());
   engine_->reconfigure(next);

@@ -8,40 +8,72 @@
 
 namespace volley::platform {
 
+namespace {
+
+// One message and its recipients (replacing a record of that id); the
+// caller holds the mutex and the transaction.
+Result<void> write_message(PlatformDb& db, const HistoryMessage& m) {
+  SqlStatement del(db.handle(), "DELETE FROM message_recipients WHERE message_id = ?1");
+  if (!del.ok()) return db.error("preparing history delete");
+  del.bind_text(1, m.id);
+  if (del.step() != SQLITE_DONE) return db.error("replacing history");
+  SqlStatement msg(db.handle(),
+                   "INSERT OR REPLACE INTO messages(id, created_at, sender, subject, tags, campaign)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!msg.ok()) return db.error("preparing history insert");
+  msg.bind_text(1, m.id);
+  msg.bind_int64(2, m.created_at);
+  msg.bind_text(3, m.from);
+  msg.bind_text(4, m.subject);
+  msg.bind_text(5, m.tags_json);
+  msg.bind_text(6, m.campaign);
+  if (msg.step() != SQLITE_DONE) return db.error("recording message");
+  SqlStatement rcpt(db.handle(),
+                    "INSERT OR REPLACE INTO message_recipients(message_id, address, campaign, state, attempts, last_reply)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!rcpt.ok()) return db.error("preparing recipient insert");
+  for (const auto& r : m.recipients) {
+    rcpt.reset();
+    rcpt.bind_text(1, m.id);
+    rcpt.bind_text(2, r.address);
+    rcpt.bind_text(3, m.campaign);
+    rcpt.bind_text(4, r.state);
+    rcpt.bind_int64(5, r.attempts);
+    rcpt.bind_text(6, r.last_reply);
+    if (rcpt.step() != SQLITE_DONE) return db.error("recording recipient");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<void> MessageHistory::record(const HistoryMessage& m) {
   std::lock_guard lock(db_.mutex());
+  return db_.transaction([&]() -> Result<void> { return write_message(db_, m); });
+}
+
+Result<void> MessageHistory::record_batch(const std::vector<HistoryMessage>& batch) {
+  if (batch.empty()) return {};
+  std::lock_guard lock(db_.mutex());
   return db_.transaction([&]() -> Result<void> {
-    SqlStatement del(db_.handle(), "DELETE FROM message_recipients WHERE message_id = ?1");
-    if (!del.ok()) return db_.error("preparing history delete");
-    del.bind_text(1, m.id);
-    if (del.step() != SQLITE_DONE) return db_.error("replacing history");
-    SqlStatement msg(db_.handle(),
-                     "INSERT OR REPLACE INTO messages(id, created_at, sender, subject, tags, campaign)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!msg.ok()) return db_.error("preparing history insert");
-    msg.bind_text(1, m.id);
-    msg.bind_int64(2, m.created_at);
-    msg.bind_text(3, m.from);
-    msg.bind_text(4, m.subject);
-    msg.bind_text(5, m.tags_json);
-    msg.bind_text(6, m.campaign);
-    if (msg.step() != SQLITE_DONE) return db_.error("recording message");
-    SqlStatement rcpt(db_.handle(),
-                      "INSERT OR REPLACE INTO message_recipients(message_id, address, campaign, state, attempts, last_reply)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!rcpt.ok()) return db_.error("preparing recipient insert");
-    for (const auto& r : m.recipients) {
-      rcpt.reset();
-      rcpt.bind_text(1, m.id);
-      rcpt.bind_text(2, r.address);
-      rcpt.bind_text(3, m.campaign);
-      rcpt.bind_text(4, r.state);
-      rcpt.bind_int64(5, r.attempts);
-      rcpt.bind_text(6, r.last_reply);
-      if (rcpt.step() != SQLITE_DONE) return db_.error("recording recipient");
-    }
+    for (const auto& m : batch)
+      if (auto r = write_message(db_, m); !r) return r;
     return {};
   });
+}
+
+Result<std::optional<CampaignRecipientRecord>> MessageHistory::find_campaign_recipient(const std::string& campaign,
+                                                                                       const std::string& address) {
+  std::lock_guard lock(db_.mutex());
+  SqlStatement st(db_.handle(),
+                  "SELECT message_id, state FROM message_recipients WHERE campaign = ?1 AND address = ?2 LIMIT 1");
+  if (!st.ok()) return db_.error("preparing campaign recipient lookup");
+  st.bind_text(1, campaign);
+  st.bind_text(2, address);
+  const int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<CampaignRecipientRecord>();
+  if (rc != SQLITE_ROW) return db_.error("looking up campaign recipient");
+  return std::optional<CampaignRecipientRecord>(CampaignRecipientRecord{st.column_text(0), st.column_text(1)});
 }
 
 Result<void> MessageHistory::update(const std::string& message_id, const std::vector<RecipientUpdate>& updates) {
@@ -102,20 +134,6 @@ Result<void> MessageHistory::forget(const std::string& id) {
     }
     return {};
   });
-}
-
-Result<void> MessageHistory::record_campaign(const CampaignRecord& c) {
-  std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
-                  "INSERT OR REPLACE INTO campaigns(id, created_at, sender, subject, tags) VALUES(?1, ?2, ?3, ?4, ?5)");
-  if (!st.ok()) return db_.error("preparing campaign insert");
-  st.bind_text(1, c.id);
-  st.bind_int64(2, c.created_at);
-  st.bind_text(3, c.from);
-  st.bind_text(4, c.subject);
-  st.bind_text(5, c.tags_json);
-  if (st.step() != SQLITE_DONE) return db_.error("recording campaign");
-  return {};
 }
 
 Result<std::optional<CampaignRecord>> MessageHistory::find_campaign(const std::string& id) {

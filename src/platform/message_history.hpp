@@ -46,6 +46,12 @@ struct CampaignRecord {
   std::string tags_json = "[]";
 };
 
+// Where one campaign recipient's message stands (resuming a campaign).
+struct CampaignRecipientRecord {
+  std::string message_id;
+  std::string state;
+};
+
 // Recipients per state, for GET /v1/campaigns/{id}.
 struct StateCounts {
   int64_t queued = 0, deferred = 0, delivered = 0, bounced = 0, suppressed = 0;
@@ -64,6 +70,8 @@ class MessageHistory {
 
   // Records a message and its recipients (replacing a record of that id).
   Result<void> record(const HistoryMessage& m);
+  // The same for many messages in one transaction (a campaign's batch).
+  Result<void> record_batch(const std::vector<HistoryMessage>& batch);
   // Applies one delivery round's results: each named recipient's state and
   // last reply, attempts + 1. Unknown messages (not sent through the API)
   // are ignored.
@@ -72,9 +80,12 @@ class MessageHistory {
   // Removes a message's record (one that was never accepted after all).
   Result<void> forget(const std::string& id);
 
-  Result<void> record_campaign(const CampaignRecord& c);
+  // Campaign records are written by CampaignStore::create.
   Result<std::optional<CampaignRecord>> find_campaign(const std::string& id);
   Result<StateCounts> campaign_counts(const std::string& id);
+  // The message a campaign sent (or recorded as suppressed) to `address`.
+  Result<std::optional<CampaignRecipientRecord>> find_campaign_recipient(const std::string& campaign,
+                                                                          const std::string& address);
 
   // Forgets messages (and campaigns) created before `before` (unix seconds).
   Result<int64_t> trim(int64_t before);

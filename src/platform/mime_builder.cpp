@@ -1,5 +1,7 @@
 #include "platform/mime_builder.hpp"
 
+#include <algorithm>
+
 #include "platform/gmime_support.hpp"
 #include "platform/token_encoding.hpp"
 #include "util/strings.hpp"
@@ -98,6 +100,37 @@ bool every_line_fits(std::string_view bytes) {
   return true;
 }
 
+// Our own headers (List-Unsubscribe, List-Unsubscribe-Post, X-Volley-*) are
+// structured ASCII: GMime would treat them as unstructured text and turn a
+// long unbreakable URL into RFC 2047 encoded-words, which no receiver reads
+// as a link. Written raw instead, folded after the commas between items.
+void append_structured_header(GMimeObject* obj, const std::string& name, const std::string& value) {
+  const bool ascii = std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  g_mime_object_append_header(obj, name.c_str(), value.c_str(), "utf-8");
+  if (!ascii) return;
+  GMimeHeader* h = g_mime_header_list_get_header(g_mime_object_get_header_list(obj), name.c_str());
+  if (!h) return;
+  std::string raw = " ";
+  size_t line = name.size() + 2;
+  for (std::string_view rest = value; !rest.empty();) {
+    const size_t comma = rest.find(", ");
+    const std::string_view item = rest.substr(0, comma == std::string_view::npos ? rest.size() : comma + 1);
+    if (line > name.size() + 2 && line + item.size() > 78) {
+      raw += "\n ";
+      line = 1;
+    } else if (raw.size() > 1) {
+      raw += ' ';
+      ++line;
+    }
+    raw += item;
+    line += item.size();
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 2);
+  }
+  raw += '\n';
+  g_mime_header_set_raw_value(h, raw.c_str());
+}
+
 }  // namespace
 
 MessageStamp make_stamp(const Clock& clock) {
@@ -125,9 +158,9 @@ Result<BuiltMessage> build_message(const MessageRequest& r, const HeaderList& ex
   BuiltMessage out;
   out.message_id = concat(stamp.id_local, "@", std::string_view(r.from.address).substr(r.from.address.rfind('@') + 1));
   g_mime_message_set_message_id(msg.get(), out.message_id.c_str());
-  for (const HeaderList* list : {&r.headers, &extra_headers})
-    for (const auto& [name, value] : *list)
-      g_mime_object_append_header(GMIME_OBJECT(msg.get()), name.c_str(), value.c_str(), "utf-8");
+  for (const auto& [name, value] : r.headers)
+    g_mime_object_append_header(GMIME_OBJECT(msg.get()), name.c_str(), value.c_str(), "utf-8");
+  for (const auto& [name, value] : extra_headers) append_structured_header(GMIME_OBJECT(msg.get()), name, value);
 
   GPtr<GMimeObject> body(body_of(r));
   g_mime_message_set_mime_part(msg.get(), body.get());

@@ -69,6 +69,7 @@ Platform::Platform(std::unique_ptr<PlatformDb> db, std::array<uint8_t, 32> secre
       suppressions_(*db_),
       events_(*db_),
       history_(*db_),
+      campaigns_(*db_),
       delivery_events_(events_, history_, suppressions_),
       secret_(secret) {}
 
@@ -84,6 +85,7 @@ void Platform::trim(int64_t now) {
   const int64_t before = now - kHistoryRetentionSeconds;
   if (auto r = history_.trim(before); !r) log::warn("platform.trim_failed").kv("error", r.error().message);
   if (auto r = events_.trim(before); !r) log::warn("platform.trim_failed").kv("error", r.error().message);
+  if (auto r = campaigns_.trim(before); !r) log::warn("platform.trim_failed").kv("error", r.error().message);
 }
 
 }  // namespace volley::platform

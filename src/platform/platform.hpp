@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "platform/campaign_store.hpp"
 #include "platform/delivery_events.hpp"
 #include "platform/event_log.hpp"
 #include "platform/message_history.hpp"
@@ -31,6 +32,7 @@ class Platform {
   SuppressionList& suppressions() { return suppressions_; }
   EventLog& events() { return events_; }
   MessageHistory& history() { return history_; }
+  CampaignStore& campaigns() { return campaigns_; }
   DeliveryEvents& delivery_events() { return delivery_events_; }
   const std::array<uint8_t, 32>& secret() const { return secret_; }
 
@@ -44,6 +46,7 @@ class Platform {
   SuppressionList suppressions_;
   EventLog events_;
   MessageHistory history_;
+  CampaignStore campaigns_;
   DeliveryEvents delivery_events_;
   std::array<uint8_t, 32> secret_;
 };

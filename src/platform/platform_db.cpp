@@ -52,7 +52,20 @@ constexpr const char* kSchema =
     " created_at INTEGER NOT NULL,"
     " sender TEXT NOT NULL,"
     " subject TEXT NOT NULL DEFAULT '',"
-    " tags TEXT NOT NULL DEFAULT '[]');";
+    " tags TEXT NOT NULL DEFAULT '[]');"
+    // Campaigns being expanded into the queue (campaign_store.hpp).
+    "CREATE TABLE IF NOT EXISTS campaign_jobs("
+    " id TEXT PRIMARY KEY,"
+    " created_at INTEGER NOT NULL,"
+    " request TEXT NOT NULL,"          // the accepted request body; '' once done
+    " total INTEGER NOT NULL,"
+    " next_index INTEGER NOT NULL DEFAULT 0,"
+    " done INTEGER NOT NULL DEFAULT 0,"
+    " client_ip TEXT NOT NULL DEFAULT '',"
+    " key_name TEXT NOT NULL DEFAULT '');"
+    // Resuming a campaign finds what its last batch already recorded.
+    "CREATE INDEX IF NOT EXISTS recipients_campaign_address ON message_recipients(campaign, address)"
+    " WHERE campaign <> '';";
 
 }  // namespace
 

@@ -168,6 +168,21 @@ TEST(PlatformMimeBuilder, CallerAndExtraHeaders) {
   EXPECT_EQ(header_text(GMIME_OBJECT(parsed.get()), "X-Note"), "café");
 }
 
+TEST(PlatformMimeBuilder, LongListUnsubscribeStaysALinkFoldedBetweenItems) {
+  const std::string token(114, 'A');
+  const std::string https = concat("<https://mail.example.test/unsubscribe/", token, ">");
+  const std::string mailto = concat("<mailto:unsubscribe@example.test?subject=unsubscribe%20", token, ">");
+  BuiltMessage m = build(basic(), {{"List-Unsubscribe", concat(https, ", ", mailto)}});
+  const std::string head = headers_of(m.bytes);
+  // Not RFC 2047 encoded-words (GMime's way with long unstructured text):
+  // the URLs are written as they are, one per line.
+  EXPECT_EQ(head.find("=?"), std::string::npos) << head;
+  EXPECT_NE(head.find(concat("List-Unsubscribe: ", https, ",\r\n ", mailto, "\r\n")), std::string::npos) << head;
+  EXPECT_TRUE(only_crlf(m.bytes));
+  auto parsed = parse_message_bytes(m.bytes);
+  EXPECT_EQ(header_text(GMIME_OBJECT(parsed.get()), "List-Unsubscribe"), concat(https, ", ", mailto));
+}
+
 TEST(PlatformMimeBuilder, RefusesBadExtraHeadersAndStamps) {
   EXPECT_FALSE(build_message(basic(), {{"X-A", "1\r\nBcc: x@y"}}, kStamp).ok());
   EXPECT_FALSE(build_message(basic(), {{"X A", "1"}}, kStamp).ok());

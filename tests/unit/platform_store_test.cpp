@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "platform/campaign_store.hpp"
 #include "platform/event_log.hpp"
 #include "platform/message_history.hpp"
 #include "platform/platform_db.hpp"
@@ -159,7 +160,11 @@ TEST_F(PlatformStore, CommittedEventsAndHistoryAreThereAfterReopening) {
 
 TEST_F(PlatformStore, HistoryFollowsDeliveryRoundsAndCountsCampaigns) {
   MessageHistory history(*db);
-  ASSERT_TRUE(history.record_campaign({"c9", 10, "news@x.test", "Hello {{name}}", "[]"}));
+  CampaignStore campaigns(*db);
+  CampaignJob job;
+  job.total = 4;
+  job.request = "{}";
+  ASSERT_TRUE(campaigns.create({"c9", 10, "news@x.test", "Hello {{name}}", "[]"}, job));
   HistoryMessage m{"q1", 10, "news@x.test", "Hello", "[]", "c9", {}};
   m.recipients = {rcpt("a@y.test"), rcpt("b@y.test"), rcpt("c@y.test", kStateSuppressed)};
   ASSERT_TRUE(history.record(m));
@@ -205,3 +210,65 @@ TEST_F(PlatformStore, HistoryFollowsDeliveryRoundsAndCountsCampaigns) {
 }
 
 }  // namespace
+
+TEST_F(PlatformStore, CampaignJobsResumeFromTheirLastBatch) {
+  CampaignStore campaigns(*db);
+  CampaignJob job;
+  job.request = R"({"from":"a@x.test"})";
+  job.total = 1000;
+  job.client_ip = "192.0.2.7";
+  job.key_name = "shop";
+  ASSERT_TRUE(campaigns.create({"c1", 10, "a@x.test", "s", "[]"}, job));
+  ASSERT_TRUE(campaigns.create({"c2", 11, "a@x.test", "s", "[]"}, job));
+  ASSERT_TRUE(campaigns.advance("c1", 256, false));
+  ASSERT_TRUE(campaigns.advance("c2", 1000, true));
+
+  // What a restart sees: another process opening the same file.
+  db.reset();
+  db = open();
+  CampaignStore reopened(*db);
+  auto jobs = reopened.unfinished();
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u) << "a finished campaign is not resumed";
+  EXPECT_EQ((*jobs)[0].id, "c1");
+  EXPECT_EQ((*jobs)[0].next_index, 256);
+  EXPECT_EQ((*jobs)[0].total, 1000);
+  EXPECT_EQ((*jobs)[0].request, job.request);
+  EXPECT_EQ((*jobs)[0].client_ip, "192.0.2.7");
+  EXPECT_EQ((*jobs)[0].key_name, "shop");
+
+  auto done = reopened.progress("c2");
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(done->has_value());
+  EXPECT_TRUE((*done)->done);
+  EXPECT_EQ((*done)->next_index, 1000);
+  auto unknown = reopened.progress("nope");
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(unknown->has_value());
+
+  auto trimmed = reopened.trim(100);
+  ASSERT_TRUE(trimmed);
+  EXPECT_EQ(*trimmed, 1) << "only finished jobs are trimmed";
+}
+
+TEST_F(PlatformStore, CampaignRecipientIsFoundByCampaignAndAddress) {
+  MessageHistory history(*db);
+  std::vector<HistoryMessage> batch = {{"q1", 10, "n@x.test", "s", "[]", "c1", {rcpt("a@y.test")}},
+                                       {"q2", 10, "n@x.test", "s", "[]", "c1", {rcpt("b@y.test", kStateSuppressed)}},
+                                       {"q3", 10, "n@x.test", "s", "[]", "c2", {rcpt("a@y.test")}}};
+  ASSERT_TRUE(history.record_batch(batch));
+  auto a = history.find_campaign_recipient("c1", "a@y.test");
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ((*a)->message_id, "q1");
+  EXPECT_EQ((*a)->state, kStateQueued);
+  auto b = history.find_campaign_recipient("c1", "b@y.test");
+  ASSERT_TRUE(b && b->has_value());
+  EXPECT_EQ((*b)->state, kStateSuppressed);
+  auto other = history.find_campaign_recipient("c2", "a@y.test");
+  ASSERT_TRUE(other && other->has_value());
+  EXPECT_EQ((*other)->message_id, "q3");
+  auto none = history.find_campaign_recipient("c1", "z@y.test");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+}

@@ -1,0 +1,272 @@
+#include "api/campaign_runner.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+#include "platform/campaign_request.hpp"
+#include "platform/delivery_events.hpp"
+#include "platform/mime_builder.hpp"
+#include "platform/unsubscribe_token.hpp"
+#include "platform/verp.hpp"
+#include "queue/queue_id.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace volley::api {
+namespace {
+
+std::string_view secret_of(const platform::Platform& p) {
+  return {reinterpret_cast<const char*>(p.secret().data()), p.secret().size()};
+}
+
+// What every message of one campaign shares while it is expanded.
+struct Expansion {
+  const platform::CampaignJob& job;
+  const platform::CampaignRequest& request;
+  std::string subject;    // the subject as written (templates and all), for the history
+  std::string tags_json;
+  std::string sender_domain;
+};
+
+// List-Unsubscribe (RFC 2369) with the one-click https link (RFC 8058) and
+// a mailto: fallback carrying the same token in its subject.
+std::string list_unsubscribe(const std::string& base, const std::string& sender_domain, const std::string& token) {
+  std::string v;
+  if (!base.empty()) v = concat("<", base, "/unsubscribe/", token, ">, ");
+  v += concat("<mailto:unsubscribe@", sender_domain, "?subject=unsubscribe%20", token, ">");
+  return v;
+}
+
+platform::Event event_for(const Expansion& x, platform::EventType type, const std::string& id, const std::string& address,
+                          int64_t now, std::string detail) {
+  platform::Event e;
+  e.at = now;
+  e.type = type;
+  e.message_id = id;
+  e.recipient = address;
+  e.campaign = x.job.id;
+  e.detail = std::move(detail);
+  // Redoing a batch (after a crash) reuses the message id: one event still.
+  e.dedup = concat(platform::event_type_name(type), ":", id);
+  return e;
+}
+
+}  // namespace
+
+std::string unsubscribe_base_url(const config::Config& cfg) {
+  std::string base = cfg.api.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (!base.empty()) return base;
+  for (const auto& l : cfg.listeners) {
+    if (l.protocol != config::Protocol::Http) continue;
+    const bool any = l.host == "0.0.0.0" || l.host == "::" || l.host.empty();
+    std::string host = any ? cfg.server.hostname : l.host;
+    if (host.find(':') != std::string::npos) host = concat("[", host, "]");
+    return concat(l.tls == config::TlsMode::Implicit ? "https://" : "http://", host, ":", std::to_string(l.port));
+  }
+  return "";
+}
+
+CampaignRunner::CampaignRunner(ApiContext& ctx, Options options) : ctx_(ctx), options_(std::move(options)) {
+  if (options_.batch == 0) options_.batch = 1;
+}
+
+CampaignRunner::~CampaignRunner() { stop(); }
+
+void CampaignRunner::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void CampaignRunner::wake() {
+  {
+    std::lock_guard lock(mu_);
+    work_ = true;
+  }
+  cv_.notify_all();
+}
+
+void CampaignRunner::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CampaignRunner::loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return work_ || stopping_; });
+      if (stopping_) return;
+      work_ = false;
+    }
+    run_pending();
+  }
+}
+
+void CampaignRunner::run_pending() {
+  auto jobs = ctx_.platform.campaigns().unfinished();
+  if (!jobs) {
+    log::error("campaign.list_failed").kv("error", jobs.error().message);
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, options_.retry_pause, [this] { return stopping_; });
+    work_ = true;
+    return;
+  }
+  for (const auto& job : *jobs)
+    if (!expand(job)) return;
+}
+
+// Renders, records and queues recipients [first, last) of a campaign.
+// `recovering`: some of them may have been done before (see the header).
+static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& options, const Expansion& x, size_t first,
+                              size_t last, bool recovering) {
+  platform::Platform& p = ctx.platform;
+  const int64_t now = ctx.clock.unix_seconds();
+  const std::string& from = x.request.from.address;
+  std::vector<platform::HistoryMessage> records;
+  std::vector<platform::Event> events;
+  std::vector<std::shared_ptr<queue::Message>> messages;
+  const nlohmann::json received_detail = {{"from", from}, {"subject", x.subject}};
+  for (size_t k = first; k < last; ++k) {
+    const std::string& address = x.request.recipients[k].address.address;
+    std::string id;
+    if (recovering) {
+      auto found = p.history().find_campaign_recipient(x.job.id, address);
+      if (!found) return found.error();
+      if (found->has_value()) {
+        const platform::CampaignRecipientRecord& rec = **found;
+        // Suppressed, or in the queue, or already tried: done before.
+        if (rec.state != platform::kStateQueued || (options.in_queue && options.in_queue(rec.message_id))) continue;
+        id = rec.message_id;  // recorded, never committed: send it now, under the id the record names
+      }
+    }
+    if (id.empty()) id = queue::make_queue_id();
+
+    platform::HistoryMessage h;
+    h.id = id;
+    h.created_at = now;
+    h.from = from;
+    h.subject = x.subject;
+    h.tags_json = x.tags_json;
+    h.campaign = x.job.id;
+    platform::HistoryRecipient hr;
+    hr.address = address;
+
+    auto suppressed = p.suppressions().find(x.sender_domain, address);
+    if (!suppressed) return suppressed.error();
+    if (suppressed->has_value()) {
+      hr.state = platform::kStateSuppressed;
+      hr.last_reply = concat("suppressed: ", platform::reason_name((*suppressed)->reason));
+      events.push_back(event_for(x, platform::EventType::Suppressed, id, address, now,
+                                 nlohmann::json{{"reason", platform::reason_name((*suppressed)->reason)}}.dump()));
+      h.recipients.push_back(std::move(hr));
+      records.push_back(std::move(h));
+      continue;
+    }
+
+    auto token = platform::make_unsubscribe_token(secret_of(p), {address, x.sender_domain, x.job.id});
+    if (!token) return token.error();
+    const platform::HeaderList headers = {
+        {"List-Unsubscribe", list_unsubscribe(options.unsubscribe_base, x.sender_domain, *token)},
+        {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+        {"X-Volley-Campaign", x.job.id},
+    };
+    auto built = platform::render_campaign_message(x.request, k, headers, platform::make_stamp(ctx.clock));
+    if (!built) return built.error();
+    auto return_path = platform::bounce_address(secret_of(p), id, 0, x.sender_domain);
+    if (!return_path) return return_path.error();
+
+    auto msg = std::make_shared<queue::Message>();
+    queue::Envelope& env = msg->envelope;
+    env.id = id;
+    env.sender = std::move(*return_path);
+    queue::Recipient r;
+    r.address = address;
+    r.original = address;
+    env.recipients.push_back(std::move(r));
+    env.tracked = true;
+    env.campaign = x.job.id;
+    env.received_at = now;
+    env.client_ip = x.job.client_ip;
+    env.auth_user = concat("apikey:", x.job.key_name);
+    env.listener = "api";
+    env.smtputf8 = has_8bit(env.sender) || has_8bit(address);
+    msg->content = std::move(built->bytes);
+    env.eight_bit = has_8bit(msg->content);
+    if (auto prepared = prepare_for_queue(ctx, *msg, x.job.client_ip, "campaign", x.job.id); !prepared)
+      return prepared;
+
+    events.push_back(event_for(x, platform::EventType::Received, id, address, now,
+                               received_detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    h.recipients.push_back(std::move(hr));
+    records.push_back(std::move(h));
+    messages.push_back(std::move(msg));
+  }
+  // The records first, so a delivery round that ends at once finds them
+  // (and a crash before the commit leaves records that say "queued" for
+  // messages the queue does not have: exactly what a redo looks for).
+  if (auto r = p.history().record_batch(records); !r) return r;
+  if (auto r = p.events().append(events); !r) return r;
+  return commit_batch(ctx, messages);
+}
+
+bool CampaignRunner::expand(const platform::CampaignJob& job) {
+  auto snap = ctx_.intake.snapshot();
+  platform::CampaignLimits limits;
+  limits.max_message_bytes = snap->cfg.limits.max_message_size;
+  auto json_body = platform::parse_json_object(job.request);
+  const nlohmann::json body = json_body ? std::move(json_body).value() : nlohmann::json::object();
+  auto parsed = json_body ? platform::campaign_request_from_json(body, limits)
+                          : platform::ApiResult<platform::CampaignRequest>(json_body.error());
+  if (!parsed || static_cast<int64_t>(parsed->recipients.size()) != job.total) {
+    // Accepted once, refused now (a limit lowered since, or a damaged
+    // record): nothing more can be sent; say so and close the campaign.
+    log::error("campaign.abandoned")
+        .kv("campaign", job.id)
+        .kv("done", job.next_index)
+        .kv("total", job.total)
+        .kv("reason", parsed ? std::string("recipient count changed") : parsed.error().message);
+    (void)ctx_.platform.campaigns().advance(job.id, job.next_index, true);
+    return true;
+  }
+  Expansion x{job, parsed.value(), "", "[]", platform::domain_of(parsed->from.address)};
+  if (auto s = body.find("subject"); s != body.end() && s->is_string()) x.subject = s->get<std::string>();
+  x.tags_json = nlohmann::json(parsed->tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+
+  const auto started = std::chrono::steady_clock::now();
+  size_t i = static_cast<size_t>(job.next_index);
+  const size_t total = static_cast<size_t>(job.total);
+  bool recovering = true;  // the first batch after a (re)start may have been done in part
+  while (i < total) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+    }
+    const size_t j = std::min(i + options_.batch, total);
+    Result<void> r = run_batch(ctx_, options_, x, i, j, recovering);
+    if (r) r = ctx_.platform.campaigns().advance(job.id, static_cast<int64_t>(j), j == total);
+    if (!r) {
+      log::warn("campaign.batch_failed").kv("campaign", job.id).kv("first", static_cast<uint64_t>(i)).kv("error", r.error().message);
+      recovering = true;
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.retry_pause, [this] { return stopping_; });
+      continue;
+    }
+    i = j;
+    recovering = false;
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  log::info("campaign.expanded")
+      .kv("campaign", job.id)
+      .kv("recipients", job.total)
+      .kv("resumed_at", job.next_index)
+      .kv("ms", static_cast<int64_t>(ms.count()));
+  return true;
+}
+
+}  // namespace volley::api
