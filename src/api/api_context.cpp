@@ -1,9 +1,8 @@
 #include "api/api_context.hpp"
 
 #include <algorithm>
-#include <future>
 
-#include "smtp/headers.hpp"
+#include "inbound/submission.hpp"
 #include "smtp/received.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -38,35 +37,10 @@ http::Response storage_failure(std::string_view what, const Error& e) {
 
 Result<void> queue_message(ApiContext& ctx, std::shared_ptr<queue::Message> message, const std::string& client_ip,
                            const std::string& key_name) {
-  auto snap = ctx.intake.snapshot();
-  std::string signature;
-  if (snap->signer) {
-    const std::string_view content = message->content;
-    // As the SMTP intake does it: the header block with its blank line, then the body.
-    const size_t end = smtp::header_block_end(content);
-    if (auto job = snap->signer->begin(content.substr(0, end))) {
-      job->body(content.substr(end));
-      auto fields = job->finish();
-      // Never queue unsigned what the operator asked to have signed.
-      if (!fields) return make_error(ErrorCode::Temporary, concat("DKIM signing failed: ", fields.error().message));
-      signature = std::move(*fields);
-    }
-  }
-  // Our trace header: who handed us the message, how, and its queue id.
-  std::string head = concat("Received: from [", smtp::sanitize_for_header(client_ip), "]\r\n\tby ",
-                            smtp::sanitize_for_header(snap->cfg.server.hostname), " (Volley) with HTTP API (key ",
-                            smtp::sanitize_for_header(key_name), ")\r\n\tid ", message->envelope.id, "; ",
-                            smtp::rfc5322_date(static_cast<std::time_t>(message->envelope.received_at)), "\r\n");
-  head += signature;
-  message->content.insert(0, head);
-
-  std::promise<Result<void>> done;
-  auto committed = done.get_future();
-  ctx.intake.spool().commit(message, [&done](Result<void> r) { done.set_value(std::move(r)); });
-  Result<void> r = committed.get();
-  if (!r) return r;
-  ctx.intake.queued(std::move(message));
-  return {};
+  inbound::SubmissionTrace trace;
+  trace.from = concat("from [", smtp::sanitize_for_header(client_ip), "]");
+  trace.with = concat("HTTP API (key ", smtp::sanitize_for_header(key_name), ")");
+  return inbound::commit_submission(ctx.intake, std::move(message), trace);
 }
 
 }  // namespace volley::api
