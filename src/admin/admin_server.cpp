@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "admin/admin_protocol.hpp"
 #include "admin/local_submission.hpp"
@@ -343,10 +344,15 @@ asio::awaitable<bool> AdminServer::serve_send(std::shared_ptr<Connection> c, std
     LocalSubmission& submission = *submission_;
     const uid_t uid = c->uid;
     auto work = [&submission, &request, uid, message = std::move(message)]() mutable {
-      return make_send_answer(submission.submit(request, std::move(message), uid));
+      Result<std::string> id = submission.submit(request, std::move(message), uid);
+      // The answer, and the refusal for the log ("" when queued: the intake logged send.queued).
+      return std::make_pair(make_send_answer(id), id ? std::string() : id.error().message);
     };
     auto op = net::run_blocking(pool_, c->socket.get_executor(), std::move(work));
-    line = co_await std::move(op);
+    std::pair<std::string, std::string> done = co_await std::move(op);
+    line = std::move(done.first);
+    if (!done.second.empty())
+      log::info("admin.send").kv("uid", static_cast<uint64_t>(uid)).kv("ok", false).kv("error", done.second);
   }
   line += '\n';
   Connection::arm(c);

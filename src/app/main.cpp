@@ -163,7 +163,11 @@ int main(int argc, char** argv) {
   volley::admin::SendOptions sopts;
   std::string send_subject;
   send->add_option("--from", sopts.from, "Envelope sender, and From: when the message has none")->required();
-  send->add_option("--to", sopts.to, "Recipient (repeatable, or comma-separated)")->required();
+  // One address (list) per --to, so `--to a@x FILE` leaves FILE positional
+  // (CLI11 lets a vector option swallow every following argument otherwise).
+  send->add_option("--to", sopts.to, "Recipient (repeatable, or comma-separated)")
+      ->required()
+      ->allow_extra_args(false);
   auto* subject_opt = send->add_option("--subject", send_subject, "Subject: to add when the message has none");
   send->add_option("file", sopts.file, "The message (RFC 5322; default or '-': standard input)");
   send->add_option("--config,-c", config_path, "Configuration file");

@@ -21,7 +21,7 @@ import subprocess
 import pytest
 
 from conftest import HOSTNAME, VOLLEY_BIN, wait_until
-from test_dkim_signing import Keys, need_dkimpy
+from test_dkim_signing import Keys, need_dkimpy  # noqa: F401  (need_dkimpy: a fixture)
 
 ALICE = "alice@local.test"
 ALICE_PASSWORD = "alice-Secret-1"
@@ -89,7 +89,8 @@ def test_send_file_and_stdin_to_a_local_user_read_over_pop3(local_srv, tmp_path)
     # A file with LF line endings, no header block and a line that is only a dot.
     body_file = tmp_path / "note.txt"
     body_file.write_bytes(b"Hello Alice,\nthe report is attached below.\n.\nlast line\n")
-    first = queued_id(send(srv, "--from", "root@local.test", "--to", ALICE, "--subject", "Nightly report",
+    # FILE right after --to: it is the message, not a second recipient.
+    first = queued_id(send(srv, "--from", "root@local.test", "--subject", "Nightly report", "--to", ALICE,
                            file=str(body_file)))
     # Stdin ("-"): a complete message keeps its own From/Subject/Date/Message-ID.
     own = (b"From: Cron Daemon <cron@local.test>\nSubject: from stdin\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n"
@@ -131,8 +132,7 @@ def test_send_with_aliases_commas_and_repeats(mail_world):
     assert qid
 
 
-def test_send_to_a_remote_recipient_is_delivered_and_dkim_signed(mail_world, tmp_path):
-    need_dkimpy()
+def test_send_to_a_remote_recipient_is_delivered_and_dkim_signed(mail_world, tmp_path, need_dkimpy):
     peer = mail_world.peer("127.0.0.2")
     mail_world.route("example.net", "127.0.0.2")
     keys = Keys(tmp_path)
