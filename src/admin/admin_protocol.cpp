@@ -1,10 +1,9 @@
 #include "admin/admin_protocol.hpp"
 
 #include <algorithm>
-#include <initializer_list>
-#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "admin/protocol_json.hpp"
 #include "queue/queue_id.hpp"
 #include "smtp/address.hpp"
 #include "smtp/command.hpp"
@@ -13,51 +12,7 @@
 namespace volley::admin {
 namespace {
 
-// Insertion-ordered so every answer starts with "ok", as documented.
-using json = nlohmann::ordered_json;
-
-// Every answer goes through here: invalid UTF-8 anywhere (8-bit headers,
-// a HELO of raw bytes) becomes U+FFFD instead of an exception from dump().
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-json error(std::string message) {
-  json j = json::object();
-  j["ok"] = false;
-  j["error"] = std::move(message);
-  return j;
-}
-
-json success() {
-  json j = json::object();
-  j["ok"] = true;
-  return j;
-}
-
-// Text from the request echoed in an error, cut so that a 64 KiB junk
-// command name cannot come back as a 64 KiB error line.
-std::string clip(const std::string& s, size_t max = 64) { return s.size() <= max ? s : s.substr(0, max) + "..."; }
-
-// Unknown fields are refused rather than ignored: a mistyped or newer filter
-// that was silently dropped would make "list" answer for the whole queue.
-std::optional<std::string> check_fields(const json& req, std::initializer_list<std::string_view> allowed) {
-  for (const auto& item : req.items()) {
-    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end())
-      return "unknown field \"" + clip(item.key()) + "\"";
-  }
-  return std::nullopt;
-}
-
-// Reads an optional string field; false (with `err` set) when it has another type.
-bool string_field(const json& req, const char* key, std::string& out, std::string& err) {
-  auto it = req.find(key);
-  if (it == req.end() || it->is_null()) return true;
-  if (!it->is_string()) {
-    err = std::string("field \"") + key + "\" must be a string";
-    return false;
-  }
-  out = it->get<std::string>();
-  return true;
-}
+using namespace protocol_json;
 
 // The "id" of show/delete: present, a string, and a well-formed queue id
 // (which also keeps path characters away from any file-based store).
@@ -269,6 +224,9 @@ json dispatch(std::string_view line, queue::QueueAdmin& q, RequestSummary& summa
   if (cmd == "retry") return do_retry(req, q, summary);
   if (cmd == "flush") return do_flush(req, q, summary);
   if (cmd == "users_changed") return do_users_changed(req, users_changed);
+  // Normally taken by the server before it gets here (send_protocol.hpp);
+  // a send without its framing is never guessed at.
+  if (cmd == "send") return error("\"send\" carries a message and is answered by the admin server only");
   return error("unknown command \"" + clip(cmd) + "\"");
 }
 

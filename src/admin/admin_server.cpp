@@ -14,9 +14,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "admin/admin_protocol.hpp"
+#include "admin/local_submission.hpp"
 #include "net/async_bridge.hpp"
+#include "util/strings.hpp"
 #include "util/log.hpp"
 
 namespace volley::admin {
@@ -34,6 +37,9 @@ struct Answer {
   std::string line;
   RequestSummary summary;
 };
+
+// Bytes read at once while a send request's message arrives.
+constexpr size_t kMessageChunkBytes = 64 * 1024;
 
 void log_exception(std::exception_ptr e) {
   if (!e) return;
@@ -117,9 +123,11 @@ void log_request(const RequestSummary& s) {
 }  // namespace
 
 struct AdminServer::Connection {
-  explicit Connection(stream_protocol::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  Connection(stream_protocol::socket s, uid_t peer_uid)
+      : socket(std::move(s)), timer(socket.get_executor()), uid(peer_uid) {}
   stream_protocol::socket socket;
   asio::steady_timer timer;
+  uid_t uid;          // the peer's (SO_PEERCRED), for `volley send`'s log and trace
   bool idle = false;  // waiting for a request: close() may hang up now
 
   // When the deadline passes the socket is closed, which ends the pending
@@ -137,12 +145,20 @@ struct AdminServer::Connection {
   }
 };
 
-AdminServer::AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue, UsersChanged users_changed)
-    : ctx_(ctx), path_(std::move(path)), queue_(queue), users_changed_(std::move(users_changed)), acceptor_(ctx) {}
+AdminServer::AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue, UsersChanged users_changed,
+                         LocalSubmission* submission)
+    : ctx_(ctx),
+      path_(std::move(path)),
+      queue_(queue),
+      users_changed_(std::move(users_changed)),
+      submission_(submission),
+      acceptor_(ctx) {}
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(asio::io_context& ctx, const std::string& data_dir,
-                                                       queue::QueueAdmin& queue, UsersChanged users_changed) {
-  std::unique_ptr<AdminServer> server(new AdminServer(ctx, socket_path(data_dir), queue, std::move(users_changed)));
+                                                       queue::QueueAdmin& queue, UsersChanged users_changed,
+                                                       LocalSubmission* submission) {
+  std::unique_ptr<AdminServer> server(
+      new AdminServer(ctx, socket_path(data_dir), queue, std::move(users_changed), submission));
   if (auto bound = server->bind(); !bound) return bound.error();
   asio::co_spawn(ctx, server->accept_loop(), log_exception);
   return server;
@@ -215,7 +231,7 @@ asio::awaitable<void> AdminServer::accept_loop() {
       refuse(socket, "{\"ok\":false,\"error\":\"too many admin connections\"}\n");
       continue;
     }
-    auto c = std::make_shared<Connection>(std::move(socket));
+    auto c = std::make_shared<Connection>(std::move(socket), uid);
     connections_.insert(c);
     asio::co_spawn(ctx_, serve(c), log_exception);
   }
@@ -256,6 +272,24 @@ asio::awaitable<void> AdminServer::serve(std::shared_ptr<Connection> c) {
     if (!request.empty() && request.back() == '\r') request.pop_back();
     if (request.empty()) continue;
 
+    // A send request: the message bytes follow, so it never reaches the
+    // line handler. No daemon-side submission still frames it (answers and
+    // hangs up), so the message is never read as requests.
+    const SendLimits limits = submission_ ? submission_->limits() : SendLimits{};
+    if (auto send = parse_send_request(request, limits)) {
+      if (!submission_) *send = make_error("this daemon does not accept messages on its admin socket");
+      if (!*send) {
+        log::info("admin.send").kv("uid", static_cast<uint64_t>(c->uid)).kv("ok", false).kv("error", send->error().message);
+        std::string line = make_send_answer(send->error()) + "\n";
+        Connection::arm(c);
+        co_await asio::async_write(c->socket, asio::buffer(line), kUseTuple);
+        break;  // the bytes after the line cannot be told apart from a next request
+      }
+      const SendRequest& accepted = send->value();
+      if (!co_await serve_send(c, pending, eof, accepted)) break;
+      continue;
+    }
+
     // Named locals, not temporaries in the co_await expression (GCC 12 bug,
     // see app/async_bridge.hpp).
     queue::QueueAdmin& q = queue_;
@@ -278,6 +312,53 @@ asio::awaitable<void> AdminServer::serve(std::shared_ptr<Connection> c) {
   asio::error_code ignored;
   c->socket.close(ignored);
   connections_.erase(c);
+}
+
+asio::awaitable<bool> AdminServer::serve_send(std::shared_ptr<Connection> c, std::string& pending, bool& eof,
+                                              const SendRequest& request) {
+  // The message is exactly request.size bytes: what already arrived with
+  // the request line, then reads until the count is complete. The size was
+  // checked against limits.max_message_size before anything is buffered.
+  std::string message;
+  const size_t want = static_cast<size_t>(request.size);
+  const size_t have = std::min(want, pending.size());
+  message.assign(pending, 0, have);
+  pending.erase(0, have);
+  message.resize(want);
+  size_t got = have;
+  while (got < want && !eof) {
+    Connection::arm(c);
+    const size_t step = std::min(kMessageChunkBytes, want - got);
+    auto [ec, n] = co_await c->socket.async_read_some(asio::buffer(message.data() + got, step), kUseTuple);
+    c->timer.cancel();
+    got += n;
+    if (ec == asio::error::eof) eof = true;
+    else if (ec) co_return false;  // timeout, drain or reset: nobody to answer
+  }
+  std::string line;
+  if (got < want) {
+    line = make_send_answer(make_error(concat("message truncated: got ", std::to_string(got), " of ",
+                                              std::to_string(want), " bytes")));
+    log::info("admin.send").kv("uid", static_cast<uint64_t>(c->uid)).kv("ok", false).kv("error", "truncated");
+  } else {
+    LocalSubmission& submission = *submission_;
+    const uid_t uid = c->uid;
+    auto work = [&submission, &request, uid, message = std::move(message)]() mutable {
+      Result<std::string> id = submission.submit(request, std::move(message), uid);
+      // The answer, and the refusal for the log ("" when queued: the intake logged send.queued).
+      return std::make_pair(make_send_answer(id), id ? std::string() : id.error().message);
+    };
+    auto op = net::run_blocking(pool_, c->socket.get_executor(), std::move(work));
+    std::pair<std::string, std::string> done = co_await std::move(op);
+    line = std::move(done.first);
+    if (!done.second.empty())
+      log::info("admin.send").kv("uid", static_cast<uint64_t>(uid)).kv("ok", false).kv("error", done.second);
+  }
+  line += '\n';
+  Connection::arm(c);
+  auto [wec, wn] = co_await asio::async_write(c->socket, asio::buffer(line), kUseTuple);
+  c->timer.cancel();
+  co_return !wec && got == want;
 }
 
 }  // namespace volley::admin

@@ -1,6 +1,8 @@
 // The daemon's end of the admin socket (data_dir/admin.sock, mode 0600):
 // accepts local connections, reads one JSON request per line and answers each
-// with handle_admin_request (admin_protocol.hpp).
+// with handle_admin_request (admin_protocol.hpp). A "send" request is
+// followed by the message bytes its "size" names (send_protocol.hpp); those
+// are read as a block and handed to the LocalSubmission, never parsed as lines.
 //
 // Everything here runs on the one io_context given to start(), so the
 // connection set needs no lock. Queue calls (which may block on disk or on
@@ -19,10 +21,13 @@
 #include <unordered_set>
 
 #include "admin/admin_protocol.hpp"
+#include "admin/send_protocol.hpp"
 #include "queue/queue_admin.hpp"
 #include "util/result.hpp"
 
 namespace volley::admin {
+
+class LocalSubmission;  // admin/local_submission.hpp
 
 class AdminServer {
  public:
@@ -30,9 +35,11 @@ class AdminServer {
   // from a crashed daemon is replaced; one that a live daemon still answers
   // on is an error (two daemons must not share a data_dir).
   // `users_changed` answers {"cmd":"users_changed"} (run on the server's own
-  // thread, so it may block on the user store).
+  // thread, so it may block on the user store). `submission` (may be null:
+  // send is refused) takes `volley send`'s messages; it must outlive this.
   static Result<std::unique_ptr<AdminServer>> start(asio::io_context& ctx, const std::string& data_dir,
-                                                    queue::QueueAdmin& queue, UsersChanged users_changed = {});
+                                                    queue::QueueAdmin& queue, UsersChanged users_changed = {},
+                                                    LocalSubmission* submission = nullptr);
   // Call only once `ctx` has stopped running (or never ran): waits for a
   // queue call in flight, then removes the socket file if it is still ours.
   ~AdminServer();
@@ -46,15 +53,20 @@ class AdminServer {
 
  private:
   struct Connection;
-  AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue, UsersChanged users_changed);
+  AdminServer(asio::io_context& ctx, std::string path, queue::QueueAdmin& queue, UsersChanged users_changed,
+              LocalSubmission* submission);
   Result<void> bind();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> c);
-
+  // Reads a send request's message bytes (some may already be in `pending`)
+  // and answers it. False when the connection must end.
+  asio::awaitable<bool> serve_send(std::shared_ptr<Connection> c, std::string& pending, bool& eof,
+                                   const SendRequest& request);
   asio::io_context& ctx_;
   std::string path_;
   queue::QueueAdmin& queue_;
   UsersChanged users_changed_;
+  LocalSubmission* submission_;
   asio::local::stream_protocol::acceptor acceptor_;
   asio::thread_pool pool_{1};
   std::unordered_set<std::shared_ptr<Connection>> connections_;

@@ -1,20 +1,15 @@
 #include "admin/queue_command.hpp"
 
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <vector>
 
+#include "admin/admin_client.hpp"
 #include "admin/admin_protocol.hpp"
+#include "admin/protocol_json.hpp"
 #include "util/result.hpp"
 #include "util/strings.hpp"
 
@@ -23,75 +18,9 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// A big queue listed in full can be a large answer; beyond this the user is
-// better served by --limit or a filter than by a CLI eating the memory.
-constexpr size_t kMaxResponseBytes = 256u << 20;
-// list/show on a large queue may take a while; a daemon that says nothing
-// for this long is stuck, and the operator should hear about it.
-constexpr int kReplyTimeoutSeconds = 120;
+using protocol_json::dump;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// One request, one answer line, over a fresh connection.
-Result<std::string> exchange(const std::string& path, const std::string& request) {
-  const std::string unreachable = "cannot reach the running daemon at " + path + ": ";
-  if (path.size() >= sizeof(sockaddr_un::sun_path)) return make_error(unreachable + "path too long for a Unix socket");
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(unreachable + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  timeval tv{kReplyTimeoutSeconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-    return make_error(unreachable + std::strerror(errno));
-
-  std::string line = request + "\n";
-  for (size_t sent = 0; sent < line.size();) {
-    ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("sending the request to the daemon failed: " + std::string(std::strerror(errno)));
-    sent += static_cast<size_t>(n);
-  }
-
-  std::string answer;
-  char buf[65536];
-  for (;;) {
-    size_t nl = answer.find('\n');
-    if (nl != std::string::npos) {
-      answer.resize(nl);
-      return answer;
-    }
-    if (answer.size() > kMaxResponseBytes) return make_error("the daemon's answer is too large; narrow it with --limit, --state or --domain");
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      return make_error("no answer from the daemon within " + std::to_string(kReplyTimeoutSeconds) + "s");
-    if (n < 0) return make_error("reading the daemon's answer failed: " + std::string(std::strerror(errno)));
-    if (n == 0) return make_error("the daemon closed the connection without answering");
-    answer.append(buf, static_cast<size_t>(n));
-  }
-}
-
-// Sends the request and returns the answer object when "ok" is true.
-Result<json> call(const std::string& data_dir, const std::string& request) {
-  auto raw = exchange(admin::socket_path(data_dir), request);
-  if (!raw) return raw.error();
-  json answer = json::parse(raw.value(), nullptr, /*allow_exceptions=*/false);
-  if (answer.is_discarded() || !answer.is_object() || !answer.contains("ok") || !answer["ok"].is_boolean())
-    return make_error("unreadable answer from the daemon");
-  if (!answer["ok"].get<bool>()) {
-    auto it = answer.find("error");
-    return make_error(it != answer.end() && it->is_string() ? terminal_safe(it->get<std::string>())
-                                                            : std::string("the daemon refused the request"));
-  }
-  return answer;
-}
+Result<json> call(const std::string& data_dir, const std::string& request) { return call_daemon(data_dir, request); }
 
 // Typed reads that tolerate missing fields (a newer or older daemon).
 std::string str(const json& j, const char* key) {

@@ -14,6 +14,7 @@
 
 #include "http/message.hpp"
 #include "inbound/intake.hpp"
+#include "inbound/submission.hpp"
 #include "platform/api_error.hpp"
 #include "platform/platform.hpp"
 #include "queue/envelope.hpp"
@@ -56,15 +57,10 @@ http::Response storage_failure(std::string_view what, const Error& e);
 Result<void> queue_message(ApiContext& ctx, std::shared_ptr<queue::Message> message, const std::string& client_ip,
                            const std::string& key_name);
 
-// The first half of queue_message: the DKIM signature and our Received
-// header ("with HTTP API (<via> <name>)", e.g. "key shop", "campaign ID")
-// prepended to the content. `via` is ours; `name` is sanitized.
-Result<void> prepare_for_queue(ApiContext& ctx, queue::Message& message, const std::string& client_ip,
-                               std::string_view via, std::string_view name);
-// The second half, for many prepared messages at once: all commits are
-// started, then waited for (so they share group commits). Every message
-// that committed is handed to delivery; the first failure is returned (the
-// others may or may not be durable: the caller finds out, e.g. by id).
-Result<void> commit_batch(ApiContext& ctx, const std::vector<std::shared_ptr<queue::Message>>& messages);
+// Our Received header's origin for API mail: "from [IP]", "with HTTP API
+// (<via> <name>)" (via "key" and the key's name, or "campaign" and its id;
+// `name` is sanitized). Campaigns queue with inbound::prepare_submission /
+// commit_submissions and this trace.
+inbound::SubmissionTrace api_trace(const std::string& client_ip, std::string_view via, std::string_view name);
 
 }  // namespace volley::api

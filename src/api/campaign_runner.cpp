@@ -198,7 +198,8 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
     env.smtputf8 = has_8bit(env.sender) || has_8bit(address);
     msg->content = std::move(built->bytes);
     env.eight_bit = has_8bit(msg->content);
-    if (auto prepared = prepare_for_queue(ctx, *msg, x.job.client_ip, "campaign", x.job.id); !prepared)
+    if (auto prepared = inbound::prepare_submission(ctx.intake, *msg, api_trace(x.job.client_ip, "campaign", x.job.id));
+        !prepared)
       return prepared;
 
     events.push_back(event_for(x, platform::EventType::Received, id, address, now,
@@ -212,7 +213,7 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
   // messages the queue does not have: exactly what a redo looks for).
   if (auto r = p.history().record_batch(records); !r) return r;
   if (auto r = p.events().append(events); !r) return r;
-  return commit_batch(ctx, messages);
+  return inbound::commit_submissions(ctx.intake, messages);
 }
 
 bool CampaignRunner::expand(const platform::CampaignJob& job) {

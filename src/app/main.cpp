@@ -13,6 +13,7 @@
 #include "admin/dkim_command.hpp"
 #include "admin/doctor_command.hpp"
 #include "admin/queue_command.hpp"
+#include "admin/send_command.hpp"
 #include "app/privileges.hpp"
 #include "app/server.hpp"
 #include "app/version.hpp"
@@ -157,6 +158,20 @@ int main(int argc, char** argv) {
     sub->add_option("--config,-c", config_path, "Configuration file");
   queue->add_option("--config,-c", config_path, "Configuration file");
 
+  // volley send: a message from a file or stdin, queued by the running daemon.
+  auto* send = app.add_subcommand("send", "Queue a message through the running daemon (like sendmail)");
+  volley::admin::SendOptions sopts;
+  std::string send_subject;
+  send->add_option("--from", sopts.from, "Envelope sender, and From: when the message has none")->required();
+  // One address (list) per --to, so `--to a@x FILE` leaves FILE positional
+  // (CLI11 lets a vector option swallow every following argument otherwise).
+  send->add_option("--to", sopts.to, "Recipient (repeatable, or comma-separated)")
+      ->required()
+      ->allow_extra_args(false);
+  auto* subject_opt = send->add_option("--subject", send_subject, "Subject: to add when the message has none");
+  send->add_option("file", sopts.file, "The message (RFC 5322; default or '-': standard input)");
+  send->add_option("--config,-c", config_path, "Configuration file");
+
   // volley dkim keygen: a signing key and the DNS record that publishes it.
   auto* dkim = app.add_subcommand("dkim", "DKIM signing keys");
   dkim->require_subcommand(1);
@@ -230,6 +245,12 @@ int main(int argc, char** argv) {
     if (!load_config(config_path, cfg, "queue")) return 1;
     qcmd.action = queue->get_subcommands().front()->get_name();
     return volley::admin::run_queue_command(qcmd, cfg.server.data_dir, std::cout, std::cerr);
+  }
+  if (*send) {
+    if (!load_config(config_path, cfg, "send")) return 1;
+    if (subject_opt->count() > 0) sopts.subject = send_subject;
+    return volley::admin::run_send_command(sopts, cfg.server.data_dir, cfg.limits.max_message_size, std::cin,
+                                           ::isatty(STDIN_FILENO) == 1, std::cout, std::cerr);
   }
   if (*dkim) {
     if (!load_config(config_path, cfg, "dkim")) return 1;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "admin/admin_server.hpp"
+#include "admin/local_submission.hpp"
 #include "api/api_routes.hpp"
 #include "app/privileges.hpp"
 #include "inbound/smtp_connection.hpp"
@@ -156,6 +157,8 @@ class Server {
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   // Bound before the switch to server.user; accepting once the rest is up.
   std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> bound_;
+  // `volley send`'s way into the intake; before admin_, which uses it.
+  std::unique_ptr<admin::LocalSubmission> local_submission_;
   // Admin socket; declared after rt_ so it goes first (it uses the queue).
   std::unique_ptr<admin::AdminServer> admin_;
   // API keys for http listeners (null without one); refreshed in the background.
@@ -282,7 +285,10 @@ int Server::run() {
   // `volley user ...` pokes the daemon after a change, so it is seen at once
   // (the refresher would see it within kUserRefreshInterval anyway).
   auto users_changed = [rt = rt_]() { return rt->users().refresh(); };
-  auto admin_server = admin::AdminServer::start(contexts_.at(0), cfg_.server.data_dir, rt_->queue_admin(), users_changed);
+  // `volley send` enters through the same intake step as the HTTP API.
+  local_submission_ = admin::make_intake_submission(*rt_, system_clock());
+  auto admin_server = admin::AdminServer::start(contexts_.at(0), cfg_.server.data_dir, rt_->queue_admin(), users_changed,
+                                                local_submission_.get());
   if (!admin_server) {
     log::error("server.start_failed").kv("reason", admin_server.error().message);
     return 1;

@@ -30,6 +30,18 @@ GPtr<GMimeMessage> parse_message_bytes(std::string_view bytes) {
   return GPtr<GMimeMessage>(g_mime_parser_construct_message(parser.get(), nullptr));
 }
 
+std::string encode_header_text(std::string_view utf8) {
+  bool ascii = true;
+  for (unsigned char c : utf8) ascii = ascii && c < 0x80;
+  if (ascii) return std::string(utf8);
+  ensure_gmime();
+  const std::string text(utf8);
+  char* encoded = g_mime_utils_header_encode_text(nullptr, text.c_str(), "utf-8");
+  std::string out = encoded ? encoded : "";
+  g_free(encoded);
+  return out;
+}
+
 std::string header_text(GMimeObject* object, const char* name) {
   const char* v = g_mime_object_get_header(object, name);
   return v ? std::string(v) : std::string();

@@ -31,6 +31,11 @@ std::string write_crlf(GMimeObject* object);
 // none at all.
 GPtr<GMimeMessage> parse_message_bytes(std::string_view bytes);
 
+// `utf8` as an unstructured header value (Subject:): unchanged when it is
+// ASCII, else RFC 2047 encoded words. The caller has checked it is UTF-8
+// without CR/LF.
+std::string encode_header_text(std::string_view utf8);
+
 // A header's value, unfolded, RFC 2047 words decoded ("" when absent).
 std::string header_text(GMimeObject* object, const char* name);
 
