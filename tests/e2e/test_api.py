@@ -15,6 +15,7 @@ import email
 import email.policy
 import http.client
 import json
+import re
 from typing import Optional, Tuple
 
 import pytest
@@ -90,7 +91,8 @@ def test_message_is_built_queued_delivered_and_reported(world):
                                   {"address": "carol@example.net", "status": "queued"}]
 
     (got,) = peer.wait_messages(1)
-    assert got.mail_from == SENDER
+    # VERP: the return path names this message (index 0: the message as a whole).
+    assert re.fullmatch(rf"bounces\+{mid}-0-[0-9a-z]{{16}}@sender\.example", got.mail_from, re.I), got.mail_from
     assert sorted(got.rcpt_tos) == ["bob@example.net", "carol@example.net"]
     msg = email.message_from_bytes(got.content, policy=email.policy.default)
     assert str(msg["Subject"]) == "Grüße from the API"
