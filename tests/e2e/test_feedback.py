@@ -19,8 +19,7 @@ import urllib.parse
 import pytest
 
 from conftest import wait_until
-from test_api import call, events, send, wait_state
-from test_http import create_key
+from test_api import api_world, call, events, send, wait_state
 
 FROM = "news@sender.example"
 COMPLAINTS = "fbl@local.test"
@@ -28,20 +27,10 @@ COMPLAINTS = "fbl@local.test"
 
 @pytest.fixture
 def world(mail_world):
-    peer = mail_world.peer("127.0.0.2")
-    mail_world.route("example.net", "127.0.0.2")
-    listeners = [{"name": "mx", "protocol": "smtp", "role": "mx", "tls": "none"},
-                 {"name": "api", "protocol": "http", "tls": "none"}]
     # Loopback is a stranger here (no relay rights): reports must be taken
     # because they are ours, not because the client may relay.
-    srv = mail_world.volley(start=False, listeners=listeners, relay_networks=["192.0.2.0/24"],
-                            local_domains=("local.test", "other.test", "sender.example"),
-                            limits={"max_auth_failures_per_ip": 1000})
-    srv.extra_toml += f'\n\n[api]\ncomplaints_address = "{COMPLAINTS}"\n'
-    srv.write_config()
-    srv.keys = {scope: create_key(srv, f"{scope}-key", scope) for scope in ("send", "read", "admin")}
-    srv.start()
-    return mail_world, peer, srv
+    return api_world(mail_world, api_toml=f'[api]\ncomplaints_address = "{COMPLAINTS}"',
+                     relay_networks=["192.0.2.0/24"], local_domains=("local.test", "other.test", "sender.example"))
 
 
 def swaks(srv, to: str, data: str, sender: str = "<>") -> subprocess.CompletedProcess:
@@ -50,6 +39,14 @@ def swaks(srv, to: str, data: str, sender: str = "<>") -> subprocess.CompletedPr
         ["swaks", "--server", f"127.0.0.1:{srv.port('mx')}", "--helo", "mx.example.net", "--from", sender,
          "--to", to, "--data", "-", "--timeout", "15"],
         input=data.encode(), capture_output=True, timeout=60)
+
+
+def suppression_of(srv, address: str):
+    """The suppression list's entry for `address`, or None."""
+    status, _, listed = call(srv, "GET", "/v1/suppressions", srv.keys["read"])
+    assert status == 200, listed
+    entries = [e for e in listed["suppressions"] if e["address"] == address]
+    return entries[0] if entries else None
 
 
 def deliver_report(srv, to: str, data: str, sender: str = "<>"):
@@ -69,44 +66,30 @@ def sent_and_delivered(peer, srv, rcpt: str, **extra):
     return mid, got.mail_from, got
 
 
-def dsn(return_path: str, rcpt: str) -> str:
+def multipart_report(to: str, report_type: str, machine_type: str, machine: list, original_type: str,
+                     original: list) -> str:
+    """An RFC 6522 multipart/report: a human-readable part, the machine-readable
+    `machine` fields, and the returned original."""
     return "\r\n".join([
-        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>",
-        f"To: <{return_path}>",
-        "Subject: Undelivered Mail Returned to Sender",
-        "Auto-Submitted: auto-replied",
-        "MIME-Version: 1.0",
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn-boundary"',
-        "",
-        "--dsn-boundary",
-        "Content-Type: text/plain; charset=us-ascii",
-        "",
-        "Your message could not be delivered to one or more recipients.",
-        "",
-        "--dsn-boundary",
-        "Content-Type: message/delivery-status",
-        "",
-        "Reporting-MTA: dns; mx.example.net",
-        "Arrival-Date: Mon, 1 Jan 2024 00:00:00 +0000",
-        "",
-        f"Final-Recipient: rfc822; {rcpt}",
-        f"Original-Recipient: rfc822; {rcpt}",
-        "Action: failed",
-        "Status: 5.1.1",
-        "Remote-MTA: dns; mailstore.example.net",
-        "Diagnostic-Code: smtp; 550 5.1.1 user unknown",
-        "",
-        "--dsn-boundary",
-        "Content-Type: text/rfc822-headers",
-        "",
-        f"Return-Path: <{return_path}>",
-        f"From: {FROM}",
-        f"To: {rcpt}",
-        "Subject: hello",
-        "",
-        "--dsn-boundary--",
-        "",
-    ])
+        "From: <reports@mx.example.net>", f"To: <{to}>", "Subject: report", "MIME-Version: 1.0",
+        f'Content-Type: multipart/report; report-type={report_type}; boundary="report-boundary"', "",
+        "--report-boundary", "Content-Type: text/plain; charset=us-ascii", "", "A report about your message.", "",
+        "--report-boundary", f"Content-Type: {machine_type}", "", *machine, "",
+        "--report-boundary", f"Content-Type: {original_type}", "", *original, "",
+        "--report-boundary--", ""])
+
+
+def original_headers(return_path: str, rcpt: str) -> list:
+    return [f"Return-Path: <{return_path}>", f"From: {FROM}", f"To: {rcpt}", "Subject: hello"]
+
+
+def dsn(return_path: str, rcpt: str) -> str:
+    """RFC 3464: one failed recipient, 550 5.1.1."""
+    return multipart_report(return_path, "delivery-status", "message/delivery-status", [
+        "Reporting-MTA: dns; mx.example.net", "Arrival-Date: Mon, 1 Jan 2024 00:00:00 +0000", "",
+        f"Final-Recipient: rfc822; {rcpt}", f"Original-Recipient: rfc822; {rcpt}", "Action: failed", "Status: 5.1.1",
+        "Remote-MTA: dns; mailstore.example.net", "Diagnostic-Code: smtp; 550 5.1.1 user unknown",
+    ], "text/rfc822-headers", original_headers(return_path, rcpt))
 
 
 def test_dsn_to_the_return_path_bounces_and_suppresses(world):
@@ -123,10 +106,8 @@ def test_dsn_to_the_return_path_bounces_and_suppresses(world):
     bounced = [e for e in events(srv, type="bounced")["events"] if e["message_id"] == mid]
     assert len(bounced) == 1 and bounced[0]["recipient"] == rcpt, bounced
     assert bounced[0]["detail"]["via"] == "dsn" and bounced[0]["detail"]["class"] == "hard", bounced
-    status, _, listed = call(srv, "GET", "/v1/suppressions", srv.keys["read"])
-    assert status == 200, listed
-    entries = [s for s in listed["suppressions"] if s["address"] == rcpt]
-    assert entries and entries[0]["reason"] == "hard_bounce" and entries[0]["domain"] == "sender.example", listed
+    entry = suppression_of(srv, rcpt)
+    assert entry and entry["reason"] == "hard_bounce" and entry["domain"] == "sender.example", entry
     status, _, body = send(srv, {"from": FROM, "to": [rcpt], "subject": "again", "text": "x"})
     assert status == 202 and body["recipients"] == [{"address": rcpt, "status": "suppressed"}], body
     # Consumed: nothing was stored in a mailbox or relayed, and no bounce went back.
@@ -150,44 +131,11 @@ def test_forged_bounce_address_is_refused_at_rcpt(world):
 
 
 def arf(return_path: str, rcpt: str, message_id: str) -> str:
-    return "\r\n".join([
-        "From: <feedback@fbl.example.net>",
-        f"To: <{COMPLAINTS}>",
-        "Subject: FW: hello",
-        "MIME-Version: 1.0",
-        'Content-Type: multipart/report; report-type=feedback-report; boundary="arf-boundary"',
-        "",
-        "--arf-boundary",
-        "Content-Type: text/plain; charset=us-ascii",
-        "",
-        "This is an email abuse report for a message received from 127.0.0.1.",
-        "",
-        "--arf-boundary",
-        "Content-Type: message/feedback-report",
-        "",
-        "Feedback-Type: abuse",
-        "User-Agent: ExampleFBL/1.0",
-        "Version: 1",
-        f"Original-Mail-From: <{return_path}>",
-        f"Original-Rcpt-To: <{rcpt}>",
-        "Arrival-Date: Mon, 1 Jan 2024 00:00:00 +0000",
-        "Source-IP: 127.0.0.1",
-        "",
-        "--arf-boundary",
-        "Content-Type: message/rfc822",
-        "Content-Disposition: inline",
-        "",
-        f"Return-Path: <{return_path}>",
-        f"From: {FROM}",
-        f"To: {rcpt}",
-        "Subject: hello",
-        f"Message-ID: <{message_id}>",
-        "",
-        "hi",
-        "",
-        "--arf-boundary--",
-        "",
-    ])
+    """RFC 5965: an abuse report with the whole original (our Return-Path in it)."""
+    return multipart_report(COMPLAINTS, "feedback-report", "message/feedback-report", [
+        "Feedback-Type: abuse", "User-Agent: ExampleFBL/1.0", "Version: 1", f"Original-Mail-From: <{return_path}>",
+        f"Original-Rcpt-To: <{rcpt}>", "Arrival-Date: Mon, 1 Jan 2024 00:00:00 +0000", "Source-IP: 127.0.0.1",
+    ], "message/rfc822", original_headers(return_path, rcpt) + [f"Message-ID: <{message_id}>", "", "hi"])
 
 
 def test_arf_complaint_suppresses_and_adds_an_event(world):
@@ -201,15 +149,13 @@ def test_arf_complaint_suppresses_and_adds_an_event(world):
         return [e for e in events(srv, type="complained")["events"] if e["message_id"] == mid]
     (event,) = wait_until(complained, 15, what="complained event")
     assert event["recipient"] == rcpt and event["detail"]["feedback_type"] == "abuse", event
-    status, _, listed = call(srv, "GET", "/v1/suppressions", srv.keys["read"])
-    entries = [s for s in listed["suppressions"] if s["address"] == rcpt]
-    assert entries and entries[0]["reason"] == "complaint" and entries[0]["domain"] == "sender.example", listed
+    entry = suppression_of(srv, rcpt)
+    assert entry and entry["reason"] == "complaint" and entry["domain"] == "sender.example", entry
     # An unverifiable report changes nothing.
     deliver_report(srv, COMPLAINTS, arf("bounces+0123456789ABCDEFGHIJ-0-aaaaaaaaaaaaaaaa@sender.example",
                                         "erin@example.net", "x@sender.example"))
     wait_until(lambda: "platform.report_dropped" in srv.log(), 10, what="dropped report logged")
-    status, _, listed = call(srv, "GET", "/v1/suppressions", srv.keys["read"])
-    assert not [s for s in listed["suppressions"] if s["address"] == "erin@example.net"]
+    assert suppression_of(srv, "erin@example.net") is None
 
 
 def test_mailto_unsubscribe(world):
@@ -232,6 +178,5 @@ def test_mailto_unsubscribe(world):
     def unsubscribed():
         return [e for e in events(srv, type="unsubscribed")["events"] if e["recipient"] == rcpt]
     wait_until(unsubscribed, 15, what="unsubscribed event")
-    status, _, listed = call(srv, "GET", "/v1/suppressions", srv.keys["read"])
-    entries = [s for s in listed["suppressions"] if s["address"] == rcpt]
-    assert entries and entries[0]["reason"] == "unsubscribe" and entries[0]["domain"] == "sender.example", listed
+    entry = suppression_of(srv, rcpt)
+    assert entry and entry["reason"] == "unsubscribe" and entry["domain"] == "sender.example", entry
