@@ -4,6 +4,7 @@
 #include "api/api_routes.hpp"
 #include "platform/message_request.hpp"
 #include "platform/mime_builder.hpp"
+#include "platform/return_path.hpp"
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -48,13 +49,17 @@ http::Response post_message(ApiContext& ctx, const http::Request& req, const htt
   auto msg = std::make_shared<queue::Message>();
   queue::Envelope& env = msg->envelope;
   env.id = queue::make_queue_id();
-  env.sender = sender;
+  // VERP: bounces and complaints come back to an address that names this
+  // message (the history keeps the From address for GET /v1/messages).
+  auto return_path = platform::return_path_for(ctx.platform, env.id, sender);
+  if (!return_path) return http::Response::error(422, "invalid_message", return_path.error().message);
+  env.sender = std::move(*return_path);
   env.tracked = true;
   env.received_at = ctx.clock.unix_seconds();
   env.client_ip = req.peer.ip;
   env.auth_user = concat("apikey:", caller.key_name);
   env.listener = "api";
-  env.smtputf8 = has_8bit(sender);
+  env.smtputf8 = has_8bit(env.sender);
 
   platform::HistoryMessage history;
   history.id = env.id;

@@ -11,6 +11,7 @@
 // A token that does not verify is a 404 page; it says nothing more.
 #include "api/api_routes.hpp"
 #include "platform/merge_template.hpp"
+#include "platform/return_path.hpp"
 #include "platform/unsubscribe_action.hpp"
 #include "platform/unsubscribe_token.hpp"
 #include "util/log.hpp"
@@ -39,8 +40,7 @@ http::Response invalid_link() {
 }
 
 std::optional<platform::UnsubscribeFields> open_token(ApiContext& ctx, const std::string& token) {
-  const auto& secret = ctx.platform.secret();
-  auto fields = platform::open_unsubscribe_token({reinterpret_cast<const char*>(secret.data()), secret.size()}, token);
+  auto fields = platform::open_unsubscribe_token(platform::secret_bytes(ctx.platform), token);
   if (!fields) return std::nullopt;
   return std::move(*fields);
 }

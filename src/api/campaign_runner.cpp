@@ -9,17 +9,13 @@
 #include "platform/delivery_events.hpp"
 #include "platform/mime_builder.hpp"
 #include "platform/unsubscribe_token.hpp"
-#include "platform/verp.hpp"
+#include "platform/return_path.hpp"
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace volley::api {
 namespace {
-
-std::string_view secret_of(const platform::Platform& p) {
-  return {reinterpret_cast<const char*>(p.secret().data()), p.secret().size()};
-}
 
 // What every message of one campaign shares while it is expanded.
 struct Expansion {
@@ -169,7 +165,7 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
       continue;
     }
 
-    auto token = platform::make_unsubscribe_token(secret_of(p), {address, x.sender_domain, x.job.id});
+    auto token = platform::make_unsubscribe_token(platform::secret_bytes(p), {address, x.sender_domain, x.job.id});
     if (!token) return token.error();
     const platform::HeaderList headers = {
         {"List-Unsubscribe", list_unsubscribe(options.unsubscribe_base, x.sender_domain, *token)},
@@ -178,7 +174,7 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
     };
     auto built = platform::render_campaign_message(x.request, k, headers, platform::make_stamp(ctx.clock));
     if (!built) return built.error();
-    auto return_path = platform::bounce_address(secret_of(p), id, 0, x.sender_domain);
+    auto return_path = platform::return_path_for(p, id, from);
     if (!return_path) return return_path.error();
 
     auto msg = std::make_shared<queue::Message>();

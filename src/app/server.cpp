@@ -27,6 +27,8 @@
 #include "pop3/pop3_connection.hpp"
 #include "platform/platform.hpp"
 #include "api/campaign_runner.hpp"
+#include "platform/report_target.hpp"
+#include "platform/return_path.hpp"
 #include "pop3/store_maildrop.hpp"
 #include "queue/log_spool.hpp"
 #include "util/log.hpp"
@@ -52,7 +54,8 @@ void apply_log_settings(const config::Config& cfg) {
 // DKIM signer (keys in `dkim_keys`, read at start, are reused).
 Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runtime& rt,
                                                        const std::vector<inbound::DkimSigningEntry>& dkim_keys,
-                                                       inbound::SenderCheckThread& checks_thread) {
+                                                       inbound::SenderCheckThread& checks_thread,
+                                                       std::string_view platform_secret) {
   auto snap = std::make_shared<Snapshot>();
   auto checks = inbound::SenderAuthChecks::create(cfg, checks_thread);
   if (!checks) return checks.error();
@@ -76,7 +79,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config cfg, Runti
     snap->tls = std::move(ctx.value());
   }
   snap->cfg = std::move(cfg);
-  snap->directory = std::make_unique<inbound::RecipientDirectory>(snap->cfg, rt.users(), &rt.mailbox_quota());
+  snap->directory =
+      std::make_unique<inbound::RecipientDirectory>(snap->cfg, rt.users(), &rt.mailbox_quota(), platform_secret);
   snap->authenticator = std::make_unique<inbound::Authenticator>(rt.users(), rt.auth_throttle(), snap->cfg.local_domains,
                                                                &rt.login_cache());
   return std::shared_ptr<const Snapshot>(std::move(snap));
@@ -148,6 +152,8 @@ class Server {
   std::shared_ptr<Runtime> rt_;
   // The sending platform's state: before engine_, which reports rounds to it.
   std::unique_ptr<platform::Platform> platform_;
+  // Where mail to the platform's report addresses goes; before engine_, which delivers to it.
+  std::unique_ptr<platform::ReportTarget> report_target_;
   // What the API handlers use; lives as long as the routes that point to it.
   std::unique_ptr<api::ApiContext> api_context_;
   std::unique_ptr<delivery::Engine> engine_;
@@ -231,12 +237,6 @@ int Server::run() {
         .kv("seconds", std::to_string(rec.seconds));
   }
   rt_ = std::make_shared<Runtime>(std::move(spool.value()), std::move(users), cfg_);
-  auto snap = build_snapshot(cfg_, *rt_, dkim_keys_, checks_thread_);
-  if (!snap) {
-    log::error("server.start_failed").kv("reason", snap.error().message);
-    return 1;
-  }
-  rt_->set_snapshot(snap.value());
 
   // Opened even without an http listener: messages the API queued earlier
   // still report their delivery rounds to it.
@@ -256,11 +256,26 @@ int Server::run() {
   }
   platform_->trim(system_clock().unix_seconds());
   asio::co_spawn(contexts_.at(0), trim_platform_hourly(), asio::detached);
+  // The snapshot's recipient directory verifies VERP addresses with the
+  // platform's secret, so it is built once the platform is open.
+  auto snap = build_snapshot(cfg_, *rt_, dkim_keys_, checks_thread_, platform::secret_bytes(*platform_));
+  if (!snap) {
+    log::error("server.start_failed").kv("reason", snap.error().message);
+    return 1;
+  }
+  rt_->set_snapshot(snap.value());
+  // Reports that come back by mail (bounces, complaints, mailto
+  // unsubscribes): what the current directory says is a report address
+  // goes to the platform, never to a mailbox or a relay.
+  report_target_ = std::make_unique<platform::ReportTarget>(*platform_, [rt = rt_](std::string_view address) {
+    return rt->snapshot()->directory->report_kind(address);
+  });
   api_context_ = std::make_unique<api::ApiContext>(api::ApiContext{*rt_, *platform_, system_clock()});
 
   engine_ = std::make_unique<delivery::Engine>(rt_->log_spool(), cfg_);
   engine_->set_mailbox_quota(&rt_->mailbox_quota());
   engine_->set_round_observer(&platform_->delivery_events());
+  engine_->set_recipient_consumer(report_target_.get());
   if (auto started = engine_->start(); !started) {
     log::error("server.start_failed").kv("reason", "delivery: " + started.error().message);
     return 1;
@@ -441,7 +456,7 @@ void Server::reload() {
     next.listeners = cfg_.listeners;
   }
   rt_->users().request_refresh();  // SIGHUP reloads users too (SPEC 1)
-  auto snap = build_snapshot(next, *rt_, dkim_keys_, checks_thread_);
+  auto snap = build_snapshot(next, *rt_, dkim_keys_, checks_thread_, platform::secret_bytes(*platform_));
   if (!snap) {
     log::error("config.reload_failed").kv("reason", snap.error().message).kv("action", "keeping the running configuration");
     return;

@@ -184,7 +184,11 @@ void Engine::dispatch(const std::shared_ptr<ActiveMessage>& a) {
   // Held until every job is handed out: a destination that fails its jobs
   // at once must not finish the round while others are still being added.
   ++a->pending_jobs;
-  RecipientSplit split = split_recipients(a->env, c.local_domains, c.delivery.smarthost);
+  RecipientSplit split = split_recipients(a->env, c.local_domains, c.delivery.smarthost, consumer_);
+  if (!split.consumed.empty()) {
+    ++a->pending_jobs;
+    deliver_consumed(Job{a, std::move(split.consumed)});
+  }
   if (!split.local.empty()) {
     ++a->pending_jobs;
     deliver_local(Job{a, std::move(split.local)});

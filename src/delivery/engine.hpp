@@ -36,6 +36,7 @@
 #include "delivery/job.hpp"
 #include "delivery/limits.hpp"
 #include "delivery/outcome.hpp"
+#include "delivery/recipient_consumer.hpp"
 #include "delivery/round_recorder.hpp"
 #include "delivery/router.hpp"
 #include "delivery/shaping.hpp"
@@ -76,6 +77,9 @@ class Engine {
   void set_mailbox_quota(mailbox::MailboxQuota* quota) { quota_ = quota; }
   // The sending platform's view of tracked messages' rounds; before start().
   void set_round_observer(RoundObserver* observer) { recorder_.set_observer(observer); }
+  // Recipients consumed by the daemon itself (the platform's report
+  // addresses; recipient_consumer.hpp); before start(). Null = none.
+  void set_recipient_consumer(RecipientConsumer* consumer) { consumer_ = consumer; }
 
   // Admin (any thread; block until the engine answered).
   Result<size_t> retry(const std::string& id);
@@ -114,11 +118,14 @@ class Engine {
   std::vector<asio::ip::address> next_sources();
   ClientSettings client_settings(bool smarthost) const;
 
-  // engine_local.cpp: Maildir
+  // engine_local.cpp: Maildir, and the consumer's target; both on the blocking pool
   void deliver_local(Job job);
+  void deliver_consumed(Job job);
+  void deliver_on_pool(Job job, std::shared_ptr<DeliveryTarget> target);
 
   queue::LogSpool& spool_;
   mailbox::MailboxQuota* quota_ = nullptr;
+  RecipientConsumer* consumer_ = nullptr;
   const Clock& clock_;
   std::shared_ptr<const config::Config> cfg_;
   uint64_t config_generation_ = 1;

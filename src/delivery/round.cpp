@@ -71,6 +71,10 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
     env.attempts.push_back(queue::Attempt{now_ms / 1000, rcpt.address, status_name(o->status), o->relay, o->describe()});
     if (o->status == Status::Deferred) deferred_now = true;
     if (env.sender.empty()) continue;  // never a DSN to the null sender
+    // A tracked message (sending platform) reports to its sender as events;
+    // its return path is our own VERP address, so a DSN would only come
+    // back to us as a bounce of a bounce.
+    if (env.tracked) continue;
     if (o->status == Status::Bounced && wants_failure(rcpt.notify)) r.failed.push_back(i);
     if (o->status == Status::Sent && wants_success(rcpt.notify)) r.succeeded.push_back(i);
   }

@@ -44,12 +44,16 @@ std::optional<asio::ip::address> ip_of(std::string_view text) {
 }
 
 RecipientSplit split_recipients(const queue::Envelope& env, const std::vector<std::string>& local_domains,
-                                const std::string& smarthost) {
+                                const std::string& smarthost, const RecipientConsumer* consumer) {
   RecipientSplit split;
   std::unordered_map<std::string, size_t> group_of;  // key -> index in split.remote
   for (size_t i = 0; i < env.recipients.size(); ++i) {
     const auto& r = env.recipients[i];
     if (r.state != queue::RecipientState::Pending && r.state != queue::RecipientState::Deferred) continue;
+    if (consumer && consumer->consumes(r.address)) {
+      split.consumed.push_back(i);
+      continue;
+    }
     std::string domain = domain_of(r.address);
     if (std::find(local_domains.begin(), local_domains.end(), domain) != local_domains.end()) {
       split.local.push_back(i);

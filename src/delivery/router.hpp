@@ -27,6 +27,7 @@
 #include "delivery/destination.hpp"
 #include "delivery/mta_sts_source.hpp"
 #include "delivery/outcome.hpp"
+#include "delivery/recipient_consumer.hpp"
 #include "delivery/resolver.hpp"
 #include "delivery/smtp_client.hpp"
 #include "queue/envelope.hpp"
@@ -40,13 +41,15 @@ struct RecipientSplit {
     std::string domain;  // what MX lookups and shaping see ("" for the smarthost)
     std::vector<size_t> rcpts;
   };
-  std::vector<size_t> local;  // recipients in local_domains
-  std::vector<Group> remote;  // in order of first appearance
+  std::vector<size_t> consumed;  // recipients the RecipientConsumer takes (never routed)
+  std::vector<size_t> local;     // recipients in local_domains
+  std::vector<Group> remote;     // in order of first appearance
 };
 
-// Recipients still to be tried (pending or deferred) of `env`, by way.
+// Recipients still to be tried (pending or deferred) of `env`, by way: those
+// `consumer` consumes first (null = none), then local and remote.
 RecipientSplit split_recipients(const queue::Envelope& env, const std::vector<std::string>& local_domains,
-                                const std::string& smarthost);
+                                const std::string& smarthost, const RecipientConsumer* consumer = nullptr);
 
 // An IP address written as text ("192.0.2.1", "2001:db8::1"), else nullopt.
 std::optional<asio::ip::address> ip_of(std::string_view text);

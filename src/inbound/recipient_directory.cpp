@@ -11,8 +11,12 @@ std::string_view domain_of(std::string_view address) { return address.substr(add
 }  // namespace
 
 RecipientDirectory::RecipientDirectory(const config::Config& cfg, const auth::UserDirectory& users,
-                                       mailbox::MailboxQuota* quota)
+                                       mailbox::MailboxQuota* quota, std::string_view platform_secret)
     : cfg_(cfg), users_(users), quota_(quota) {
+  report_rules_.secret = std::string(platform_secret);
+  report_rules_.complaints_address = cfg_.api.complaints_address;
+  report_rules_.unsubscribe_domains = cfg_.local_domains;
+  for (const auto& k : cfg_.dkim) report_rules_.unsubscribe_domains.push_back(to_lower(k.domain));
   for (const auto& [alias, targets] : cfg_.aliases)
     for (const auto& t : targets)
       if (auto user = auth::normalize_address(t)) aliases_of_[*user].push_back(alias);
@@ -64,6 +68,22 @@ Result<std::vector<std::string>> RecipientDirectory::local_targets(const std::st
   auto user = users_.find(address_lower);
   if (!user) return user.error();  // NotFound, or temporary: the caller tells them apart
   return std::vector<std::string>{user->address};
+}
+
+platform::ReportKind RecipientDirectory::report_kind(std::string_view address) const {
+  const platform::ReportKind kind = platform::classify_report_address(report_rules_, address);
+  if (kind != platform::ReportKind::Unsubscribe) return kind;
+  // A real mailbox of that name is someone's: it gets the mail.
+  const std::string key = to_lower(address);
+  if (cfg_.aliases.count(key)) return platform::ReportKind::None;
+  if (!is_local_domain(std::string(domain_of(key)))) return kind;
+  auto user = users_.find(key);
+  if (user || user.error().code != ErrorCode::NotFound) return platform::ReportKind::None;
+  return kind;
+}
+
+bool RecipientDirectory::consumes(const smtp::Mailbox& mb) const {
+  return report_kind(mb.to_string()) != platform::ReportKind::None;
 }
 
 std::string RecipientDirectory::postmaster() const {

@@ -61,54 +61,70 @@ void DeliveryEvents::set_classifier(std::shared_ptr<const BounceClassifier> rule
 
 void DeliveryEvents::round_finished(const queue::Envelope& env,
                                     const std::vector<std::optional<delivery::RcptOutcome>>& outcomes) {
+  ResultOrigin origin;
+  origin.message_id = env.id;
+  origin.campaign = env.campaign;
+  origin.sender_domain = domain_of(env.sender);
+  std::vector<RecipientResult> results;
+  for (size_t i = 0; i < outcomes.size() && i < env.recipients.size(); ++i)
+    if (outcomes[i]) results.push_back(RecipientResult{env.recipients[i].address, env.recipients[i].state, *outcomes[i]});
+  record(origin, results);
+}
+
+void DeliveryEvents::record(const ResultOrigin& origin, const std::vector<RecipientResult>& results) {
   const int64_t now = now_();
   std::shared_ptr<const BounceClassifier> rules;
   {
     std::lock_guard lock(mu_);
     rules = classifier_;
   }
+  const bool late_report = !origin.via.empty();
   std::vector<Event> batch;
   std::vector<RecipientUpdate> updates;
   std::vector<Suppression> suppress;
-  const std::string sender_domain = domain_of(env.sender);
-  for (size_t i = 0; i < outcomes.size() && i < env.recipients.size(); ++i) {
-    if (!outcomes[i]) continue;
-    const auto& o = *outcomes[i];
-    const auto& r = env.recipients[i];
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& o = results[i].outcome;
+    const auto state = results[i].state;
+    const std::string& address = results[i].address;
     const std::string reply = o.describe();
     Event e;
     e.at = now;
-    e.type = event_of(r.state);
-    e.message_id = env.id;
-    e.recipient = r.address;
-    e.campaign = env.campaign;
+    e.type = event_of(state);
+    e.message_id = origin.message_id;
+    e.recipient = address;
+    e.campaign = origin.campaign;
+    if (!origin.dedup_prefix.empty()) e.dedup = concat(origin.dedup_prefix, std::to_string(i));
     nlohmann::json detail = {{"reply", reply}, {"status", o.enhanced}, {"relay", o.relay}};
+    if (late_report) detail["via"] = origin.via;
     bool hard = false;
-    if (r.state != queue::RecipientState::Delivered) {
+    if (state != queue::RecipientState::Delivered) {
       const BounceVerdict verdict = classify_outcome(*rules, o);
       detail["class"] = bounce_class_name(verdict.result);
-      hard = r.state == queue::RecipientState::Bounced && verdict.result == BounceClass::Hard;
+      hard = state == queue::RecipientState::Bounced && verdict.result == BounceClass::Hard;
       if (verdict.rule && verdict.rule->origin != "default") detail["rule"] = verdict.rule->origin;
     }
     e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     batch.push_back(std::move(e));
-    updates.push_back(RecipientUpdate{r.address, state_of(r.state), reply});
-    if (hard && !sender_domain.empty())
-      suppress.push_back(Suppression{sender_domain, r.address, SuppressionReason::HardBounce, now, reply});
+    // A late "delayed" report changes nothing the history shows.
+    if (!late_report || state == queue::RecipientState::Bounced)
+      updates.push_back(RecipientUpdate{address, state_of(state), reply, !late_report});
+    if (hard && !origin.sender_domain.empty())
+      suppress.push_back(Suppression{origin.sender_domain, address, SuppressionReason::HardBounce, now, reply});
   }
   // Suppressions and history before the events: an event reader that sees
   // "bounced" then finds the address suppressed and the history current.
+  const std::string& id = origin.message_id;
   for (auto& s : suppress) {
     const std::string address = s.address;
     if (auto r = suppressions_.add(std::move(s)); !r)
-      log::error("platform.suppress_failed").kv("id", env.id).kv("rcpt", address).kv("error", r.error().message);
+      log::error("platform.suppress_failed").kv("id", id).kv("rcpt", address).kv("error", r.error().message);
     else
-      log::info("platform.suppressed").kv("id", env.id).kv("rcpt", address).kv("domain", sender_domain).kv("reason", "hard_bounce");
+      log::info("platform.suppressed").kv("id", id).kv("rcpt", address).kv("domain", origin.sender_domain).kv("reason", "hard_bounce");
   }
-  if (auto r = history_.update(env.id, updates); !r)
-    log::error("platform.history_failed").kv("id", env.id).kv("error", r.error().message);
+  if (auto r = history_.update(id, updates); !r)
+    log::error("platform.history_failed").kv("id", id).kv("error", r.error().message);
   if (auto r = events_.append(batch); !r)
-    log::error("platform.events_failed").kv("id", env.id).kv("error", r.error().message);
+    log::error("platform.events_failed").kv("id", id).kv("error", r.error().message);
 }
 
 }  // namespace volley::platform

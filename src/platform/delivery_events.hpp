@@ -23,6 +23,25 @@ namespace volley::platform {
 // failure.
 BounceVerdict classify_outcome(const BounceClassifier& rules, const delivery::RcptOutcome& o);
 
+// One recipient's result to record: its state after the round (or after a
+// report that came back) and the outcome that made it.
+struct RecipientResult {
+  std::string address;
+  queue::RecipientState state = queue::RecipientState::Deferred;
+  delivery::RcptOutcome outcome;
+};
+
+// What results belong to and where they came from.
+struct ResultOrigin {
+  std::string message_id;
+  std::string campaign;
+  std::string sender_domain;  // whose suppression list a hard bounce goes on
+  std::string via;            // "" = a delivery round; "dsn" = a delivery report that came back later
+  // "" or a prefix made unique per result (prefix + its position): events
+  // with a key are stored once, so a report delivered twice records once.
+  std::string dedup_prefix;
+};
+
 class DeliveryEvents final : public delivery::RoundObserver {
  public:
   DeliveryEvents(EventLog& events, MessageHistory& history, SuppressionList& suppressions,
@@ -35,6 +54,13 @@ class DeliveryEvents final : public delivery::RoundObserver {
 
   void round_finished(const queue::Envelope& env,
                       const std::vector<std::optional<delivery::RcptOutcome>>& outcomes) override;
+
+  // The one path results take, from a round or from a DSN: failures and
+  // deferrals classified by the rule table, the hard bounces suppressed for
+  // the sender domain, the history brought up to date (a report that came
+  // back updates a bounce only, without counting an attempt), then one
+  // event per result. Errors are logged.
+  void record(const ResultOrigin& origin, const std::vector<RecipientResult>& results);
 
  private:
   EventLog& events_;

@@ -81,7 +81,7 @@ Result<void> MessageHistory::update(const std::string& message_id, const std::ve
   std::lock_guard lock(db_.mutex());
   return db_.transaction([&]() -> Result<void> {
     SqlStatement st(db_.handle(),
-                    "UPDATE message_recipients SET state = ?3, last_reply = ?4, attempts = attempts + 1"
+                    "UPDATE message_recipients SET state = ?3, last_reply = ?4, attempts = attempts + ?5"
                     " WHERE message_id = ?1 AND address = ?2");
     if (!st.ok()) return db_.error("preparing history update");
     for (const auto& u : updates) {
@@ -90,6 +90,7 @@ Result<void> MessageHistory::update(const std::string& message_id, const std::ve
       st.bind_text(2, u.address);
       st.bind_text(3, u.state);
       st.bind_text(4, u.last_reply);
+      st.bind_int64(5, u.attempt ? 1 : 0);
       if (st.step() != SQLITE_DONE) return db_.error("updating history");
     }
     return {};

@@ -62,6 +62,7 @@ struct RecipientUpdate {
   std::string address;
   std::string state;       // kStateDeferred / kStateDelivered / kStateBounced
   std::string last_reply;
+  bool attempt = true;     // false: a report that came back later (a DSN), not a delivery attempt
 };
 
 class MessageHistory {
@@ -73,7 +74,7 @@ class MessageHistory {
   // The same for many messages in one transaction (a campaign's batch).
   Result<void> record_batch(const std::vector<HistoryMessage>& batch);
   // Applies one delivery round's results: each named recipient's state and
-  // last reply, attempts + 1. Unknown messages (not sent through the API)
+  // last reply, attempts + 1 (for updates that are attempts). Unknown messages (not sent through the API)
   // are ignored.
   Result<void> update(const std::string& message_id, const std::vector<RecipientUpdate>& updates);
   Result<std::optional<HistoryMessage>> find(const std::string& id);

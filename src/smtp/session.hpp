@@ -50,6 +50,14 @@ class Directory {
   // "postmaster@<first local domain>": where RCPT TO:<Postmaster> goes.
   virtual std::string postmaster() const = 0;
   virtual bool relay_allowed(const net::IpAddress& client) const = 0;
+  // Whether the server consumes mail to `mb` itself instead of storing or
+  // relaying it (the sending platform's bounce, complaint and unsubscribe
+  // addresses): accepted from any client, for any domain the directory
+  // says, because such mail is never passed on. Must not block.
+  virtual bool consumes(const Mailbox& mb) const {
+    (void)mb;
+    return false;
+  }
   // Whether a local mailbox (a target from local_targets) has room for a
   // message of `declared_size` bytes (MAIL FROM SIZE=, 0 when not given).
   // Must not block (an I/O thread asks): a cached or cheaply read answer.

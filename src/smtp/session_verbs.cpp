@@ -135,7 +135,12 @@ void Session::do_rcpt(std::string_view arg) {
     const Mailbox& mb = rc.path.mailbox;
     std::string domain = to_lower(mb.domain);
     bool local = !mb.domain_is_literal() && directory_.is_local_domain(domain);
-    if (local) {
+    if (!mb.domain_is_literal() && directory_.consumes(mb)) {
+      // Consumed by the server itself (never stored or relayed), so taking
+      // it from a stranger for a foreign domain opens no relay.
+      log::info("smtp.rcpt_consumed").kv("client", client_.ip).kv("recipient", given);
+      targets.push_back(given);
+    } else if (local) {
       // A name no mailbox can have is refused now, never 250-then-bounce.
       if (const char* why = mailbox_name_problem(mb))
         return error(550, "5.1.3", "<" + given + ">: Recipient address rejected: " + why);

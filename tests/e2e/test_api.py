@@ -15,6 +15,7 @@ import email
 import email.policy
 import http.client
 import json
+import re
 from typing import Optional, Tuple
 
 import pytest
@@ -42,16 +43,26 @@ def call(srv, method: str, path: str, key: Optional[str], body=None) -> Tuple[in
     return r.status, {k.lower(): v for k, v in r.getheaders()}, (json.loads(raw) if raw else {})
 
 
-@pytest.fixture
-def world(mail_world):
+def api_world(mail_world, api_toml: str = "", **volley_kw):
+    """A receiver for example.net (aiosmtpd on 127.0.0.2) and a Volley with
+    an mx and an api listener and keys of every scope (srv.keys); `api_toml`
+    is added to its configuration."""
     peer = mail_world.peer("127.0.0.2")
     mail_world.route("example.net", "127.0.0.2")
     listeners = [{"name": "mx", "protocol": "smtp", "role": "mx", "tls": "none"},
                  {"name": "api", "protocol": "http", "tls": "none"}]
-    srv = mail_world.volley(start=False, listeners=listeners, limits={"max_auth_failures_per_ip": 1000})
+    srv = mail_world.volley(start=False, listeners=listeners, limits={"max_auth_failures_per_ip": 1000}, **volley_kw)
+    if api_toml:
+        srv.extra_toml += "\n\n" + api_toml + "\n"
+        srv.write_config()
     srv.keys = {scope: create_key(srv, f"{scope}-key", scope) for scope in ("send", "read", "admin")}
     srv.start()
     return mail_world, peer, srv
+
+
+@pytest.fixture
+def world(mail_world):
+    return api_world(mail_world)
 
 
 def send(srv, body: dict, key_scope: str = "send"):
@@ -90,7 +101,8 @@ def test_message_is_built_queued_delivered_and_reported(world):
                                   {"address": "carol@example.net", "status": "queued"}]
 
     (got,) = peer.wait_messages(1)
-    assert got.mail_from == SENDER
+    # VERP: the return path names this message (index 0: the message as a whole).
+    assert re.fullmatch(rf"bounces\+{mid}-0-[0-9a-z]{{16}}@sender\.example", got.mail_from, re.I), got.mail_from
     assert sorted(got.rcpt_tos) == ["bob@example.net", "carol@example.net"]
     msg = email.message_from_bytes(got.content, policy=email.policy.default)
     assert str(msg["Subject"]) == "Grüße from the API"

@@ -134,6 +134,29 @@ TEST_F(RoundRecorderTest, NeverADsnToTheNullSender) {
   EXPECT_TRUE(dsns().empty());
 }
 
+// A tracked message (the sending platform's) reports by events; its return
+// path is our own VERP address, so a DSN would loop back to us.
+TEST_F(RoundRecorderTest, NoDsnForATrackedMessage) {
+  auto a = queued({"gone@example.net", "ok@example.net"}, "bounces+X-0-Y@example.org",
+                     smtp::kNotifySuccess | smtp::kNotifyFailure);
+  a->env.tracked = true;
+  a->outcomes[0] = remote(550, "5.1.1", "no such user");
+  a->outcomes[1] = remote(250, "2.0.0", "ok");
+  RoundResult r = recorder->record(*a, policy, "mx.volley.test");
+  settle();
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(r.failed.empty());
+  EXPECT_TRUE(r.succeeded.empty());
+  EXPECT_TRUE(dsns().empty());
+  // The same message untracked gets its DSNs (the test would pass vacuously otherwise).
+  auto b = queued({"gone@example.net", "ok@example.net"}, "s@example.org", smtp::kNotifySuccess | smtp::kNotifyFailure);
+  b->outcomes[0] = remote(550, "5.1.1", "no such user");
+  b->outcomes[1] = remote(250, "2.0.0", "ok");
+  recorder->record(*b, policy, "mx.volley.test");
+  settle();
+  EXPECT_EQ(dsns().size(), 2u);
+}
+
 TEST_F(RoundRecorderTest, NotifySuccessOfARelayGetsARelayedDsn) {
   auto a = queued({"r@example.net"}, "s@example.org", smtp::kNotifySuccess);
   a->outcomes[0] = remote(250, "2.0.0", "queued");

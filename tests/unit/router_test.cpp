@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -302,6 +304,27 @@ TEST(SplitRecipients, SmarthostTakesEveryRemoteRecipient) {
   EXPECT_EQ(s.remote[0].key, kSmarthostKey);
   EXPECT_EQ(s.remote[0].domain, "");
   EXPECT_EQ(s.remote[0].rcpts, (std::vector<size_t>{0, 2}));
+}
+
+// Recipients the daemon consumes (the platform's report addresses) are split
+// off before routing: never local, never relayed, even through a smarthost.
+TEST(SplitRecipients, ConsumedRecipientsComeFirstAndAreNeverRouted) {
+  struct Consumer : RecipientConsumer {
+    bool consumes(const std::string& a) const override { return a.rfind("bounces+", 0) == 0 || a == "fbl@local.test"; }
+    DeliveryTarget& target() override { std::abort(); }
+  } consumer;
+  using S = queue::RecipientState;
+  auto env = envelope({{"bounces+x@remote.test", S::Pending},
+                       {"u@local.test", S::Pending},
+                       {"fbl@local.test", S::Deferred},
+                       {"c@d.test", S::Pending},
+                       {"bounces+y@d.test", S::Delivered}});
+  auto s = split_recipients(env, {"local.test"}, "relay.test:25", &consumer);
+  EXPECT_EQ(s.consumed, (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(s.local, (std::vector<size_t>{1}));
+  ASSERT_EQ(s.remote.size(), 1u);
+  EXPECT_EQ(s.remote[0].rcpts, (std::vector<size_t>{3}));
+  EXPECT_TRUE(split_recipients(env, {"local.test"}, "").consumed.empty());  // no consumer: routed as before
 }
 
 // ---- transport security: DANE (RFC 7672) and MTA-STS (RFC 8461) per MX host ----

@@ -36,7 +36,7 @@ struct Dialogue {
   }
   // Runs the dialogue; returns the queued message's bytes (head + body file).
   std::string run(const std::vector<std::string>& lines) {
-    s = std::make_unique<smtp::Session>(settings, client, directory);
+    s = std::make_unique<smtp::Session>(settings, client, use_directory ? *use_directory : directory);
     s->start();
     pump();
     for (const auto& l : lines) {
@@ -83,6 +83,7 @@ struct Dialogue {
   smtp::SessionSettings settings;
   smtp::ClientInfo client;
   Directory directory;
+  const smtp::Directory* use_directory = nullptr;  // a real directory instead of `directory`
   smtp::SenderVerdict verdict;  // what the sender checks answer
   std::unique_ptr<smtp::Session> s;
   std::vector<std::unique_ptr<smtp::SenderChecks::Job>> checked;
