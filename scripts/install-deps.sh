@@ -29,6 +29,7 @@ TEST_PKGS=(
   opendkim opendkim-tools                              # bench/dkim_signing: Postfix's signing milter (private instance)
   dovecot-core dovecot-pop3d dovecot-imapd             # POP3 interop e2e and bench/pop3: private Dovecot instances
   fetchmail                                            # a real POP3 client (e2e, batch mode; python3's poplib is stdlib)
+  wrk                                                  # bench/api: HTTP load (POST /v1/messages)
 )
 
 want=("${BUILD_PKGS[@]}")
