@@ -7,6 +7,8 @@
 // pool.
 #pragma once
 
+#include <asio/thread_pool.hpp>
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -36,6 +38,11 @@ struct Api {
   std::shared_ptr<const KeyCheck> keys;
   std::shared_ptr<RateLimiter> limiter;
   auth::AuthThrottle* throttle = nullptr;  // the daemon's, shared with SMTP/POP3; null: none (tests)
+  // Where handlers run (they block on SQLite and on the queue's group
+  // commit, so more threads than cores: a POST spends most of its time
+  // waiting for an fsync it shares with the others). Null: the intake's
+  // spill pool.
+  std::shared_ptr<asio::thread_pool> workers;
 };
 
 struct Decision {

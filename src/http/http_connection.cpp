@@ -29,7 +29,7 @@ class HttpConnection final : public net::Session {
  public:
   HttpConnection(SessionSettings settings, std::shared_ptr<inbound::Intake> intake, std::shared_ptr<const Api> api,
                  const net::Peer& peer)
-      : intake_(std::move(intake)), session_(std::move(settings), std::move(api), peer) {}
+      : intake_(std::move(intake)), workers_(api ? api->workers : nullptr), session_(std::move(settings), std::move(api), peer) {}
 
   void start() override {}
   void receive(std::string_view bytes) override { session_.receive(bytes); }
@@ -66,12 +66,13 @@ class HttpConnection final : public net::Session {
     // thread. The job travels in a shared_ptr (see net/async_bridge.hpp).
     auto job = std::make_shared<Job>(session_.take_job());
     auto run = [job] { return run_job(*job); };
-    auto pending = net::run_blocking(intake_->spill_pool(), ex, std::move(run));
+    auto pending = net::run_blocking(workers_ ? *workers_ : intake_->spill_pool(), ex, std::move(run));
     Response response = co_await std::move(pending);
     session_.handled(std::move(response));
   }
 
   std::shared_ptr<inbound::Intake> intake_;
+  std::shared_ptr<asio::thread_pool> workers_;
   http::Session session_;
   http::Session::Action action_ = http::Session::Action::Read;
 };
