@@ -140,8 +140,16 @@ int do_show(const QueueCommand& cmd, const json& answer, std::ostream& out) {
   out << "\nEnvelope\n";
   show_field(out, "Sender", display_sender(str(env, "sender")));
   std::string dsn;
-  if (!str(env, "dsn_ret").empty()) dsn += "RET=" + terminal_safe(str(env, "dsn_ret"));
-  if (!str(env, "dsn_envid").empty()) dsn += (dsn.empty() ? "" : " ") + ("ENVID=" + terminal_safe(str(env, "dsn_envid")));
+  // Built piecewise: GCC 12 at -O3 reports a false -Wrestrict on "lit" + std::string here.
+  if (!str(env, "dsn_ret").empty()) {
+    dsn += "RET=";
+    dsn += terminal_safe(str(env, "dsn_ret"));
+  }
+  if (!str(env, "dsn_envid").empty()) {
+    if (!dsn.empty()) dsn += ' ';
+    dsn += "ENVID=";
+    dsn += terminal_safe(str(env, "dsn_envid"));
+  }
   show_field(out, "DSN", dsn.empty() ? "-" : dsn);
   show_field(out, "SMTPUTF8", flag(env, "smtputf8") ? "yes" : "no");
   show_field(out, "8BITMIME", flag(env, "eight_bit") ? "yes" : "no");
@@ -156,7 +164,10 @@ int do_show(const QueueCommand& cmd, const json& answer, std::ostream& out) {
       std::string notify;
       if (auto n = r.find("notify"); n != r.end() && n->is_array())
         for (const auto& k : *n)
-          if (k.is_string()) notify += (notify.empty() ? "" : ",") + terminal_safe(k.get<std::string>());
+          if (k.is_string()) {
+            if (!notify.empty()) notify += ',';
+            notify += terminal_safe(k.get<std::string>());
+          }
       if (!notify.empty()) out << "      notify: " << notify << "\n";
       if (!str(r, "orcpt").empty()) out << "      orcpt: " << terminal_safe(str(r, "orcpt")) << "\n";
     }
