@@ -110,7 +110,9 @@ TEST(MailtoToken, SubjectThenBody) {
   for (const auto& r : rows) {
     auto got = find_mailto_token(kSecret, r.content);
     EXPECT_EQ(got.has_value(), r.found) << r.content;
-    if (got) EXPECT_EQ(*got, erin);
+    if (got) {
+      EXPECT_EQ(*got, erin);
+    }
   }
 }
 
