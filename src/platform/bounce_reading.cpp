@@ -43,6 +43,8 @@ std::string permanent_reply_line(std::string_view content) {
     size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    // The kept line goes into the event and the history: no CR, no blanks.
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     line = trim(line);
     for (size_t i = 0; i + 9 <= line.size(); ++i) {
       std::string_view at = line.substr(i);
