@@ -11,6 +11,7 @@
 // A token that does not verify is a 404 page; it says nothing more.
 #include "api/api_routes.hpp"
 #include "platform/merge_template.hpp"
+#include "platform/one_click.hpp"
 #include "platform/return_path.hpp"
 #include "platform/unsubscribe_action.hpp"
 #include "platform/unsubscribe_token.hpp"
@@ -45,25 +46,6 @@ std::optional<platform::UnsubscribeFields> open_token(ApiContext& ctx, const std
   return std::move(*fields);
 }
 
-// RFC 8058 3.1: the POST body holds the key/value "List-Unsubscribe=One-Click",
-// as application/x-www-form-urlencoded or as multipart/form-data.
-bool is_one_click(const http::Request& req) {
-  const std::string_view body = req.body;
-  const auto type = req.header("Content-Type");
-  if (type && istarts_with(*type, "multipart/form-data"))
-    return body.find("name=\"List-Unsubscribe\"") != std::string_view::npos &&
-           body.find("One-Click") != std::string_view::npos;
-  for (std::string_view rest = body; !rest.empty();) {
-    const size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    while (!pair.empty() && (pair.back() == '\r' || pair.back() == '\n')) pair.remove_suffix(1);
-    if (pair == "List-Unsubscribe=One-Click") return true;
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return false;
-}
-
 http::Response confirm_page(ApiContext& ctx, const http::Request& req, const http::PathParams& params) {
   auto who = open_token(ctx, params.at(0).second);
   if (!who) return invalid_link();
@@ -84,7 +66,7 @@ http::Response unsubscribe(ApiContext& ctx, const http::Request& req, const http
     log::info("api.unsubscribe_refused").kv("client", req.peer.ip).kv("reason", "token does not verify");
     return invalid_link();
   }
-  if (!is_one_click(req))
+  if (!platform::is_one_click_body(req.header("Content-Type"), req.body))
     return page(400, "Unsubscribe",
                 "<h1>Unsubscribe</h1>\n<p>The request did not say <code>List-Unsubscribe=One-Click</code>.</p>");
   if (auto r = platform::record_unsubscribe(ctx.platform, *who, ctx.clock.unix_seconds(), "one-click"); !r)
