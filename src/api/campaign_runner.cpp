@@ -216,10 +216,9 @@ bool CampaignRunner::expand(const platform::CampaignJob& job) {
   auto snap = ctx_.intake.snapshot();
   platform::CampaignLimits limits;
   limits.max_message_bytes = snap->cfg.limits.max_message_size;
-  auto json_body = platform::parse_json_object(job.request);
-  const nlohmann::json body = json_body ? std::move(json_body).value() : nlohmann::json::object();
-  auto parsed = json_body ? platform::campaign_request_from_json(body, limits)
-                          : platform::ApiResult<platform::CampaignRequest>(json_body.error());
+  // (The JSON tree of a 100,000-recipient request is tens of MB: it lives
+  // only inside parse_campaign_request, while the compact form is made.)
+  auto parsed = platform::parse_campaign_request(job.request, limits);
   if (!parsed || static_cast<int64_t>(parsed->recipients.size()) != job.total) {
     // Accepted once, refused now (a limit lowered since, or a damaged
     // record): nothing more can be sent; say so and close the campaign.
@@ -231,8 +230,7 @@ bool CampaignRunner::expand(const platform::CampaignJob& job) {
     (void)ctx_.platform.campaigns().advance(job.id, job.next_index, true);
     return true;
   }
-  Expansion x{job, parsed.value(), "", "[]", platform::domain_of(parsed->from.address)};
-  if (auto s = body.find("subject"); s != body.end() && s->is_string()) x.subject = s->get<std::string>();
+  Expansion x{job, parsed.value(), parsed->subject_source, "[]", platform::domain_of(parsed->from.address)};
   x.tags_json = nlohmann::json(parsed->tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
   const auto started = std::chrono::steady_clock::now();

@@ -134,6 +134,7 @@ ApiResult<CampaignRequest> campaign_request_from_json(const json& body, const Ca
     if (auto e = read_string(body, key, source)) return *e;
   }
   if (auto e = check_header_text("subject", subject, kMaxSubjectBytes)) return *e;
+  c.subject_source = subject;
   if (text.empty() && html.empty()) return unprocessable("missing_content", "text or html: at least one is required");
   if (auto e = compile(body, "subject", c.subject)) return *e;
   if (auto e = compile(body, "text", c.text)) return *e;

@@ -33,6 +33,7 @@ struct CampaignRecipient {
 struct CampaignRequest {
   NamedAddress from;
   MergeTemplate subject, text, html;  // text or html may be empty templates, never both
+  std::string subject_source;         // the subject as written, merge fields and all (history, campaign record)
   std::vector<std::string> variables;  // every variable the three templates use, sorted
   std::vector<CampaignRecipient> recipients;
   std::vector<std::string> tags;
