@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/json_text.hpp"
+
 namespace volley::admin::protocol_json {
 
 // Insertion-ordered so every answer starts with "ok", as documented.
@@ -17,7 +19,7 @@ using json = nlohmann::ordered_json;
 
 // Every answer goes through here: invalid UTF-8 anywhere (8-bit headers,
 // a HELO of raw bytes) becomes U+FFFD instead of an exception from dump().
-inline std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+inline std::string dump(const json& j) { return json_text(j); }
 
 inline json error(std::string message) {
   json j = json::object();

@@ -14,11 +14,10 @@
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace volley::api {
 namespace {
-
-std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 http::Response post_campaign(ApiContext& ctx, const http::Request& req, const http::Caller& caller) {
   auto snap = ctx.intake.snapshot();
@@ -43,7 +42,7 @@ http::Response post_campaign(ApiContext& ctx, const http::Request& req, const ht
   record.created_at = ctx.clock.unix_seconds();
   record.from = c.from.address;
   record.subject = c.subject_source;
-  record.tags_json = dump(nlohmann::json(c.tags));
+  record.tags_json = json_text(nlohmann::json(c.tags));
   platform::CampaignJob job;
   job.id = record.id;
   job.request = req.body;

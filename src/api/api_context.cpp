@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "inbound/submission.hpp"
+#include "platform/return_path.hpp"
 #include "smtp/received.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -39,6 +40,30 @@ http::Response storage_failure(std::string_view what, const Error& e) {
   http::Response r = http::Response::error(503, "unavailable", "temporary storage problem, try again later");
   r.headers.emplace_back("Retry-After", "5");
   return r;
+}
+
+Result<queue::Envelope> api_envelope(ApiContext& ctx, std::string id, std::string_view from,
+                                     const std::string& client_ip, const std::string& key_name, int64_t now) {
+  auto return_path = platform::return_path_for(ctx.platform, id, from);
+  if (!return_path) return return_path.error();
+  queue::Envelope env;
+  env.id = std::move(id);
+  env.sender = std::move(*return_path);
+  env.tracked = true;
+  env.received_at = now;
+  env.client_ip = client_ip;
+  env.auth_user = concat("apikey:", key_name);
+  env.listener = "api";
+  env.smtputf8 = has_8bit(env.sender);
+  return env;
+}
+
+void add_api_recipient(queue::Envelope& env, const std::string& address) {
+  queue::Recipient r;
+  r.address = address;
+  r.original = address;
+  env.recipients.push_back(std::move(r));
+  env.smtputf8 = env.smtputf8 || has_8bit(address);
 }
 
 inbound::SubmissionTrace api_trace(const std::string& client_ip, std::string_view via, std::string_view name) {

@@ -57,6 +57,14 @@ http::Response storage_failure(std::string_view what, const Error& e);
 Result<void> queue_message(ApiContext& ctx, std::shared_ptr<queue::Message> message, const std::string& client_ip,
                            const std::string& key_name);
 
+// The envelope of a message the API queues (POST /v1/messages, campaign
+// messages): a VERP return path naming it (platform::return_path_for, so
+// bounces and complaints come back to it), tracked, and who sent it; no
+// recipients yet (add_api_recipient).
+Result<queue::Envelope> api_envelope(ApiContext& ctx, std::string id, std::string_view from,
+                                     const std::string& client_ip, const std::string& key_name, int64_t now);
+void add_api_recipient(queue::Envelope& env, const std::string& address);
+
 // Our Received header's origin for API mail: "from [IP]", "with HTTP API
 // (<via> <name>)" (via "key" and the key's name, or "campaign" and its id;
 // `name` is sanitized). Campaigns queue with inbound::prepare_submission /

@@ -4,10 +4,10 @@
 #include "api/api_routes.hpp"
 #include "platform/message_request.hpp"
 #include "platform/mime_builder.hpp"
-#include "platform/return_path.hpp"
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace volley::api {
 namespace {
@@ -25,8 +25,7 @@ Result<void> record_accepted(ApiContext& ctx, const platform::HistoryMessage& h)
     e.message_id = h.id;
     e.recipient = r.address;
     e.campaign = h.campaign;
-    e.detail = nlohmann::json{{"from", h.from}, {"subject", h.subject}}.dump(-1, ' ', false,
-                                                                             nlohmann::json::error_handler_t::replace);
+    e.detail = json_text(nlohmann::json{{"from", h.from}, {"subject", h.subject}});
     events.push_back(std::move(e));
   }
   return ctx.platform.events().append(events);
@@ -47,26 +46,20 @@ http::Response post_message(ApiContext& ctx, const http::Request& req, const htt
   if (!built) return http::Response::error(422, "invalid_message", built.error().message);
 
   auto msg = std::make_shared<queue::Message>();
-  queue::Envelope& env = msg->envelope;
-  env.id = queue::make_queue_id();
   // VERP: bounces and complaints come back to an address that names this
   // message (the history keeps the From address for GET /v1/messages).
-  auto return_path = platform::return_path_for(ctx.platform, env.id, sender);
-  if (!return_path) return http::Response::error(422, "invalid_message", return_path.error().message);
-  env.sender = std::move(*return_path);
-  env.tracked = true;
-  env.received_at = ctx.clock.unix_seconds();
-  env.client_ip = req.peer.ip;
-  env.auth_user = concat("apikey:", caller.key_name);
-  env.listener = "api";
-  env.smtputf8 = has_8bit(env.sender);
+  auto envelope = api_envelope(ctx, queue::make_queue_id(), sender, req.peer.ip, caller.key_name,
+                               ctx.clock.unix_seconds());
+  if (!envelope) return http::Response::error(422, "invalid_message", envelope.error().message);
+  msg->envelope = std::move(*envelope);
+  queue::Envelope& env = msg->envelope;
 
   platform::HistoryMessage history;
   history.id = env.id;
   history.created_at = env.received_at;
   history.from = sender;
   history.subject = m.subject;
-  history.tags_json = nlohmann::json(m.tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  history.tags_json = json_text(nlohmann::json(m.tags));
   nlohmann::json recipients = nlohmann::json::array();
   for (const auto& address : built->envelope_recipients) {
     auto suppressed = ctx.platform.suppressions().find(sender_domain, address);
@@ -77,11 +70,7 @@ http::Response post_message(ApiContext& ctx, const http::Request& req, const htt
       h.state = platform::kStateSuppressed;
       h.last_reply = concat("suppressed: ", platform::reason_name((*suppressed)->reason));
     } else {
-      queue::Recipient r;
-      r.address = address;
-      r.original = address;
-      env.recipients.push_back(std::move(r));
-      env.smtputf8 = env.smtputf8 || has_8bit(address);
+      add_api_recipient(env, address);
     }
     recipients.push_back({{"address", address}, {"status", h.state == platform::kStateSuppressed ? "suppressed" : "queued"}});
     history.recipients.push_back(std::move(h));

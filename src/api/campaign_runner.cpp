@@ -11,19 +11,21 @@
 #include "platform/unsubscribe_token.hpp"
 #include "platform/return_path.hpp"
 #include "queue/queue_id.hpp"
+#include "util/json_text.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace volley::api {
 namespace {
 
-// What every message of one campaign shares while it is expanded.
+// What every message of one campaign shares while it is expanded, worked
+// out once per campaign rather than per recipient.
 struct Expansion {
   const platform::CampaignJob& job;
   const platform::CampaignRequest& request;
-  std::string subject;    // the subject as written (templates and all), for the history
   std::string tags_json;
   std::string sender_domain;
+  std::string received_detail;  // the `received` events' detail: from and subject as written
 };
 
 // List-Unsubscribe (RFC 2369) with the one-click https link (RFC 8058) and
@@ -127,7 +129,6 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
   std::vector<platform::HistoryMessage> records;
   std::vector<platform::Event> events;
   std::vector<std::shared_ptr<queue::Message>> messages;
-  const nlohmann::json received_detail = {{"from", from}, {"subject", x.subject}};
   for (size_t k = first; k < last; ++k) {
     const std::string& address = x.request.recipients[k].address.address;
     std::string id;
@@ -147,7 +148,7 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
     h.id = id;
     h.created_at = now;
     h.from = from;
-    h.subject = x.subject;
+    h.subject = x.request.subject_source;
     h.tags_json = x.tags_json;
     h.campaign = x.job.id;
     platform::HistoryRecipient hr;
@@ -174,24 +175,14 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
     };
     auto built = platform::render_campaign_message(x.request, k, headers, platform::make_stamp(ctx.clock));
     if (!built) return built.error();
-    auto return_path = platform::return_path_for(p, id, from);
-    if (!return_path) return return_path.error();
+    auto envelope = api_envelope(ctx, id, from, x.job.client_ip, x.job.key_name, now);
+    if (!envelope) return envelope.error();
 
     auto msg = std::make_shared<queue::Message>();
     queue::Envelope& env = msg->envelope;
-    env.id = id;
-    env.sender = std::move(*return_path);
-    queue::Recipient r;
-    r.address = address;
-    r.original = address;
-    env.recipients.push_back(std::move(r));
-    env.tracked = true;
+    env = std::move(*envelope);
     env.campaign = x.job.id;
-    env.received_at = now;
-    env.client_ip = x.job.client_ip;
-    env.auth_user = concat("apikey:", x.job.key_name);
-    env.listener = "api";
-    env.smtputf8 = has_8bit(env.sender) || has_8bit(address);
+    add_api_recipient(env, address);
     msg->content = std::move(built->bytes);
     env.eight_bit = has_8bit(msg->content);
     if (auto prepared = inbound::prepare_submission(ctx.intake, *msg, api_trace(x.job.client_ip, "campaign", x.job.id));
@@ -199,7 +190,7 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
       return prepared;
 
     events.push_back(event_for(x, platform::EventType::Received, id, address, now,
-                               received_detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                               x.received_detail));
     h.recipients.push_back(std::move(hr));
     records.push_back(std::move(h));
     messages.push_back(std::move(msg));
@@ -230,8 +221,9 @@ bool CampaignRunner::expand(const platform::CampaignJob& job) {
     (void)ctx_.platform.campaigns().advance(job.id, job.next_index, true);
     return true;
   }
-  Expansion x{job, parsed.value(), parsed->subject_source, "[]", platform::domain_of(parsed->from.address)};
-  x.tags_json = nlohmann::json(parsed->tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const platform::CampaignRequest& request = parsed.value();
+  const Expansion x{job, request, json_text(nlohmann::json(request.tags)), platform::domain_of(request.from.address),
+                    json_text(nlohmann::json{{"from", request.from.address}, {"subject", request.subject_source}})};
 
   const auto started = std::chrono::steady_clock::now();
   size_t i = static_cast<size_t>(job.next_index);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace volley::doctor {
 
@@ -60,7 +61,7 @@ std::string render_json(const Report& report) {
             {"overall", report.passed() ? "pass" : "fail"}};
   // Bytes that are not UTF-8 (a TXT record may hold anything) become U+FFFD
   // rather than an exception.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  return json_text(j) + "\n";
 }
 
 }  // namespace volley::doctor

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace volley::http {
 
@@ -35,7 +36,7 @@ Response Response::json(int status, const nlohmann::json& body) {
   r.headers.emplace_back("Content-Type", "application/json");
   // Replace, not throw, on invalid UTF-8: a handler echoing client bytes
   // must not turn into a 500.
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body = json_text(body);
   r.body += '\n';
   return r;
 }

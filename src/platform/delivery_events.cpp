@@ -7,6 +7,7 @@
 
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace volley::platform {
 namespace {
@@ -103,7 +104,7 @@ void DeliveryEvents::record(const ResultOrigin& origin, const std::vector<Recipi
       hard = state == queue::RecipientState::Bounced && verdict.result == BounceClass::Hard;
       if (verdict.rule && verdict.rule->origin != "default") detail["rule"] = verdict.rule->origin;
     }
-    e.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    e.detail = json_text(detail);
     batch.push_back(std::move(e));
     // A late "delayed" report changes nothing the history shows.
     if (!late_report || state == queue::RecipientState::Bounced)

@@ -10,6 +10,7 @@
 #include "platform/unsubscribe_token.hpp"
 #include "platform/verp.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace volley::platform {
 namespace {
@@ -65,7 +66,7 @@ Result<std::string> take_feedback_report(Platform& p, const IncomingReport& in) 
   if (!arf->user_agent.empty()) detail["user_agent"] = arf->user_agent;
   if (!arf->source_ip.empty()) detail["source_ip"] = arf->source_ip;
   if (!arf->arrival_date.empty()) detail["arrival_date"] = arf->arrival_date;
-  const std::string detail_text = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string detail_text = json_text(detail);
 
   // Suppression first: an event reader that sees "complained" finds the
   // address suppressed.

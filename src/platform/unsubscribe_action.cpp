@@ -4,6 +4,7 @@
 
 #include "util/log.hpp"
 #include "util/strings.hpp"
+#include "util/json_text.hpp"
 
 namespace volley::platform {
 
@@ -22,8 +23,7 @@ Result<void> record_unsubscribe(Platform& p, const UnsubscribeFields& who, int64
   e.type = EventType::Unsubscribed;
   e.recipient = to_lower(who.address);
   e.campaign = who.campaign_id;
-  e.detail = nlohmann::json{{"sender_domain", to_lower(who.sender_domain)}, {"via", via}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.detail = json_text(nlohmann::json{{"sender_domain", to_lower(who.sender_domain)}, {"via", via}});
   e.dedup = concat("unsubscribe:", to_lower(who.sender_domain), ":", e.recipient, ":", who.campaign_id);
   std::vector<Event> events{std::move(e)};
   if (auto r = p.events().append(events); !r) return r;
