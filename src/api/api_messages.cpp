@@ -18,6 +18,7 @@ namespace {
 Result<void> record_accepted(ApiContext& ctx, const platform::HistoryMessage& h) {
   if (auto r = ctx.platform.history().record(h); !r) return r;
   std::vector<platform::Event> events;
+  const std::string detail = json_text(nlohmann::json{{"from", h.from}, {"subject", h.subject}});
   for (const auto& r : h.recipients) {
     platform::Event e;
     e.at = h.created_at;
@@ -25,7 +26,7 @@ Result<void> record_accepted(ApiContext& ctx, const platform::HistoryMessage& h)
     e.message_id = h.id;
     e.recipient = r.address;
     e.campaign = h.campaign;
-    e.detail = json_text(nlohmann::json{{"from", h.from}, {"subject", h.subject}});
+    e.detail = detail;
     events.push_back(std::move(e));
   }
   return ctx.platform.events().append(events);
