@@ -165,6 +165,7 @@ void Engine::reconfigure(const config::Config& cfg) {
       rules_[i].rate = RateLimiter(next->delivery.shaping[i].rate_count, next->delivery.shaping[i].rate_period);
     // Connections counted against the old rules finish uncounted.
     for (auto& [k, d] : destinations_) d->forget_rule();
+    wake_all_waiting();  // delivery.max_jobs_per_destination may have grown
     pump_scheduler();
   });
 }
@@ -195,9 +196,12 @@ void Engine::dispatch(const std::shared_ptr<ActiveMessage>& a) {
   }
   for (auto& group : split.remote) {
     const std::shared_ptr<Destination>& d = destinations_.get(group.key, group.domain);
-    // A destination with a deep backlog takes no more for now; the
-    // recipients are tried again shortly without counting a deferral.
-    if (d->full(c.delivery.max_jobs_per_destination)) continue;
+    // A destination with a deep backlog takes no more for now: the
+    // recipients wait for it (park) without counting a deferral.
+    if (d->full(c.delivery.max_jobs_per_destination)) {
+      if (a->blocked_on.empty()) a->blocked_on = group.key;
+      continue;
+    }
     ++a->pending_jobs;
     d->add(Job{a, std::move(group.rcpts)}, now_ms());
     pump_destination(d);
@@ -210,11 +214,23 @@ void Engine::pump_scheduler() {
   if (auto p = budget_.unpark_if_fits()) load(p->id, p->bytes);
   std::vector<std::string> ids;
   size_t taken = 0;
+  size_t still_waiting = 0;
   while (budget_.has_room() && taken < limits::kPumpBatch) {
     ids.clear();
     if (scheduler_.pop_due(now_ms(), 1, ids) == 0) break;
     const std::string& id = ids.front();
     if (active_.count(id)) continue;
+    if (const std::string* key = waiting_.parked_on(id)) {
+      // The backstop of a parked id (or an admin retry): while its
+      // destination is still full it waits on, without being loaded.
+      auto d = destinations_.find(*key);
+      if (d && d->full(cfg().delivery.max_jobs_per_destination)) {
+        scheduler_.schedule(id, now_ms() + limits::kParkedRecheck.count());
+        if (++still_waiting >= limits::kPumpParkedChecks) break;
+        continue;
+      }
+      waiting_.unpark(id);
+    }
     // Charged before it is read, so bodies from disk respect the byte cap
     // too (a burst of large stored messages must not all load at once).
     auto bytes = spool_.content_size(id);
@@ -232,6 +248,7 @@ void Engine::pump_scheduler() {
 
 void Engine::load(const std::string& id, uint64_t bytes) {
   budget_.charge(bytes);
+  ++loads_;
   asio::post(pool_, [this, id, bytes] {
     auto loaded = spool_.load(id);
     asio::post(io_, [this, bytes, loaded = std::move(loaded)]() mutable {
@@ -271,14 +288,50 @@ void Engine::finish_round(const std::shared_ptr<ActiveMessage>& ap) {
   policy.max_age = c.queue.max_age;
   RoundResult r = recorder_.record(a, policy, c.server.hostname);
   const std::string id = a.env.id;
-  if (!r.finished) scheduler_.schedule(id, r.next_attempt_ms);
+  if (!r.finished) {
+    if (r.only_untried && !a.blocked_on.empty())
+      park(id, a.blocked_on);
+    else
+      scheduler_.schedule(id, r.next_attempt_ms);
+  }
   budget_.refund(a.charged);
   active_.erase(id);
   pump_scheduler();
 }
 
+void Engine::park(const std::string& id, const std::string& key) {
+  auto d = destinations_.find(key);
+  if (!d || !d->full(cfg().delivery.max_jobs_per_destination)) {
+    scheduler_.schedule(id, now_ms());  // room again already
+    return;
+  }
+  waiting_.park(id, key);
+  scheduler_.schedule(id, now_ms() + limits::kParkedRecheck.count());
+}
+
+void Engine::wake_waiting(const std::string& key, size_t n) {
+  if (stopping_ || n == 0) return;
+  // Not in the scheduler: deleted, or loaded already (an admin retry, a
+  // backstop) and its round parks or reschedules it again.
+  auto ids = waiting_.release(key, n, [this](const std::string& id) { return scheduler_.contains(id); });
+  if (ids.empty()) return;
+  const int64_t now = now_ms();
+  for (const auto& id : ids) scheduler_.schedule(id, now);
+  pump_scheduler();
+}
+
+void Engine::wake_all_waiting() {
+  const size_t max_jobs = cfg().delivery.max_jobs_per_destination;
+  for (const auto& key : waiting_.keys()) {
+    auto d = destinations_.find(key);
+    const size_t queued = d ? d->queued() : 0;
+    if (queued < max_jobs) wake_waiting(key, max_jobs - queued);
+  }
+}
+
 void Engine::housekeeping() {
   if (stopping_) return;
+  wake_all_waiting();  // before forgetting destinations: nothing waits on a forgotten one
   // Forget idle destinations (their DNS answers and back-off state) so a
   // campaign to many domains does not keep them all in memory.
   destinations_.forget_idle(now_ms());
@@ -328,11 +381,16 @@ Result<size_t> Engine::flush(const std::string& domain) {
   });
 }
 
+Engine::Stats Engine::stats() {
+  return call([this] { return Stats{loads_, scheduler_.size(), waiting_.size(), active_.size()}; });
+}
+
 void Engine::forget(const std::string& id) {
   if (!started_) return;
   asio::post(io_, [this, id] {
     scheduler_.remove(id);
     budget_.forget(id);
+    waiting_.unpark(id);
   });
 }
 

@@ -41,6 +41,7 @@
 #include "delivery/router.hpp"
 #include "delivery/shaping.hpp"
 #include "delivery/smtp_client.hpp"
+#include "delivery/waiting_room.hpp"
 #include "mailbox/mailbox_quota.hpp"
 #include "queue/envelope.hpp"
 #include "queue/log_spool.hpp"
@@ -87,6 +88,16 @@ class Engine {
   Result<size_t> flush(const std::string& domain);
   void forget(const std::string& id);  // deleted by the admin
 
+  // What the engine holds right now, and how many bodies it has read back
+  // from the spool since start (tests; later metrics). Any thread, once started.
+  struct Stats {
+    uint64_t loads = 0;    // bodies read back from the spool
+    size_t scheduled = 0;  // ids in the scheduler (parked ones included)
+    size_t waiting = 0;    // ids parked on full destinations
+    size_t active = 0;     // messages being delivered
+  };
+  Stats stats();
+
  private:
   // One [[delivery.shaping]] rule's shared state: connections and rate
   // slots across every destination it covers.
@@ -103,6 +114,14 @@ class Engine {
   void arm_pump_timer(bool full = false);
   void complete_job(Job& job, std::vector<RcptOutcome>& outcomes);
   void finish_round(const std::shared_ptr<ActiveMessage>& a);
+  // A round that left recipients untried at a full destination: the id
+  // waits for that destination instead of being reloaded every second.
+  void park(const std::string& id, const std::string& key);
+  // Makes up to `n` ids waiting for `key` due now (a job slot freed).
+  void wake_waiting(const std::string& key, size_t n);
+  // Releases what waits for destinations that have room again (changed
+  // limits, a destination forgotten, any missed wake-up).
+  void wake_all_waiting();
   void housekeeping();
   int64_t now_ms() const { return clock_.unix_ms(); }
   template <class F>
@@ -142,8 +161,10 @@ class Engine {
   asio::steady_timer housekeeping_timer_;
   std::unordered_map<std::string, std::shared_ptr<ActiveMessage>> active_;
   ActiveBudget budget_;  // active and loading messages and their bodies
+  uint64_t loads_ = 0;    // Stats::loads
   size_t in_flight_ = 0;  // transactions and Maildir writes under way (stop waits for these only)
   Destinations destinations_;
+  WaitingRoom waiting_;  // ids parked on full destinations (also in scheduler_)
   std::vector<RuleState> rules_;
   unsigned total_connections_ = 0;
   bool starved_ = false;  // a destination waited for delivery.max_connections

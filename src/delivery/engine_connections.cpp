@@ -7,6 +7,7 @@
 #include <asio/detached.hpp>
 #include <asio/use_awaitable.hpp>
 #include <algorithm>
+#include <cstdint>
 
 #include "delivery/engine.hpp"
 #include "net/asio_compat.hpp"
@@ -24,6 +25,9 @@ void Engine::fail_queued(Destination& d, const RcptOutcome& why) {
     std::vector<RcptOutcome> outs(job.rcpts.size(), why);
     complete_job(job, outs);
   }
+  // What waited for the destination is deferred the same way (loaded, it
+  // meets the suspension at dispatch) rather than left behind.
+  wake_waiting(d.key(), SIZE_MAX);
 }
 
 void Engine::pump_destination(const std::shared_ptr<Destination>& dp) {
@@ -148,6 +152,8 @@ asio::awaitable<void> Engine::run_connection(std::shared_ptr<Destination> dp, in
       }
       if (!d.has_jobs() || stopping_) break;
       Job job = d.take();
+      // The freed slot goes to the oldest message waiting for it.
+      if (d.queued() < cfg().delivery.max_jobs_per_destination) wake_waiting(d.key(), 1);
       co_await wait_for_rate(dp);
       std::vector<RcptOutcome> outs;
       ++in_flight_;

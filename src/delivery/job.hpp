@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "delivery/outcome.hpp"
@@ -21,6 +22,7 @@ struct ActiveMessage {
   std::vector<std::optional<RcptOutcome>> outcomes;  // per recipient; nullopt = not tried this round
   size_t pending_jobs = 0;  // the round ends when this drops to zero
   uint64_t charged = 0;     // bytes charged to the ActiveBudget for this message
+  std::string blocked_on;   // the first destination that was full this round: parked there when the round ends
 };
 
 struct Job {

@@ -53,6 +53,12 @@ inline constexpr std::chrono::milliseconds kPumpRecheck = 1s;
 // Recipients left untried in a round (their destination was full) are tried
 // again this soon, without counting a deferral.
 inline constexpr std::chrono::milliseconds kUntriedRetry = 1s;
+// A message parked on a full destination (WaitingRoom) is released when the
+// destination takes a job; its scheduler entry falls due this often as a
+// backstop, and is only moved on (not loaded) while the destination is full.
+inline constexpr std::chrono::milliseconds kParkedRecheck = 30s;
+// Parked ids found still waiting, per pump, before the pump yields.
+inline constexpr size_t kPumpParkedChecks = 4096;
 // Retry delay when queue.retry_schedule is empty (config forbids it; defence).
 inline constexpr std::chrono::milliseconds kFallbackRetryDelay = 5min;
 // Idle destinations (DNS answers, back-off state) are forgotten after this,

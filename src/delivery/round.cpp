@@ -91,6 +91,7 @@ RoundResult apply_round(queue::Envelope& env, std::vector<std::optional<RcptOutc
     // Recipients left untried this round (their destination was full):
     // soon again, without counting a deferral.
     r.next_attempt_ms = now_ms + limits::kUntriedRetry.count();
+    r.only_untried = true;
   }
   return r;
 }

@@ -25,6 +25,7 @@ struct RoundResult {
   bool finished = false;          // every recipient delivered or bounced: remove the message
   bool changed = false;           // an update record is needed
   int64_t next_attempt_ms = 0;    // unix ms of the next try when not finished
+  bool only_untried = false;      // not finished, yet nothing deferred: recipients were left untried (full destination)
   std::vector<size_t> failed;     // recipients bounced this round whose sender wants a failure DSN
   std::vector<size_t> succeeded;  // recipients delivered this round with NOTIFY=SUCCESS
 };

@@ -62,6 +62,7 @@ TEST(ApplyRound, PartialSuccessDefersOnlyTheRest) {
   EXPECT_EQ(e.recipients[1].state, RecipientState::Deferred);
   EXPECT_EQ(e.deferrals, 1u);
   EXPECT_EQ(r.next_attempt_ms, now + 60'000);
+  EXPECT_FALSE(r.only_untried) << "a deferral keeps the retry schedule";
   // Second deferral uses the second interval, the third repeats the last.
   std::vector<std::optional<RcptOutcome>> o2{std::nullopt, out(Status::Deferred)};
   r = apply_round(e, o2, now, policy());
@@ -125,6 +126,7 @@ TEST(ApplyRound, UntriedRecipientsComeBackSoonWithoutADeferral) {
   EXPECT_FALSE(r.changed);
   EXPECT_EQ(e.deferrals, 0u);
   EXPECT_EQ(r.next_attempt_ms, 6000);
+  EXPECT_TRUE(r.only_untried) << "the engine may park it on its full destination";
 }
 
 TEST(ApplyRound, AttemptHistoryIsBounded) {
