@@ -13,6 +13,7 @@
 #include "platform/campaign_request.hpp"
 #include "queue/queue_id.hpp"
 #include "util/log.hpp"
+#include "util/memory.hpp"
 #include "util/strings.hpp"
 #include "util/json_text.hpp"
 
@@ -59,6 +60,12 @@ http::Response post_campaign(ApiContext& ctx, const http::Request& req, const ht
       .kv("rcpts", job.total)
       .kv("suppressed", suppressed);
   return http::Response::json(202, {{"id", record.id}, {"accepted", job.total - suppressed}, {"suppressed", suppressed}});
+}
+
+http::Response post_campaign_and_release(ApiContext& ctx, const http::Request& req, const http::Caller& caller) {
+  http::Response r = post_campaign(ctx, req, caller);
+  release_free_memory();  // the request's JSON tree and compact form, gone now
+  return r;
 }
 
 http::Response get_campaign(ApiContext& ctx, const http::PathParams& params) {
@@ -113,7 +120,7 @@ http::Response get_campaign(ApiContext& ctx, const http::PathParams& params) {
 void add_campaign_routes(http::Router& router, ApiContext& ctx) {
   router.add("POST", "/v1/campaigns", http::ScopeSet{http::Scope::Send},
              [&ctx](const http::Request& req, const http::Caller& caller, const http::PathParams&) {
-               return post_campaign(ctx, req, caller);
+               return post_campaign_and_release(ctx, req, caller);
              });
   router.add("GET", "/v1/campaigns/{id}", http::ScopeSet{http::Scope::Send, http::Scope::Read},
              [&ctx](const http::Request&, const http::Caller&, const http::PathParams& params) {

@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <optional>
+#include <thread>
 
 #include "platform/campaign_request.hpp"
 #include "platform/delivery_events.hpp"
@@ -13,6 +16,7 @@
 #include "queue/queue_id.hpp"
 #include "util/json_text.hpp"
 #include "util/log.hpp"
+#include "util/memory.hpp"
 #include "util/strings.hpp"
 
 namespace volley::api {
@@ -121,14 +125,77 @@ void CampaignRunner::run_pending() {
 
 // Renders, records and queues recipients [first, last) of a campaign.
 // `recovering`: some of them may have been done before (see the header).
+namespace {
+
+// One recipient of a batch on its way to the queue.
+struct BatchItem {
+  size_t index = 0;
+  std::string id;
+  platform::HistoryMessage history;
+  std::optional<platform::Event> suppressed;     // set: suppressed, nothing to send
+  std::shared_ptr<queue::Message> message;       // rendered (send items)
+  Result<void> rendered;
+};
+
+// The per-recipient message: unsubscribe token, merged MIME, envelope, DKIM
+// and trace header. Pure but for CPU (GMime, HMAC, signing): run on several
+// threads at once.
+Result<void> render_item(ApiContext& ctx, const CampaignRunner::Options& options, const Expansion& x, BatchItem& item,
+                         int64_t now) {
+  platform::Platform& p = ctx.platform;
+  const std::string& address = item.history.recipients.front().address;
+  auto token = platform::make_unsubscribe_token(platform::secret_bytes(p), {address, x.sender_domain, x.job.id});
+  if (!token) return token.error();
+  const platform::HeaderList headers = {
+      {"List-Unsubscribe", list_unsubscribe(options.unsubscribe_base, x.sender_domain, *token)},
+      {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+      {"X-Volley-Campaign", x.job.id},
+  };
+  auto built = platform::render_campaign_message(x.request, item.index, headers, platform::make_stamp(ctx.clock));
+  if (!built) return built.error();
+  auto envelope = api_envelope(ctx, item.id, x.request.from.address, x.job.client_ip, x.job.key_name, now);
+  if (!envelope) return envelope.error();
+  auto msg = std::make_shared<queue::Message>();
+  queue::Envelope& env = msg->envelope;
+  env = std::move(*envelope);
+  env.campaign = x.job.id;
+  add_api_recipient(env, address);
+  msg->content = std::move(built->bytes);
+  env.eight_bit = has_8bit(msg->content);
+  if (auto prepared = inbound::prepare_submission(ctx.intake, *msg, api_trace(x.job.client_ip, "campaign", x.job.id));
+      !prepared)
+    return prepared;
+  item.message = std::move(msg);
+  return {};
+}
+
+// Renders the send items of a batch on `threads` threads (this one included).
+void render_items(ApiContext& ctx, const CampaignRunner::Options& options, const Expansion& x,
+                  std::vector<BatchItem>& items, int64_t now) {
+  std::vector<BatchItem*> work;
+  for (auto& item : items)
+    if (!item.suppressed) work.push_back(&item);
+  const size_t threads = std::max<size_t>(1, std::min(options.render_threads, work.size()));
+  std::atomic<size_t> next{0};
+  auto drain = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < work.size();) work[i]->rendered = render_item(ctx, options, x, *work[i], now);
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(drain);
+  drain();
+  for (auto& h : helpers) h.join();
+}
+
+}  // namespace
+
 static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& options, const Expansion& x, size_t first,
                               size_t last, bool recovering) {
   platform::Platform& p = ctx.platform;
   const int64_t now = ctx.clock.unix_seconds();
   const std::string& from = x.request.from.address;
-  std::vector<platform::HistoryMessage> records;
-  std::vector<platform::Event> events;
-  std::vector<std::shared_ptr<queue::Message>> messages;
+  // 1. Which recipients are sent, under which ids (the database: one thread).
+  std::vector<BatchItem> items;
+  items.reserve(last - first);
   for (size_t k = first; k < last; ++k) {
     const std::string& address = x.request.recipients[k].address.address;
     std::string id;
@@ -144,14 +211,17 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
     }
     if (id.empty()) id = queue::make_queue_id();
 
-    platform::HistoryMessage h;
+    BatchItem& item = items.emplace_back();
+    item.index = k;
+    item.id = id;
+    platform::HistoryMessage& h = item.history;
     h.id = id;
     h.created_at = now;
     h.from = from;
     h.subject = x.request.subject_source;
     h.tags_json = x.tags_json;
     h.campaign = x.job.id;
-    platform::HistoryRecipient hr;
+    platform::HistoryRecipient& hr = h.recipients.emplace_back();
     hr.address = address;
 
     auto suppressed = p.suppressions().find(x.sender_domain, address);
@@ -159,41 +229,29 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
     if (suppressed->has_value()) {
       hr.state = platform::kStateSuppressed;
       hr.last_reply = concat("suppressed: ", platform::reason_name((*suppressed)->reason));
-      events.push_back(event_for(x, platform::EventType::Suppressed, id, address, now,
-                                 nlohmann::json{{"reason", platform::reason_name((*suppressed)->reason)}}.dump()));
-      h.recipients.push_back(std::move(hr));
-      records.push_back(std::move(h));
-      continue;
+      item.suppressed = event_for(x, platform::EventType::Suppressed, id, address, now,
+                                  nlohmann::json{{"reason", platform::reason_name((*suppressed)->reason)}}.dump());
     }
-
-    auto token = platform::make_unsubscribe_token(platform::secret_bytes(p), {address, x.sender_domain, x.job.id});
-    if (!token) return token.error();
-    const platform::HeaderList headers = {
-        {"List-Unsubscribe", list_unsubscribe(options.unsubscribe_base, x.sender_domain, *token)},
-        {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
-        {"X-Volley-Campaign", x.job.id},
-    };
-    auto built = platform::render_campaign_message(x.request, k, headers, platform::make_stamp(ctx.clock));
-    if (!built) return built.error();
-    auto envelope = api_envelope(ctx, id, from, x.job.client_ip, x.job.key_name, now);
-    if (!envelope) return envelope.error();
-
-    auto msg = std::make_shared<queue::Message>();
-    queue::Envelope& env = msg->envelope;
-    env = std::move(*envelope);
-    env.campaign = x.job.id;
-    add_api_recipient(env, address);
-    msg->content = std::move(built->bytes);
-    env.eight_bit = has_8bit(msg->content);
-    if (auto prepared = inbound::prepare_submission(ctx.intake, *msg, api_trace(x.job.client_ip, "campaign", x.job.id));
-        !prepared)
-      return prepared;
-
-    events.push_back(event_for(x, platform::EventType::Received, id, address, now,
-                               x.received_detail));
-    h.recipients.push_back(std::move(hr));
-    records.push_back(std::move(h));
-    messages.push_back(std::move(msg));
+  }
+  // 2. The messages (CPU only: in parallel).
+  render_items(ctx, options, x, items, now);
+  // 3. History, events and the queue, in recipient order.
+  std::vector<platform::HistoryMessage> records;
+  std::vector<platform::Event> events;
+  std::vector<std::shared_ptr<queue::Message>> messages;
+  records.reserve(items.size());
+  events.reserve(items.size());
+  messages.reserve(items.size());
+  for (auto& item : items) {
+    if (item.suppressed) {
+      events.push_back(std::move(*item.suppressed));
+    } else {
+      if (!item.rendered) return item.rendered;
+      events.push_back(event_for(x, platform::EventType::Received, item.id, item.history.recipients.front().address, now,
+                                 x.received_detail));
+      messages.push_back(std::move(item.message));
+    }
+    records.push_back(std::move(item.history));
   }
   // The records first, so a delivery round that ends at once finds them
   // (and a crash before the commit leaves records that say "queued" for
@@ -210,6 +268,7 @@ bool CampaignRunner::expand(const platform::CampaignJob& job) {
   // (The JSON tree of a 100,000-recipient request is tens of MB: it lives
   // only inside parse_campaign_request, while the compact form is made.)
   auto parsed = platform::parse_campaign_request(job.request, limits);
+  release_free_memory();  // the JSON tree, freed inside
   if (!parsed || static_cast<int64_t>(parsed->recipients.size()) != job.total) {
     // Accepted once, refused now (a limit lowered since, or a damaged
     // record): nothing more can be sent; say so and close the campaign.

@@ -39,6 +39,9 @@ class CampaignRunner {
   struct Options {
     std::string unsubscribe_base;  // "https://mail.example.com" (no trailing slash)
     size_t batch = 256;            // recipients per batch
+    // Threads rendering a batch's messages (MIME, DKIM), the runner's
+    // included; the database work stays on the runner.
+    size_t render_threads = 2;
     // After a failed batch (storage trouble), the pause before it is redone.
     std::chrono::milliseconds retry_pause{5000};
     // Whether a message id is in the queue (resuming a batch).

@@ -10,6 +10,7 @@
 #include <asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <thread>
 
 #include "admin/admin_server.hpp"
@@ -293,6 +294,8 @@ int Server::run() {
   {
     api::CampaignRunner::Options opts;
     opts.unsubscribe_base = api::unsubscribe_base_url(cfg_);
+    // One renderer per core (at most 4): rendering is most of a campaign's CPU.
+    opts.render_threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
     opts.in_queue = [&q = rt_->queue_admin()](const std::string& id) { return q.show(id).has_value(); };
     if (opts.unsubscribe_base.empty())
       log::warn("api.no_unsubscribe_url").kv("reason", "no api.public_url and no http listener: campaign mail carries only a mailto: unsubscribe");

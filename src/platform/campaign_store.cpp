@@ -9,7 +9,7 @@ namespace volley::platform {
 Result<void> CampaignStore::create(const CampaignRecord& c, const CampaignJob& j) {
   std::lock_guard lock(db_.mutex());
   return db_.transaction([&]() -> Result<void> {
-    SqlStatement rec(db_.handle(),
+    SqlStatement rec(db_.statements(),
                      "INSERT OR REPLACE INTO campaigns(id, created_at, sender, subject, tags) VALUES(?1, ?2, ?3, ?4, ?5)");
     if (!rec.ok()) return db_.error("preparing campaign insert");
     rec.bind_text(1, c.id);
@@ -18,7 +18,7 @@ Result<void> CampaignStore::create(const CampaignRecord& c, const CampaignJob& j
     rec.bind_text(4, c.subject);
     rec.bind_text(5, c.tags_json);
     if (rec.step() != SQLITE_DONE) return db_.error("recording campaign");
-    SqlStatement job(db_.handle(),
+    SqlStatement job(db_.statements(),
                      "INSERT OR REPLACE INTO campaign_jobs(id, created_at, request, total, next_index, done,"
                      " client_ip, key_name) VALUES(?1, ?2, ?3, ?4, 0, ?5, ?6, ?7)");
     if (!job.ok()) return db_.error("preparing campaign job insert");
@@ -36,7 +36,7 @@ Result<void> CampaignStore::create(const CampaignRecord& c, const CampaignJob& j
 
 Result<std::vector<CampaignJob>> CampaignStore::unfinished() {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   "SELECT id, request, total, next_index, client_ip, key_name FROM campaign_jobs"
                   " WHERE done = 0 ORDER BY created_at, id");
   if (!st.ok()) return db_.error("preparing campaign job list");
@@ -51,7 +51,7 @@ Result<std::vector<CampaignJob>> CampaignStore::unfinished() {
 
 Result<std::optional<CampaignJob>> CampaignStore::progress(const std::string& id) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(), "SELECT total, next_index, done FROM campaign_jobs WHERE id = ?1");
+  SqlStatement st(db_.statements(), "SELECT total, next_index, done FROM campaign_jobs WHERE id = ?1");
   if (!st.ok()) return db_.error("preparing campaign progress");
   st.bind_text(1, id);
   const int rc = st.step();
@@ -62,7 +62,7 @@ Result<std::optional<CampaignJob>> CampaignStore::progress(const std::string& id
 
 Result<void> CampaignStore::advance(const std::string& id, int64_t next_index, bool done) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   done ? "UPDATE campaign_jobs SET next_index = ?2, done = 1, request = '' WHERE id = ?1"
                        : "UPDATE campaign_jobs SET next_index = ?2 WHERE id = ?1");
   if (!st.ok()) return db_.error("preparing campaign progress update");
@@ -74,7 +74,7 @@ Result<void> CampaignStore::advance(const std::string& id, int64_t next_index, b
 
 Result<int64_t> CampaignStore::trim(int64_t before) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(), "DELETE FROM campaign_jobs WHERE done = 1 AND created_at < ?1");
+  SqlStatement st(db_.statements(), "DELETE FROM campaign_jobs WHERE done = 1 AND created_at < ?1");
   if (!st.ok()) return db_.error("preparing campaign job trim");
   st.bind_int64(1, before);
   if (st.step() != SQLITE_DONE) return db_.error("trimming campaign jobs");

@@ -37,7 +37,7 @@ Result<void> EventLog::append(std::vector<Event>& events) {
   if (events.empty()) return {};
   std::lock_guard lock(db_.mutex());
   return db_.transaction([&]() -> Result<void> {
-    SqlStatement st(db_.handle(),
+    SqlStatement st(db_.statements(),
                     "INSERT OR IGNORE INTO events(at, type, message_id, recipient, campaign, detail, dedup)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!st.ok()) return db_.error("preparing event insert");
@@ -61,7 +61,7 @@ Result<void> EventLog::append(std::vector<Event>& events) {
 Result<EventPage> EventLog::list(int64_t after, const EventType* type, size_t limit) {
   limit = std::clamp<size_t>(limit, 1, kMaxEventPage);
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   type ? "SELECT id, at, type, message_id, recipient, campaign, detail FROM events"
                          " WHERE id > ?1 AND type = ?3 ORDER BY id LIMIT ?2"
                        : "SELECT id, at, type, message_id, recipient, campaign, detail FROM events"
@@ -91,7 +91,7 @@ Result<EventPage> EventLog::list(int64_t after, const EventType* type, size_t li
 
 Result<int64_t> EventLog::count_for_campaign(const std::string& campaign, EventType type) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(), "SELECT count(*) FROM events WHERE campaign = ?1 AND type = ?2");
+  SqlStatement st(db_.statements(), "SELECT count(*) FROM events WHERE campaign = ?1 AND type = ?2");
   if (!st.ok()) return db_.error("preparing event count");
   st.bind_text(1, campaign);
   st.bind_text(2, event_type_name(type));
@@ -101,7 +101,7 @@ Result<int64_t> EventLog::count_for_campaign(const std::string& campaign, EventT
 
 Result<void> EventLog::forget_message(const std::string& message_id) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(), "DELETE FROM events WHERE message_id = ?1");
+  SqlStatement st(db_.statements(), "DELETE FROM events WHERE message_id = ?1");
   if (!st.ok()) return db_.error("preparing event removal");
   st.bind_text(1, message_id);
   if (st.step() != SQLITE_DONE) return db_.error("removing events");
@@ -110,7 +110,7 @@ Result<void> EventLog::forget_message(const std::string& message_id) {
 
 Result<int64_t> EventLog::trim(int64_t before) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(), "DELETE FROM events WHERE at < ?1");
+  SqlStatement st(db_.statements(), "DELETE FROM events WHERE at < ?1");
   if (!st.ok()) return db_.error("preparing event trim");
   st.bind_int64(1, before);
   if (st.step() != SQLITE_DONE) return db_.error("trimming events");

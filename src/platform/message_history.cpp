@@ -13,11 +13,11 @@ namespace {
 // One message and its recipients (replacing a record of that id); the
 // caller holds the mutex and the transaction.
 Result<void> write_message(PlatformDb& db, const HistoryMessage& m) {
-  SqlStatement del(db.handle(), "DELETE FROM message_recipients WHERE message_id = ?1");
+  SqlStatement del(db.statements(), "DELETE FROM message_recipients WHERE message_id = ?1");
   if (!del.ok()) return db.error("preparing history delete");
   del.bind_text(1, m.id);
   if (del.step() != SQLITE_DONE) return db.error("replacing history");
-  SqlStatement msg(db.handle(),
+  SqlStatement msg(db.statements(),
                    "INSERT OR REPLACE INTO messages(id, created_at, sender, subject, tags, campaign)"
                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
   if (!msg.ok()) return db.error("preparing history insert");
@@ -28,7 +28,7 @@ Result<void> write_message(PlatformDb& db, const HistoryMessage& m) {
   msg.bind_text(5, m.tags_json);
   msg.bind_text(6, m.campaign);
   if (msg.step() != SQLITE_DONE) return db.error("recording message");
-  SqlStatement rcpt(db.handle(),
+  SqlStatement rcpt(db.statements(),
                     "INSERT OR REPLACE INTO message_recipients(message_id, address, campaign, state, attempts, last_reply)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
   if (!rcpt.ok()) return db.error("preparing recipient insert");
@@ -65,7 +65,7 @@ Result<void> MessageHistory::record_batch(const std::vector<HistoryMessage>& bat
 Result<std::optional<CampaignRecipientRecord>> MessageHistory::find_campaign_recipient(const std::string& campaign,
                                                                                        const std::string& address) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   "SELECT message_id, state FROM message_recipients WHERE campaign = ?1 AND address = ?2 LIMIT 1");
   if (!st.ok()) return db_.error("preparing campaign recipient lookup");
   st.bind_text(1, campaign);
@@ -80,7 +80,7 @@ Result<void> MessageHistory::update(const std::string& message_id, const std::ve
   if (updates.empty()) return {};
   std::lock_guard lock(db_.mutex());
   return db_.transaction([&]() -> Result<void> {
-    SqlStatement st(db_.handle(),
+    SqlStatement st(db_.statements(),
                     "UPDATE message_recipients SET state = ?3, last_reply = ?4, attempts = attempts + ?5"
                     " WHERE message_id = ?1 AND address = ?2");
     if (!st.ok()) return db_.error("preparing history update");
@@ -99,7 +99,7 @@ Result<void> MessageHistory::update(const std::string& message_id, const std::ve
 
 Result<std::optional<HistoryMessage>> MessageHistory::find(const std::string& id) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement msg(db_.handle(), "SELECT id, created_at, sender, subject, tags, campaign FROM messages WHERE id = ?1");
+  SqlStatement msg(db_.statements(), "SELECT id, created_at, sender, subject, tags, campaign FROM messages WHERE id = ?1");
   if (!msg.ok()) return db_.error("preparing history lookup");
   msg.bind_text(1, id);
   const int rc = msg.step();
@@ -112,7 +112,7 @@ Result<std::optional<HistoryMessage>> MessageHistory::find(const std::string& id
   m.subject = msg.column_text(3);
   m.tags_json = msg.column_text(4);
   m.campaign = msg.column_text(5);
-  SqlStatement rcpt(db_.handle(),
+  SqlStatement rcpt(db_.statements(),
                     "SELECT address, state, attempts, last_reply FROM message_recipients WHERE message_id = ?1"
                     " ORDER BY rowid");
   if (!rcpt.ok()) return db_.error("preparing recipient lookup");
@@ -128,7 +128,7 @@ Result<void> MessageHistory::forget(const std::string& id) {
   std::lock_guard lock(db_.mutex());
   return db_.transaction([&]() -> Result<void> {
     for (const char* sql : {"DELETE FROM message_recipients WHERE message_id = ?1", "DELETE FROM messages WHERE id = ?1"}) {
-      SqlStatement st(db_.handle(), sql);
+      SqlStatement st(db_.statements(), sql);
       if (!st.ok()) return db_.error("preparing history removal");
       st.bind_text(1, id);
       if (st.step() != SQLITE_DONE) return db_.error("removing history");
@@ -139,7 +139,7 @@ Result<void> MessageHistory::forget(const std::string& id) {
 
 Result<std::optional<CampaignRecord>> MessageHistory::find_campaign(const std::string& id) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(), "SELECT id, created_at, sender, subject, tags FROM campaigns WHERE id = ?1");
+  SqlStatement st(db_.statements(), "SELECT id, created_at, sender, subject, tags FROM campaigns WHERE id = ?1");
   if (!st.ok()) return db_.error("preparing campaign lookup");
   st.bind_text(1, id);
   const int rc = st.step();
@@ -151,7 +151,7 @@ Result<std::optional<CampaignRecord>> MessageHistory::find_campaign(const std::s
 
 Result<StateCounts> MessageHistory::campaign_counts(const std::string& id) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   "SELECT state, count(*) FROM message_recipients WHERE campaign = ?1 GROUP BY state");
   if (!st.ok()) return db_.error("preparing campaign counts");
   st.bind_text(1, id);
@@ -181,7 +181,7 @@ Result<int64_t> MessageHistory::trim(int64_t before) {
         "DELETE FROM campaigns WHERE created_at < ?1",
     };
     for (size_t i = 0; i < std::size(kTrims); ++i) {
-      SqlStatement st(db_.handle(), kTrims[i]);
+      SqlStatement st(db_.statements(), kTrims[i]);
       if (!st.ok()) return db_.error("preparing history trim");
       st.bind_int64(1, before);
       if (st.step() != SQLITE_DONE) return db_.error("trimming history");

@@ -84,18 +84,27 @@ Result<std::unique_ptr<PlatformDb>> PlatformDb::open(const std::string& path) {
   return out;
 }
 
-PlatformDb::~PlatformDb() { sqlite3_close_v2(db_); }
+PlatformDb::~PlatformDb() {
+  statements_.reset();  // finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
 
 Error PlatformDb::error(const char* what) const { return sqlite_error(db_, kPlatformStore, what); }
 
-Result<void> PlatformDb::begin() { return sql_exec(db_, kPlatformStore, "BEGIN IMMEDIATE"); }
+Result<void> PlatformDb::run(const char* sql) {
+  SqlStatement st(*statements_, sql);
+  if (!st.ok() || st.step() != SQLITE_DONE) return error(sql);
+  return {};
+}
+
+Result<void> PlatformDb::begin() { return run("BEGIN IMMEDIATE"); }
 Result<void> PlatformDb::commit() {
-  if (auto r = sql_exec(db_, kPlatformStore, "COMMIT"); !r) {
+  if (auto r = run("COMMIT"); !r) {
     rollback();
     return r;
   }
   return {};
 }
-void PlatformDb::rollback() { (void)sql_exec(db_, kPlatformStore, "ROLLBACK"); }
+void PlatformDb::rollback() { (void)run("ROLLBACK"); }
 
 }  // namespace volley::platform

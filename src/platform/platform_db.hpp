@@ -14,6 +14,7 @@
 #include <string>
 
 #include "util/result.hpp"
+#include "util/sqlite.hpp"
 
 struct sqlite3;
 
@@ -33,6 +34,8 @@ class PlatformDb {
   // Hold mutex() for as long as the handle is used (statements included).
   std::mutex& mutex() { return mu_; }
   sqlite3* handle() { return db_; }
+  // Prepared statements for reuse (util/sqlite.hpp); under mutex() too.
+  SqlStatementCache& statements() { return *statements_; }
 
   Error error(const char* what) const;
 
@@ -50,12 +53,15 @@ class PlatformDb {
   }
 
  private:
-  explicit PlatformDb(sqlite3* db) : db_(db) {}
+  explicit PlatformDb(sqlite3* db) : db_(db), statements_(std::make_unique<SqlStatementCache>(db)) {}
   Result<void> begin();
   Result<void> commit();
   void rollback();
 
+  Result<void> run(const char* sql);
+
   sqlite3* db_;
+  std::unique_ptr<SqlStatementCache> statements_;
   std::mutex mu_;
 };
 

@@ -45,7 +45,7 @@ Result<void> SuppressionList::add(Suppression s) {
   s.domain = to_lower(s.domain);
   s.address = to_lower(s.address);
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   "INSERT INTO suppressions(domain, address, reason, created_at, detail) VALUES(?1, ?2, ?3, ?4, ?5)"
                   " ON CONFLICT(domain, address) DO UPDATE SET reason = excluded.reason,"
                   " created_at = excluded.created_at, detail = excluded.detail");
@@ -61,7 +61,7 @@ Result<void> SuppressionList::add(Suppression s) {
 
 Result<void> SuppressionList::remove(std::optional<std::string> domain, const std::string& address) {
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(), domain ? "DELETE FROM suppressions WHERE address = ?1 AND domain = ?2"
+  SqlStatement st(db_.statements(), domain ? "DELETE FROM suppressions WHERE address = ?1 AND domain = ?2"
                                        : "DELETE FROM suppressions WHERE address = ?1");
   if (!st.ok()) return db_.error("preparing suppression delete");
   st.bind_text(1, to_lower(address));
@@ -74,7 +74,7 @@ Result<void> SuppressionList::remove(std::optional<std::string> domain, const st
 Result<std::optional<Suppression>> SuppressionList::find(const std::string& sender_domain, const std::string& address) {
   std::lock_guard lock(db_.mutex());
   // The domain's own entry first, then the one for every domain.
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   "SELECT domain, address, reason, created_at, detail FROM suppressions"
                   " WHERE address = ?1 AND domain IN (?2, '') ORDER BY domain DESC LIMIT 1");
   if (!st.ok()) return db_.error("preparing suppression lookup");
@@ -90,7 +90,7 @@ Result<std::vector<Suppression>> SuppressionList::list(const std::string& after_
                                                        const std::string& after_domain, size_t limit) {
   limit = std::clamp<size_t>(limit, 1, kMaxSuppressionPage);
   std::lock_guard lock(db_.mutex());
-  SqlStatement st(db_.handle(),
+  SqlStatement st(db_.statements(),
                   "SELECT domain, address, reason, created_at, detail FROM suppressions"
                   " WHERE (address, domain) > (?1, ?2) ORDER BY address, domain LIMIT ?3");
   if (!st.ok()) return db_.error("preparing suppression list");

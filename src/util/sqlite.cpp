@@ -46,7 +46,53 @@ Result<void> create_private_file(const std::string& path) {
 SqlStatement::SqlStatement(sqlite3* db, const char* sql) {
   if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
 }
-SqlStatement::~SqlStatement() { sqlite3_finalize(stmt_); }
+SqlStatement::SqlStatement(SqlStatementCache& cache, const char* sql) {
+  stmt_ = cache.borrow(sql);
+  if (stmt_) {
+    cache_ = &cache;
+  } else if (sqlite3_prepare_v2(cache.db(), sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+    stmt_ = nullptr;
+  }
+}
+SqlStatement::~SqlStatement() {
+  if (cache_)
+    cache_->give_back(stmt_);
+  else
+    sqlite3_finalize(stmt_);
+}
+
+SqlStatementCache::~SqlStatementCache() {
+  for (auto& [sql, e] : entries_) sqlite3_finalize(e.stmt);
+}
+
+sqlite3_stmt* SqlStatementCache::borrow(const char* sql) {
+  auto it = entries_.find(sql);
+  if (it == entries_.end()) {
+    if (entries_.size() >= kMaxCached) return nullptr;
+    sqlite3_stmt* stmt = nullptr;
+    // PERSISTENT: SQLite's hint that the statement lives long.
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return nullptr;
+    }
+    it = entries_.emplace(sql, Entry{stmt, false}).first;
+  }
+  if (it->second.borrowed) return nullptr;
+  it->second.borrowed = true;
+  return it->second.stmt;
+}
+
+void SqlStatementCache::give_back(sqlite3_stmt* stmt) {
+  // Reset: ends a read (so the WAL can be checkpointed past it) and clears
+  // the bound values (no address outlives its query in memory).
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  for (auto& [sql, e] : entries_)
+    if (e.stmt == stmt) {
+      e.borrowed = false;
+      return;
+    }
+}
 
 bool SqlStatement::bind_text(int index, std::string_view v) {
   return sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) == SQLITE_OK;
