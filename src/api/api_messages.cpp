@@ -16,7 +16,6 @@ namespace {
 // the queue commit (so a delivery round that ends at once finds the record
 // to update) and taken back if the commit fails.
 Result<void> record_accepted(ApiContext& ctx, const platform::HistoryMessage& h) {
-  if (auto r = ctx.platform.history().record(h); !r) return r;
   std::vector<platform::Event> events;
   const std::string detail = json_text(nlohmann::json{{"from", h.from}, {"subject", h.subject}});
   for (const auto& r : h.recipients) {
@@ -29,7 +28,11 @@ Result<void> record_accepted(ApiContext& ctx, const platform::HistoryMessage& h)
     e.detail = detail;
     events.push_back(std::move(e));
   }
-  return ctx.platform.events().append(events);
+  // One transaction for both: one commit per request.
+  return ctx.platform.db().atomically([&]() -> Result<void> {
+    if (auto r = ctx.platform.history().record(h); !r) return r;
+    return ctx.platform.events().append(events);
+  });
 }
 
 http::Response post_message(ApiContext& ctx, const http::Request& req, const http::Caller& caller) {

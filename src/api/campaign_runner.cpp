@@ -256,8 +256,12 @@ static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& op
   // The records first, so a delivery round that ends at once finds them
   // (and a crash before the commit leaves records that say "queued" for
   // messages the queue does not have: exactly what a redo looks for).
-  if (auto r = p.history().record_batch(records); !r) return r;
-  if (auto r = p.events().append(events); !r) return r;
+  if (auto r = p.db().atomically([&]() -> Result<void> {
+        if (auto w = p.history().record_batch(records); !w) return w;
+        return p.events().append(events);
+      });
+      !r)
+    return r;
   return inbound::commit_submissions(ctx.intake, messages);
 }
 

@@ -114,18 +114,23 @@ void DeliveryEvents::record(const ResultOrigin& origin, const std::vector<Recipi
   }
   // Suppressions and history before the events: an event reader that sees
   // "bounced" then finds the address suppressed and the history current.
+  // All in one transaction: one commit per round, not one per store.
   const std::string& id = origin.message_id;
-  for (auto& s : suppress) {
-    const std::string address = s.address;
-    if (auto r = suppressions_.add(std::move(s)); !r)
-      log::error("platform.suppress_failed").kv("id", id).kv("rcpt", address).kv("error", r.error().message);
-    else
-      log::info("platform.suppressed").kv("id", id).kv("rcpt", address).kv("domain", origin.sender_domain).kv("reason", "hard_bounce");
-  }
-  if (auto r = history_.update(id, updates); !r)
-    log::error("platform.history_failed").kv("id", id).kv("error", r.error().message);
-  if (auto r = events_.append(batch); !r)
-    log::error("platform.events_failed").kv("id", id).kv("error", r.error().message);
+  auto written = events_.db().atomically([&]() -> Result<void> {
+    for (auto& s : suppress) {
+      const std::string address = s.address;
+      if (auto r = suppressions_.add(std::move(s)); !r)
+        log::error("platform.suppress_failed").kv("id", id).kv("rcpt", address).kv("error", r.error().message);
+      else
+        log::info("platform.suppressed").kv("id", id).kv("rcpt", address).kv("domain", origin.sender_domain).kv("reason", "hard_bounce");
+    }
+    if (auto r = history_.update(id, updates); !r)
+      log::error("platform.history_failed").kv("id", id).kv("error", r.error().message);
+    if (auto r = events_.append(batch); !r)
+      log::error("platform.events_failed").kv("id", id).kv("error", r.error().message);
+    return {};
+  });
+  if (!written) log::error("platform.round_failed").kv("id", id).kv("error", written.error().message);
 }
 
 }  // namespace volley::platform

@@ -50,6 +50,8 @@ inline constexpr size_t kMaxEventPage = 1000;
 class EventLog {
  public:
   explicit EventLog(PlatformDb& db) : db_(db) {}
+  // The database the stores share (PlatformDb::atomically spans them).
+  PlatformDb& db() const { return db_; }
 
   // Appends all of `events` in one transaction (assigns their ids); an
   // event whose dedup key is already stored is skipped.

@@ -31,6 +31,7 @@ class Platform {
 
   SuppressionList& suppressions() { return suppressions_; }
   EventLog& events() { return events_; }
+  PlatformDb& db() { return *db_; }  // atomically() across the stores
   MessageHistory& history() { return history_; }
   CampaignStore& campaigns() { return campaigns_; }
   DeliveryEvents& delivery_events() { return delivery_events_; }

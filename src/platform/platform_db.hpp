@@ -32,7 +32,8 @@ class PlatformDb {
   PlatformDb& operator=(const PlatformDb&) = delete;
 
   // Hold mutex() for as long as the handle is used (statements included).
-  std::mutex& mutex() { return mu_; }
+  // Recursive, so atomically() can hold it across several stores' calls.
+  std::recursive_mutex& mutex() { return mu_; }
   sqlite3* handle() { return db_; }
   // Prepared statements for reuse (util/sqlite.hpp); under mutex() too.
   SqlStatementCache& statements() { return *statements_; }
@@ -40,16 +41,28 @@ class PlatformDb {
   Error error(const char* what) const;
 
   // BEGIN IMMEDIATE ... COMMIT around `fn` (ROLLBACK when it fails); call
-  // with mutex() held.
+  // with mutex() held. Inside another transaction (atomically()), `fn`
+  // simply joins it: the outer one commits or rolls back everything.
   template <typename Fn>
   Result<void> transaction(Fn&& fn) {
+    if (depth_ > 0) return nested(fn);
     if (auto b = begin(); !b) return b;
-    Result<void> r = fn();
+    Result<void> r = nested(fn);
     if (!r) {
       rollback();
       return r;
     }
     return commit();
+  }
+
+  // Several stores' writes in one transaction, one commit: a message's
+  // history row and its events (the API), a round's history update and
+  // its events (delivery). Half the commits, and nobody sees one without
+  // the other.
+  template <typename Fn>
+  Result<void> atomically(Fn&& fn) {
+    std::lock_guard lock(mu_);
+    return transaction(fn);
   }
 
  private:
@@ -59,10 +72,18 @@ class PlatformDb {
   void rollback();
 
   Result<void> run(const char* sql);
+  template <typename Fn>
+  Result<void> nested(Fn& fn) {
+    ++depth_;
+    Result<void> r = fn();
+    --depth_;
+    return r;
+  }
 
   sqlite3* db_;
   std::unique_ptr<SqlStatementCache> statements_;
-  std::mutex mu_;
+  std::recursive_mutex mu_;
+  int depth_ = 0;  // transactions open (only the outermost BEGINs and COMMITs)
 };
 
 }  // namespace volley::platform

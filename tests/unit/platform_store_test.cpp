@@ -158,6 +158,40 @@ TEST_F(PlatformStore, CommittedEventsAndHistoryAreThereAfterReopening) {
   EXPECT_EQ((*m)->recipients.size(), 2u);
 }
 
+TEST_F(PlatformStore, AtomicallySpansStoresAndTakesEverythingBackOnFailure) {
+  EventLog log(*db);
+  MessageHistory history(*db);
+  auto event_for = [](const char* campaign) {
+    std::vector<Event> one(1);
+    one[0].type = EventType::Received;
+    one[0].campaign = campaign;
+    return one;
+  };
+  // A failure after both writes: neither stays.
+  auto failed = db->atomically([&]() -> Result<void> {
+    EXPECT_TRUE(history.record({"q1", 5, "a@x.test", "hi", "[]", "c1", {rcpt("b@y.test")}}));
+    auto one = event_for("c1");
+    EXPECT_TRUE(log.append(one));
+    return make_error("the queue commit failed");
+  });
+  ASSERT_FALSE(failed);
+  auto none = history.find("q1");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value()) << "the history row was rolled back with the event";
+  EXPECT_EQ(*log.count_for_campaign("c1", EventType::Received), 0);
+  // Success: both, in one commit, and the stores work on their own after.
+  ASSERT_TRUE(db->atomically([&]() -> Result<void> {
+    if (auto r = history.record({"q2", 5, "a@x.test", "hi", "[]", "c2", {rcpt("b@y.test")}}); !r) return r;
+    auto one = event_for("c2");
+    return log.append(one);
+  }));
+  auto two = event_for("c2");
+  ASSERT_TRUE(log.append(two));
+  EXPECT_EQ(*log.count_for_campaign("c2", EventType::Received), 2);
+  auto q2 = history.find("q2");
+  ASSERT_TRUE(q2 && q2->has_value());
+}
+
 TEST_F(PlatformStore, HistoryFollowsDeliveryRoundsAndCountsCampaigns) {
   MessageHistory history(*db);
   CampaignStore campaigns(*db);
