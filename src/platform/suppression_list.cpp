@@ -56,6 +56,8 @@ Result<void> SuppressionList::add(Suppression s) {
   st.bind_int64(4, s.created_at);
   st.bind_text(5, s.detail);
   if (st.step() != SQLITE_DONE) return db_.error("adding suppression");
+  std::unique_lock filter_lock(filter_mu_);
+  if (filter_) filter_->insert(s.address);  // (rolled back later: a false positive, which is safe)
   return {};
 }
 
@@ -71,14 +73,50 @@ Result<void> SuppressionList::remove(std::optional<std::string> domain, const st
   return {};
 }
 
+Result<void> SuppressionList::refresh_filter_locked() {
+  const auto now = std::chrono::steady_clock::now();
+  if (filter_ && now < next_check_ && !filter_->full()) return {};
+  auto version = sqlite_data_version(db_.handle(), kPlatformStore);
+  if (!version) return version.error();
+  if (filter_ && *version == data_version_ && !filter_->full()) {
+    std::unique_lock filter_lock(filter_mu_);
+    next_check_ = now + recheck_;
+    return {};
+  }
+  SqlStatement count(db_.statements(), "SELECT count(*) FROM suppressions");
+  if (!count.ok() || count.step() != SQLITE_ROW) return db_.error("counting suppressions");
+  AddressFilter fresh(static_cast<size_t>(count.column_int64(0)) * 2);
+  SqlStatement st(db_.statements(), "SELECT address FROM suppressions");
+  if (!st.ok()) return db_.error("preparing suppression scan");
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) fresh.insert(st.column_text(0));
+  if (rc != SQLITE_DONE) return db_.error("reading suppressions");
+  std::unique_lock filter_lock(filter_mu_);
+  filter_ = std::move(fresh);
+  data_version_ = *version;
+  next_check_ = now + recheck_;
+  return {};
+}
+
 Result<std::optional<Suppression>> SuppressionList::find(const std::string& sender_domain, const std::string& address) {
+  const std::string lower = to_lower(address);
+  {
+    std::shared_lock filter_lock(filter_mu_);
+    if (filter_ && std::chrono::steady_clock::now() < next_check_ && !filter_->may_contain(lower))
+      return std::optional<Suppression>();
+  }
   std::lock_guard lock(db_.mutex());
+  if (auto r = refresh_filter_locked(); !r) return r.error();
+  {
+    std::shared_lock filter_lock(filter_mu_);
+    if (!filter_->may_contain(lower)) return std::optional<Suppression>();
+  }
   // The domain's own entry first, then the one for every domain.
   SqlStatement st(db_.statements(),
                   "SELECT domain, address, reason, created_at, detail FROM suppressions"
                   " WHERE address = ?1 AND domain IN (?2, '') ORDER BY domain DESC LIMIT 1");
   if (!st.ok()) return db_.error("preparing suppression lookup");
-  st.bind_text(1, to_lower(address));
+  st.bind_text(1, lower);
   st.bind_text(2, to_lower(sender_domain));
   const int rc = st.step();
   if (rc == SQLITE_ROW) return std::optional<Suppression>(read_row(st));

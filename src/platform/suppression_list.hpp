@@ -6,12 +6,15 @@
 // Thread-safe (the PlatformDb's mutex).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "platform/address_filter.hpp"
 #include "platform/platform_db.hpp"
 
 namespace volley::platform {
@@ -34,7 +37,10 @@ inline constexpr size_t kMaxSuppressionPage = 1000;
 
 class SuppressionList {
  public:
-  explicit SuppressionList(PlatformDb& db) : db_(db) {}
+  // `recheck`: how often find() asks SQLite whether another connection
+  // changed the table (PRAGMA data_version) before it trusts its filter.
+  explicit SuppressionList(PlatformDb& db, std::chrono::milliseconds recheck = std::chrono::seconds(1))
+      : db_(db), recheck_(recheck) {}
 
   // Adds or replaces the entry for (domain, address). Addresses and domains
   // are lowercased here.
@@ -43,14 +49,27 @@ class SuppressionList {
   // entry of the address. NotFound when there was none.
   Result<void> remove(std::optional<std::string> domain, const std::string& address);
   // The entry that stops mail from `sender_domain` to `address`: its own, or
-  // one for every domain. nullopt when the address may be mailed.
+  // one for every domain. nullopt when the address may be mailed. An
+  // address the filter has never seen is answered without SQLite.
   Result<std::optional<Suppression>> find(const std::string& sender_domain, const std::string& address);
   // Ordered by (address, domain), starting after `after_address` /
   // `after_domain` (the cursor of the previous page); at most `limit`.
   Result<std::vector<Suppression>> list(const std::string& after_address, const std::string& after_domain, size_t limit);
 
  private:
+  // Builds the filter from the table when there is none, it outgrew its
+  // size, or another connection changed the table; call with the database
+  // mutex held.
+  Result<void> refresh_filter_locked();
+
   PlatformDb& db_;
+  std::chrono::milliseconds recheck_;
+  // Every suppressed address (any domain), for "certainly not suppressed".
+  // Written with the database mutex and filter_mu_ held; read with filter_mu_.
+  std::shared_mutex filter_mu_;
+  std::optional<AddressFilter> filter_;
+  uint64_t data_version_ = 0;
+  std::chrono::steady_clock::time_point next_check_{};
 };
 
 }  // namespace volley::platform
