@@ -73,6 +73,7 @@ void DeliveryEvents::round_finished(const queue::Envelope& env,
 }
 
 void DeliveryEvents::record(const ResultOrigin& origin, const std::vector<RecipientResult>& results) {
+  if (results.empty()) return;  // a round that tried nobody (its destination was full)
   const int64_t now = now_();
   std::shared_ptr<const BounceClassifier> rules;
   {
