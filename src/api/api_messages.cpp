@@ -28,8 +28,9 @@ Result<void> record_accepted(ApiContext& ctx, const platform::HistoryMessage& h)
     e.detail = detail;
     events.push_back(std::move(e));
   }
-  // One transaction for both: one commit per request.
-  return ctx.platform.db().atomically([&]() -> Result<void> {
+  // One transaction for both, shared with the requests arriving together
+  // (one commit per burst, not per request).
+  return ctx.platform.db().grouped([&]() -> Result<void> {
     if (auto r = ctx.platform.history().record(h); !r) return r;
     return ctx.platform.events().append(events);
   });

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "util/sqlite.hpp"
 
 namespace volley::platform {
@@ -106,5 +109,56 @@ Result<void> PlatformDb::commit() {
   return {};
 }
 void PlatformDb::rollback() { (void)run("ROLLBACK"); }
+
+struct PlatformDb::GroupWriter {
+  std::function<Result<void>()> fn;
+  Result<void> result;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+Result<void> PlatformDb::grouped(std::function<Result<void>()> fn) {
+  GroupWriter self;
+  self.fn = std::move(fn);
+  std::unique_lock queue_lock(group_mu_);
+  writers_.push_back(&self);
+  self.cv.wait(queue_lock, [&] { return self.done || writers_.front() == &self; });
+  if (self.done) return self.result;  // a leader committed it
+
+  // The leader: everyone waiting now (up to kMaxGroup) goes in one transaction.
+  const size_t n = std::min(writers_.size(), kMaxGroup);
+  std::vector<GroupWriter*> group(writers_.begin(), writers_.begin() + static_cast<std::ptrdiff_t>(n));
+  queue_lock.unlock();
+  {
+    std::lock_guard lock(mu_);
+    Result<void> tx = begin();
+    if (tx) {
+      ++depth_;  // the stores' own transactions join this one
+      for (GroupWriter* w : group) {
+        // A savepoint each: one call's failure takes back only its writes.
+        if (auto r = run("SAVEPOINT grouped"); !r) {
+          w->result = r;
+          continue;
+        }
+        w->result = w->fn();
+        if (!w->result) (void)run("ROLLBACK TO grouped");
+        (void)run("RELEASE grouped");
+      }
+      --depth_;
+      tx = commit();  // rolls back itself when it fails
+    }
+    if (!tx)
+      for (GroupWriter* w : group) w->result = tx;
+  }
+  queue_lock.lock();
+  for (size_t i = 0; i < n; ++i) {
+    GroupWriter* w = writers_.front();
+    writers_.pop_front();
+    w->done = true;
+    if (w != &self) w->cv.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();  // the next group's leader
+  return self.result;
+}
 
 }  // namespace volley::platform

@@ -9,6 +9,9 @@
 // so PostgreSQL can replace it for clusters (SPEC section 6).
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,7 +68,18 @@ class PlatformDb {
     return transaction(fn);
   }
 
+  // atomically() for writers on many threads at once (API handlers): each
+  // call's writes still commit or roll back as a whole (a savepoint each),
+  // but the calls waiting together share one transaction and one commit,
+  // like the queue's group commit. Returns when this call's writes are
+  // committed. The first waiter does the work for the group (LevelDB's
+  // writer queue), so no thread is added.
+  Result<void> grouped(std::function<Result<void>()> fn);
+
  private:
+  struct GroupWriter;
+  static constexpr size_t kMaxGroup = 128;  // calls per shared transaction
+
   explicit PlatformDb(sqlite3* db) : db_(db), statements_(std::make_unique<SqlStatementCache>(db)) {}
   Result<void> begin();
   Result<void> commit();
@@ -84,6 +98,8 @@ class PlatformDb {
   std::unique_ptr<SqlStatementCache> statements_;
   std::recursive_mutex mu_;
   int depth_ = 0;  // transactions open (only the outermost BEGINs and COMMITs)
+  std::mutex group_mu_;                // guards writers_
+  std::deque<GroupWriter*> writers_;   // grouped() calls waiting, the leader first
 };
 
 }  // namespace volley::platform

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "platform/campaign_store.hpp"
 #include "platform/event_log.hpp"
 #include "platform/message_history.hpp"
@@ -190,6 +194,34 @@ TEST_F(PlatformStore, AtomicallySpansStoresAndTakesEverythingBackOnFailure) {
   EXPECT_EQ(*log.count_for_campaign("c2", EventType::Received), 2);
   auto q2 = history.find("q2");
   ASSERT_TRUE(q2 && q2->has_value());
+}
+
+TEST_F(PlatformStore, GroupedWritersShareCommitsButFailAlone) {
+  MessageHistory history(*db);
+  constexpr int kThreads = 16, kEach = 40;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        const bool fail = i % 10 == 3;  // writes, then fails: only its own row may go
+        auto r = db->grouped([&]() -> Result<void> {
+          if (auto w = history.record({id, 5, "a@x.test", "hi", "[]", "", {rcpt("b@y.test")}}); !w) return w;
+          if (fail) return make_error("this one fails");
+          return {};
+        });
+        if (static_cast<bool>(r) == fail) ++failed;  // a wrong answer
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed, 0) << "each caller gets its own result";
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kEach; ++i) {
+      auto m = history.find("t" + std::to_string(t) + "-" + std::to_string(i));
+      ASSERT_TRUE(m);
+      EXPECT_EQ(m->has_value(), i % 10 != 3) << t << "-" << i;
+    }
 }
 
 TEST_F(PlatformStore, HistoryFollowsDeliveryRoundsAndCountsCampaigns) {
