@@ -196,6 +196,15 @@ TEST_F(PlatformStore, AtomicallySpansStoresAndTakesEverythingBackOnFailure) {
   ASSERT_TRUE(q2 && q2->has_value());
 }
 
+// Built piecewise: GCC 12 at -O3 warns falsely (-Wrestrict) on "lit" + std::string.
+std::string writer_id(int t, int i) {
+  std::string id = "t";
+  id += std::to_string(t);
+  id += '-';
+  id += std::to_string(i);
+  return id;
+}
+
 TEST_F(PlatformStore, GroupedWritersShareCommitsButFailAlone) {
   MessageHistory history(*db);
   constexpr int kThreads = 16, kEach = 40;
@@ -204,7 +213,7 @@ TEST_F(PlatformStore, GroupedWritersShareCommitsButFailAlone) {
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string id = writer_id(t, i);
         const bool fail = i % 10 == 3;  // writes, then fails: only its own row may go
         auto r = db->grouped([&]() -> Result<void> {
           if (auto w = history.record({id, 5, "a@x.test", "hi", "[]", "", {rcpt("b@y.test")}}); !w) return w;
@@ -218,7 +227,7 @@ TEST_F(PlatformStore, GroupedWritersShareCommitsButFailAlone) {
   EXPECT_EQ(failed, 0) << "each caller gets its own result";
   for (int t = 0; t < kThreads; ++t)
     for (int i = 0; i < kEach; ++i) {
-      auto m = history.find("t" + std::to_string(t) + "-" + std::to_string(i));
+      auto m = history.find(writer_id(t, i));
       ASSERT_TRUE(m);
       EXPECT_EQ(m->has_value(), i % 10 != 3) << t << "-" << i;
     }
