@@ -123,8 +123,6 @@ void CampaignRunner::run_pending() {
     if (!expand(job)) return;
 }
 
-// Renders, records and queues recipients [first, last) of a campaign.
-// `recovering`: some of them may have been done before (see the header).
 namespace {
 
 // One recipient of a batch on its way to the queue.
@@ -188,6 +186,8 @@ void render_items(ApiContext& ctx, const CampaignRunner::Options& options, const
 
 }  // namespace
 
+// Renders, records and queues recipients [first, last) of a campaign.
+// `recovering`: some of them may have been done before (see the header).
 static Result<void> run_batch(ApiContext& ctx, const CampaignRunner::Options& options, const Expansion& x, size_t first,
                               size_t last, bool recovering) {
   platform::Platform& p = ctx.platform;
