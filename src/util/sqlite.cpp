@@ -47,25 +47,26 @@ SqlStatement::SqlStatement(sqlite3* db, const char* sql) {
   if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
 }
 SqlStatement::SqlStatement(SqlStatementCache& cache, const char* sql) {
-  stmt_ = cache.borrow(sql);
-  if (stmt_) {
-    cache_ = &cache;
-  } else if (sqlite3_prepare_v2(cache.db(), sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-    stmt_ = nullptr;
-  }
+  stmt_ = cache.borrow(sql, borrowed_);
+  if (!stmt_ && sqlite3_prepare_v2(cache.db(), sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
 }
 SqlStatement::~SqlStatement() {
-  if (cache_)
-    cache_->give_back(stmt_);
-  else
+  if (!borrowed_) {
     sqlite3_finalize(stmt_);
+    return;
+  }
+  // Handed back reset: ends a read (so the WAL can be checkpointed past it)
+  // and clears the bound values (no address outlives its query in memory).
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  *borrowed_ = false;
 }
 
 SqlStatementCache::~SqlStatementCache() {
   for (auto& [sql, e] : entries_) sqlite3_finalize(e.stmt);
 }
 
-sqlite3_stmt* SqlStatementCache::borrow(const char* sql) {
+sqlite3_stmt* SqlStatementCache::borrow(const char* sql, bool*& flag) {
   auto it = entries_.find(sql);
   if (it == entries_.end()) {
     if (entries_.size() >= kMaxCached) return nullptr;
@@ -79,19 +80,8 @@ sqlite3_stmt* SqlStatementCache::borrow(const char* sql) {
   }
   if (it->second.borrowed) return nullptr;
   it->second.borrowed = true;
+  flag = &it->second.borrowed;
   return it->second.stmt;
-}
-
-void SqlStatementCache::give_back(sqlite3_stmt* stmt) {
-  // Reset: ends a read (so the WAL can be checkpointed past it) and clears
-  // the bound values (no address outlives its query in memory).
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
-  for (auto& [sql, e] : entries_)
-    if (e.stmt == stmt) {
-      e.borrowed = false;
-      return;
-    }
 }
 
 bool SqlStatement::bind_text(int index, std::string_view v) {

@@ -39,7 +39,7 @@ class SqlStatement {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
-  SqlStatementCache* cache_ = nullptr;  // set when borrowed
+  bool* borrowed_ = nullptr;  // the cache entry's flag, when borrowed
 };
 
 // Prepared statements kept for reuse on one connection, keyed by their SQL
@@ -63,10 +63,10 @@ class SqlStatementCache {
     sqlite3_stmt* stmt = nullptr;
     bool borrowed = false;
   };
-  // The cached statement for `sql`, marked borrowed; null when it is
-  // borrowed already, cannot be prepared, or the cache is full.
-  sqlite3_stmt* borrow(const char* sql);
-  void give_back(sqlite3_stmt* stmt);
+  // The cached statement for `sql`, marked borrowed (`flag` points at the
+  // mark: entries never move); null when it is borrowed already, cannot be
+  // prepared, or the cache is full.
+  sqlite3_stmt* borrow(const char* sql, bool*& flag);
 
   sqlite3* db_;
   std::unordered_map<std::string, Entry> entries_;
